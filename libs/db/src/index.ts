@@ -1,0 +1,14 @@
+export { createDb, operationOf } from './pool.ts';
+export type { Db, PoolOptions, PoolStats, QueryEvent, Queryable } from './pool.ts';
+export { runWithQueryContext, currentQueryContext } from './context.ts';
+export type { QueryContext } from './context.ts';
+export { keysetClause, encodeCursor, decodeCursor, pageOf, CursorError } from './keyset.ts';
+export type { SortColumn, KeysetClause } from './keyset.ts';
+export { bulkUpsert, copyInto, copyValue } from './bulk-upsert.ts';
+export type { BulkUpsertOptions, BulkUpsertResult } from './bulk-upsert.ts';
+export { streamQuery } from './stream.ts';
+export { migrate, loadMigrations, migrationsFingerprint, MigrationError, MIGRATIONS_DIR } from './migrate.ts';
+export type { Migration } from './migrate.ts';
+export { ensureDatabase, cloneDatabase, dropDatabase } from './admin.ts';
+export { pgErrorInfo } from './errors.ts';
+export type { PgErrorInfo } from './errors.ts';

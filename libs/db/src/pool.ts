@@ -1,0 +1,157 @@
+import pg from 'pg';
+import type { PoolClient, QueryResultRow } from 'pg';
+import { currentQueryContext } from './context.ts';
+
+// Bigint ids and counts come back as strings from pg by default; ids stay strings at the edge
+// (JSON has no bigint), numeric stays a string (exact money). int8 sums become numbers here only
+// where callers cast them explicitly.
+
+export type PoolOptions = {
+  /** Connection string of the writer (primary). */
+  url: string;
+  /** Optional read replica; reads go there unless the context asks for read-your-writes. */
+  readUrl?: string | undefined;
+  /** Pool size per pool. Default 20. */
+  max?: number;
+  /** statement_timeout in ms. Default 30 000. */
+  statementTimeoutMs?: number;
+  /** idle_in_transaction_session_timeout in ms. Default 60 000. */
+  idleInTransactionTimeoutMs?: number;
+  /** How long to wait for a new connection. Default 5 000. */
+  connectTimeoutMs?: number;
+  /** How long an idle client is kept. Default 30 000. */
+  idleTimeoutMs?: number;
+  /** application_name shown in pg_stat_activity. */
+  applicationName: string;
+  /** Queries slower than this are reported through onSlowQuery. Default 200 ms. */
+  slowQueryMs?: number;
+  /** Called after every query with its duration; for metrics. */
+  onQuery?: (e: QueryEvent) => void;
+  /** Called for queries slower than slowQueryMs; for logging with the request id. */
+  onSlowQuery?: (e: QueryEvent) => void;
+};
+
+export type QueryEvent = {
+  pool: 'writer' | 'reader';
+  operation: string;
+  text: string;
+  durationMs: number;
+  requestId?: string | undefined;
+  error?: unknown;
+};
+
+export type Queryable = {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+};
+
+export type PoolStats = { name: 'writer' | 'reader'; total: number; idle: number; waiting: number; max: number };
+
+export type Db = {
+  /** Query on the writer. */
+  query: Queryable['query'];
+  /** Query on the reader (the writer when no replica is configured or read-your-writes is on). */
+  read: Queryable['query'];
+  /** Runs fn inside BEGIN/COMMIT on a writer client; ROLLBACK on any error. */
+  tx<T>(fn: (client: Queryable & { raw: PoolClient }) => Promise<T>): Promise<T>;
+  /** A checked-out writer client for COPY/cursors; the caller must release it. */
+  connect(): Promise<PoolClient>;
+  stats(): PoolStats[];
+  end(): Promise<void>;
+  readonly writer: pg.Pool;
+  readonly reader: pg.Pool;
+};
+
+/** First SQL keyword(s) of a statement, used as a low-cardinality metric label. */
+export function operationOf(text: string): string {
+  const m = /^\s*(?:--[^\n]*\n\s*)*(with|select|insert|update|delete|copy|begin|commit|rollback|create|alter|drop|lock|set|savepoint|release|call|do|explain|listen|notify|truncate)\b/i.exec(text);
+  return m?.[1]?.toLowerCase() ?? 'other';
+}
+
+function makePool(url: string, o: PoolOptions, name: 'writer' | 'reader'): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: o.max ?? 20,
+    connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,
+    idleTimeoutMillis: o.idleTimeoutMs ?? 30_000,
+    application_name: `${o.applicationName}:${name}`,
+    statement_timeout: o.statementTimeoutMs ?? 30_000,
+    idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs ?? 60_000,
+  });
+  // An idle client losing its connection (Postgres restart) must not crash the process; the pool
+  // drops it and the next checkout reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export function createDb(o: PoolOptions): Db {
+  const writer = makePool(o.url, o, 'writer');
+  const reader = o.readUrl ? makePool(o.readUrl, o, 'reader') : writer;
+  const slowMs = o.slowQueryMs ?? 200;
+
+  async function timed<R extends QueryResultRow>(
+    name: 'writer' | 'reader',
+    run: () => Promise<pg.QueryResult<R>>,
+    text: string,
+  ): Promise<pg.QueryResult<R>> {
+    const ctx = currentQueryContext();
+    if (ctx) ctx.queryCount++;
+    const start = performance.now();
+    let error: unknown;
+    try {
+      return await run();
+    } catch (e) {
+      error = e;
+      throw e;
+    } finally {
+      const durationMs = performance.now() - start;
+      const ev: QueryEvent = { pool: name, operation: operationOf(text), text, durationMs, requestId: ctx?.requestId, error };
+      o.onQuery?.(ev);
+      if (durationMs >= slowMs) o.onSlowQuery?.(ev);
+    }
+  }
+
+  const query: Queryable['query'] = (text, values) =>
+    timed('writer', () => writer.query(text, values as unknown[]), text);
+  const read: Queryable['query'] = (text, values) => {
+    const useWriter = reader === writer || currentQueryContext()?.readYourWrites === true;
+    return useWriter ? query(text, values) : timed('reader', () => reader.query(text, values as unknown[]), text);
+  };
+
+  async function tx<T>(fn: (client: Queryable & { raw: PoolClient }) => Promise<T>): Promise<T> {
+    const client = await writer.connect();
+    const scoped: Queryable & { raw: PoolClient } = {
+      raw: client,
+      query: (text, values) => timed('writer', () => client.query(text, values as unknown[]), text),
+    };
+    try {
+      await scoped.query('BEGIN');
+      const result = await fn(scoped);
+      await scoped.query('COMMIT');
+      client.release();
+      return result;
+    } catch (e) {
+      // A failed ROLLBACK means the connection is broken: destroy it instead of returning it.
+      const broken = await client.query('ROLLBACK').then(() => false, () => true);
+      client.release(broken);
+      throw e;
+    }
+  }
+
+  const stat = (name: 'writer' | 'reader', p: pg.Pool): PoolStats => ({
+    name, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount, max: p.options.max ?? 10,
+  });
+
+  return {
+    query,
+    read,
+    tx,
+    connect: () => writer.connect(),
+    stats: () => (reader === writer ? [stat('writer', writer)] : [stat('writer', writer), stat('reader', reader)]),
+    end: async () => {
+      await writer.end();
+      if (reader !== writer) await reader.end();
+    },
+    writer,
+    reader,
+  };
+}

@@ -1,0 +1,3 @@
+export { testDatabase, createTestDatabase, TEST_ADMIN_URL } from './database.ts';
+export type { TestDatabase } from './database.ts';
+export { uniqueName } from './names.ts';
