@@ -1,0 +1,165 @@
+/**
+ * Independent hard-rule checker. Deliberately written straight from the rule definitions, sharing
+ * nothing with the search code (solve.ts, dp.ts), so that it can be used to check the solver and
+ * manual edits alike.
+ */
+import type { Assignment, Instance } from './model.ts';
+
+export type HardRule =
+  | 'shape'
+  | 'unknown-shift-type'
+  | 'not-allowed'
+  | 'forbidden-succession'
+  | 'min-rest'
+  | 'max-shifts-per-type'
+  | 'max-total-minutes'
+  | 'min-total-minutes'
+  | 'max-week-minutes'
+  | 'min-week-minutes'
+  | 'max-consecutive-work'
+  | 'min-consecutive-work'
+  | 'min-consecutive-off'
+  | 'max-weekends';
+
+export interface HardViolation {
+  rule: HardRule;
+  /** Employee index (into instance.employees). */
+  employee: number;
+  employeeId: string;
+  /** Day the violation is anchored at, or null for rules over the whole horizon. */
+  day: number | null;
+  message: string;
+}
+
+export function checkAssignment(instance: Instance, assignment: Assignment): HardViolation[] {
+  const out: HardViolation[] = [];
+  const D = instance.days;
+  const types = instance.shiftTypes;
+
+  if (assignment.length !== instance.employees.length) {
+    out.push({
+      rule: 'shape',
+      employee: -1,
+      employeeId: '',
+      day: null,
+      message: `assignment has ${assignment.length} rows, instance has ${instance.employees.length} employees`,
+    });
+  }
+
+  instance.employees.forEach((emp, e) => {
+    const row = assignment[e];
+    const add = (rule: HardRule, day: number | null, message: string): void => {
+      out.push({ rule, employee: e, employeeId: emp.id, day, message });
+    };
+    if (!row || row.length !== D) {
+      add('shape', null, `row must have ${D} days`);
+      return;
+    }
+    // Normalise: a day is worked iff it holds a valid type index.
+    const work: (number | null)[] = [];
+    for (let d = 0; d < D; d++) {
+      const t = row[d];
+      if (t === null || t === undefined) {
+        work.push(null);
+      } else if (!Number.isInteger(t) || t < 0 || t >= types.length) {
+        add('unknown-shift-type', d, `shift type index ${String(t)} does not exist`);
+        work.push(null);
+      } else {
+        work.push(t);
+      }
+    }
+
+    // Availability, time off, skills, never-allowed types.
+    for (let d = 0; d < D; d++) {
+      const t = work[d];
+      if (t != null && emp.allowed[d]?.[t] !== true) add('not-allowed', d, `may not work ${types[t]?.id} on day ${d}`);
+    }
+
+    // Successions and rest between consecutive days (a shift counts on the day it starts).
+    for (let d = 0; d + 1 < D; d++) {
+      const a = work[d];
+      const b = work[d + 1];
+      if (a == null || b == null) continue;
+      const sa = types[a];
+      const sb = types[b];
+      if (!sa || !sb) continue;
+      if (sa.cannotFollow.includes(b)) add('forbidden-succession', d + 1, `${sb.id} may not follow ${sa.id}`);
+      const end = d * 1440 + sa.startMinute + sa.durationMinutes;
+      const start = (d + 1) * 1440 + sb.startMinute;
+      if (start - end < emp.minRestMinutes)
+        add('min-rest', d + 1, `only ${start - end} minutes of rest, at least ${emp.minRestMinutes} required`);
+    }
+    // Rest two days apart (only possible with very long shifts).
+    for (let d = 0; d + 2 < D; d++) {
+      const a = work[d];
+      const b = work[d + 2];
+      if (a == null || b == null) continue;
+      const sa = types[a];
+      const sb = types[b];
+      if (!sa || !sb) continue;
+      const rest = (d + 2) * 1440 + sb.startMinute - (d * 1440 + sa.startMinute + sa.durationMinutes);
+      if (rest < emp.minRestMinutes) add('min-rest', d + 2, `only ${rest} minutes of rest`);
+    }
+
+    // Per-type caps.
+    for (let t = 0; t < types.length; t++) {
+      let n = 0;
+      for (let d = 0; d < D; d++) if (work[d] === t) n++;
+      const cap = emp.maxShiftsPerType[t] ?? 0;
+      if (n > cap) add('max-shifts-per-type', null, `${n} shifts of ${types[t]?.id}, at most ${cap}`);
+    }
+
+    // Total minutes.
+    let total = 0;
+    for (let d = 0; d < D; d++) {
+      const t = work[d];
+      if (t != null) total += types[t]?.durationMinutes ?? 0;
+    }
+    if (total > emp.maxTotalMinutes) add('max-total-minutes', null, `${total} minutes, at most ${emp.maxTotalMinutes}`);
+    if (total < emp.minTotalMinutes) add('min-total-minutes', null, `${total} minutes, at least ${emp.minTotalMinutes}`);
+
+    // Minutes per Monday–Sunday week, for weeks fully inside the horizon.
+    for (let d0 = 0; d0 + 6 < D; d0++) {
+      if ((instance.firstWeekday + d0) % 7 !== 0) continue;
+      let week = 0;
+      for (let d = d0; d <= d0 + 6; d++) {
+        const t = work[d];
+        if (t != null) week += types[t]?.durationMinutes ?? 0;
+      }
+      if (emp.maxWeekMinutes !== undefined && week > emp.maxWeekMinutes)
+        add('max-week-minutes', d0, `${week} minutes in the week from day ${d0}, at most ${emp.maxWeekMinutes}`);
+      if (emp.minWeekMinutes !== undefined && week < emp.minWeekMinutes)
+        add('min-week-minutes', d0, `${week} minutes in the week from day ${d0}, at least ${emp.minWeekMinutes}`);
+    }
+
+    // Runs of working days and of days off. Runs touching day 0 or day D−1 are exempt from the
+    // minimum-length rules (Curtois & Qu); the maximum applies to every run.
+    let start = 0;
+    while (start < D) {
+      const working = work[start] != null;
+      let end = start;
+      while (end + 1 < D && (work[end + 1] != null) === working) end++;
+      const len = end - start + 1;
+      const interior = start > 0 && end < D - 1;
+      if (working) {
+        if (len > emp.maxConsecutiveWorkDays)
+          add('max-consecutive-work', start, `${len} working days in a row from day ${start}, at most ${emp.maxConsecutiveWorkDays}`);
+        if (interior && len < emp.minConsecutiveWorkDays)
+          add('min-consecutive-work', start, `${len} working days in a row from day ${start}, at least ${emp.minConsecutiveWorkDays}`);
+      } else if (interior && len < emp.minConsecutiveDaysOff) {
+        add('min-consecutive-off', start, `${len} days off in a row from day ${start}, at least ${emp.minConsecutiveDaysOff}`);
+      }
+      start = end + 1;
+    }
+
+    // Weekends: a weekend is worked when its Saturday or Sunday is worked.
+    const worked = new Set<number>();
+    for (let d = 0; d < D; d++) {
+      const abs = instance.firstWeekday + d;
+      const wd = abs % 7;
+      if ((wd === 5 || wd === 6) && work[d] != null) worked.add(Math.floor(abs / 7));
+    }
+    if (worked.size > emp.maxWeekends) add('max-weekends', null, `${worked.size} weekends worked, at most ${emp.maxWeekends}`);
+  });
+  return out;
+}

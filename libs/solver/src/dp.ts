@@ -1,0 +1,329 @@
+/**
+ * Exact best roster for one employee against given per-day choice costs: a resource-constrained
+ * shortest path over days. Labels carry every resource a hard rule needs (last type, current run
+ * length, whether the run started on day 0 (edge rule), minutes, weekends, counts of the types
+ * whose cap can bind, minutes this week); labels with equal resources are merged keeping the
+ * cheapest, which is exact because all constraints and the terminal cost depend on the resources
+ * only. The state space is dense-indexed (it is small: ~30k states for a 28-day, 3-type case).
+ */
+import { type EmpPrep, OFF, type Prep, terminalPenalty } from './prep.ts';
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+interface Layout {
+  unit: number;
+  R: number;
+  workCap: number;
+  offCap: number;
+  W1: number;
+  binding: number[];
+  bindingCap: number[];
+  tcRadix: number[];
+  TC: number;
+  WM: number;
+  M: number;
+  S: number;
+  weekTracked: boolean;
+  maxWeekU: number;
+  minWeekU: number;
+  minU: number;
+  maxU: number;
+  durU: Int32Array;
+  maxDurU: number;
+}
+
+export class DpWorkspace {
+  readonly layout: Layout;
+  /** stamp[key] === gen ⇒ slot[key] is valid for the layer being built */
+  private readonly stamp: Int32Array;
+  private readonly slot: Int32Array;
+  private gen = 0;
+  // Labels of all layers, flat.
+  private last: number[] = [];
+  private run: number[] = [];
+  private init: number[] = [];
+  private wk: number[] = [];
+  private tc: number[] = [];
+  private wm: number[] = [];
+  private min: number[] = [];
+  private cost: number[] = [];
+  private parent: number[] = [];
+  private choice: number[] = [];
+
+  constructor(p: Prep, ep: EmpPrep) {
+    const T = p.T;
+    let unit = 0;
+    const allowedDays = new Int32Array(T);
+    for (let d = 0; d < p.D; d++) for (let t = 0; t < T; t++) if (ep.allowed[d * T + t]) allowedDays[t]! += 1;
+    let maxDur = 0;
+    for (let t = 0; t < T; t++)
+      if ((allowedDays[t] as number) > 0) {
+        unit = gcd(unit, p.dur[t] as number);
+        maxDur = Math.max(maxDur, p.dur[t] as number);
+      }
+    if (unit === 0) unit = 1;
+    const durU = new Int32Array(T);
+    for (let t = 0; t < T; t++) durU[t] = Math.floor((p.dur[t] as number) / unit);
+    const binding: number[] = [];
+    const bindingCap: number[] = [];
+    for (let t = 0; t < T; t++)
+      if ((allowedDays[t] as number) > 0 && (ep.typeCap[t] as number) < (allowedDays[t] as number)) {
+        binding.push(t);
+        bindingCap.push(ep.typeCap[t] as number);
+      }
+    const tcRadix = bindingCap.map((c) => c + 1);
+    const TC = tcRadix.reduce((a, b) => a * b, 1);
+    const workCap = Math.max(ep.maxCons, ep.minCons, 1);
+    const offCap = Math.max(ep.minOff, 1);
+    const R = Math.max(workCap, offCap) + 1;
+    const W1 = ep.maxWeekends + 1;
+    const weekTracked = ep.maxWeekMinutes >= 0 || ep.minWeekMinutes >= 0;
+    const maxWeekU = ep.maxWeekMinutes >= 0 ? Math.floor(ep.maxWeekMinutes / unit) : Math.floor((7 * maxDur) / unit);
+    const minWeekU = ep.minWeekMinutes >= 0 ? Math.ceil(ep.minWeekMinutes / unit) : 0;
+    const WM = weekTracked ? maxWeekU + 1 : 1;
+    const maxU = Math.min(Math.floor(ep.maxMinutes / unit), Math.floor((p.D * maxDur) / unit));
+    const M = maxU + 1;
+    const S = (T + 1) * R * 2 * W1 * TC * WM * M;
+    if (!(S < 2 ** 26)) throw new Error(`DP state space too large (${S}) for one employee`);
+    this.layout = {
+      unit,
+      R,
+      workCap,
+      offCap,
+      W1,
+      binding,
+      bindingCap,
+      tcRadix,
+      TC,
+      WM,
+      M,
+      S,
+      weekTracked,
+      maxWeekU,
+      minWeekU,
+      minU: Math.ceil(ep.minMinutes / unit),
+      maxU,
+      durU,
+      maxDurU: Math.floor(maxDur / unit),
+    };
+    this.stamp = new Int32Array(S);
+    this.slot = new Int32Array(S);
+  }
+
+  /**
+   * Writes the cheapest feasible row into out[off..off+D) and returns its cost (choice costs +
+   * terminal penalty), or returns +Infinity (out untouched) when the employee has no feasible row.
+   * choiceCost[d*(T+1)+c]: cost of choice c on day d, c = T meaning a day off.
+   */
+  solve(p: Prep, ep: EmpPrep, choiceCost: Float64Array, out: Int16Array, off: number): number {
+    const L = this.layout;
+    const { D, T } = p;
+    const { R, W1, TC, WM, M, workCap, offCap, durU, binding, tcRadix } = L;
+    const nb = binding.length;
+    // Which binding slot (if any) each type occupies, and its place value in the tc code.
+    const bindIdx = new Int32Array(T).fill(-1);
+    const place = new Int32Array(Math.max(nb, 1));
+    {
+      let pv = 1;
+      for (let k = 0; k < nb; k++) {
+        bindIdx[binding[k] as number] = k;
+        place[k] = pv;
+        pv *= tcRadix[k] as number;
+      }
+    }
+    const lastA = this.last;
+    const runA = this.run;
+    const initA = this.init;
+    const wkA = this.wk;
+    const tcA = this.tc;
+    const wmA = this.wm;
+    const minA = this.min;
+    const costA = this.cost;
+    const parA = this.parent;
+    const chA = this.choice;
+    let n = 0;
+    const stamp = this.stamp;
+    const slot = this.slot;
+
+    const push = (
+      last: number,
+      run: number,
+      init: number,
+      wk: number,
+      tc: number,
+      wm: number,
+      mins: number,
+      cost: number,
+      parent: number,
+      ch: number,
+    ): void => {
+      const key = ((((((last * R + run) * 2 + init) * W1 + wk) * TC + tc) * WM + wm) * M) + mins;
+      if (stamp[key] === this.gen) {
+        const s = slot[key] as number;
+        if (cost < (costA[s] as number)) {
+          costA[s] = cost;
+          parA[s] = parent;
+          chA[s] = ch;
+        }
+        return;
+      }
+      stamp[key] = this.gen;
+      slot[key] = n;
+      lastA[n] = last;
+      runA[n] = run;
+      initA[n] = init;
+      wkA[n] = wk;
+      tcA[n] = tc;
+      wmA[n] = wm;
+      minA[n] = mins;
+      costA[n] = cost;
+      parA[n] = parent;
+      chA[n] = ch;
+      n++;
+    };
+
+    const allowed = ep.allowed;
+    const forbid = ep.forbidNext;
+    const minU = L.minU;
+    const maxU = L.maxU;
+    const maxDurU = L.maxDurU;
+    const weekTracked = L.weekTracked;
+    const maxWeekU = L.maxWeekU;
+    const minWeekU = L.minWeekU;
+    const maxW = ep.maxWeekends;
+    const T1 = T + 1;
+
+    // Layer for day 0, from a virtual start.
+    this.gen++;
+    let layerStart = 0;
+    {
+      const d = 0;
+      const remain = (D - 1 - d) * maxDurU;
+      // off
+      if (
+        0 + remain >= minU &&
+        !(weekTracked && p.closesFullWeek[d] && minWeekU > 0)
+      )
+        push(T, offCap, 1, 0, 0, 0, 0, choiceCost[d * T1 + T] as number, -1, T);
+      for (let t = 0; t < T; t++) {
+        if (!allowed[d * T + t] || ep.maxCons < 1) continue;
+        const du = durU[t] as number;
+        if (du > maxU || du + remain < minU) continue;
+        let tc = 0;
+        const bi = bindIdx[t] as number;
+        if (bi >= 0) {
+          if ((tcRadix[bi] as number) < 2) continue;
+          tc = place[bi] as number;
+        }
+        const isWe = (p.weekend[d] as number) >= 0;
+        const wk = isWe ? 1 : 0;
+        if (wk > maxW) continue;
+        let wm = 0;
+        if (weekTracked && p.inFullWeek[d]) {
+          wm = du;
+          if (wm > maxWeekU) continue;
+          if (p.closesFullWeek[d] && wm < minWeekU) continue;
+        }
+        push(t, 1, 1, wk, tc, wm, du, choiceCost[d * T1 + t] as number, -1, t);
+      }
+    }
+    let layerEnd = n;
+
+    for (let d = 1; d < D; d++) {
+      this.gen++;
+      const remain = (D - 1 - d) * maxDurU;
+      const isWe = (p.weekend[d] as number) >= 0;
+      const sunday = p.isSunday[d] === 1;
+      const monday = p.isMonday[d] === 1;
+      const inWeek = weekTracked && p.inFullWeek[d] === 1;
+      const closes = weekTracked && p.closesFullWeek[d] === 1;
+      const offCost = choiceCost[d * T1 + T] as number;
+      const base = d * T1;
+      for (let i = layerStart; i < layerEnd; i++) {
+        const last = lastA[i] as number;
+        const run = runA[i] as number;
+        const init = initA[i] as number;
+        const wk = wkA[i] as number;
+        const tc = tcA[i] as number;
+        const wmPrev = monday ? 0 : (wmA[i] as number);
+        const mins = minA[i] as number;
+        const cost = costA[i] as number;
+        const lastWorked = last < T;
+        // Day off.
+        if (mins + remain >= minU && !(closes && wmPrev < minWeekU)) {
+          if (lastWorked) {
+            if (init || run >= ep.minCons) push(T, 1, 0, wk, tc, wmPrev, mins, cost + offCost, i, T);
+          } else {
+            push(T, run + 1 > offCap ? offCap : run + 1, init, wk, tc, wmPrev, mins, cost + offCost, i, T);
+          }
+        }
+        // Work.
+        let nrun: number;
+        let ninit: number;
+        if (lastWorked) {
+          if (run + 1 > ep.maxCons) continue;
+          nrun = run + 1;
+          ninit = init;
+        } else {
+          if (!init && run < ep.minOff) continue;
+          nrun = 1;
+          ninit = 0;
+        }
+        if (nrun > workCap) continue;
+        let nwk = wk;
+        if (isWe && !(sunday && lastWorked)) {
+          nwk = wk + 1;
+          if (nwk > maxW) continue;
+        }
+        for (let t = 0; t < T; t++) {
+          if (!allowed[d * T + t]) continue;
+          if (lastWorked && forbid[last * T + t]) continue;
+          const du = durU[t] as number;
+          const nm = mins + du;
+          if (nm > maxU || nm + remain < minU) continue;
+          let ntc = tc;
+          const bi = bindIdx[t] as number;
+          if (bi >= 0) {
+            const pv = place[bi] as number;
+            const cnt = Math.floor(tc / pv) % (tcRadix[bi] as number);
+            if (cnt + 1 >= (tcRadix[bi] as number)) continue;
+            ntc = tc + pv;
+          }
+          let nwm = wmPrev;
+          if (inWeek) {
+            nwm = wmPrev + du;
+            if (nwm > maxWeekU) continue;
+            if (closes && nwm < minWeekU) continue;
+          }
+          push(t, nrun, ninit, nwk, ntc, nwm, nm, cost + (choiceCost[base + t] as number), i, t);
+        }
+      }
+      layerStart = layerEnd;
+      layerEnd = n;
+    }
+
+    // Terminal: the final run touches the last day, so min-run rules do not apply.
+    let best = -1;
+    let bestCost = Number.POSITIVE_INFINITY;
+    for (let i = layerStart; i < layerEnd; i++) {
+      const mins = minA[i] as number;
+      if (mins < minU) continue;
+      const c = (costA[i] as number) + terminalPenalty(p, ep, mins * L.unit, wkA[i] as number);
+      if (c < bestCost) {
+        bestCost = c;
+        best = i;
+      }
+    }
+    if (best < 0) return Number.POSITIVE_INFINITY;
+    let i = best;
+    for (let d = D - 1; d >= 0; d--) {
+      const ch = chA[i] as number;
+      out[off + d] = ch === T ? OFF : ch;
+      i = parA[i] as number;
+    }
+    return bestCost;
+  }
+}

@@ -1,0 +1,18 @@
+export type { HardRule, HardViolation } from './check.ts';
+export { checkAssignment } from './check.ts';
+export { CurtoisParseError, curtoisObjective, parseCurtois } from './curtois.ts';
+export type { Assignment, Cover, EmployeeSpec, Instance, ShiftRequest, ShiftType, SoftWeights } from './model.ts';
+export {
+  DEFAULT_SOFT_WEIGHTS,
+  InvalidInstanceError,
+  fullWeeks,
+  restMinutes,
+  targetMinutesOf,
+  validateInstance,
+  weekdayOf,
+  weekendOf,
+} from './model.ts';
+export type { OpenSlot, ScoreBreakdown } from './score.ts';
+export { coverCounts, openSlots, scoreAssignment } from './score.ts';
+export type { SolveOptions, SolveProgress, SolveResult, StopReason } from './solve.ts';
+export { InfeasibleInstanceError, solve } from './solve.ts';

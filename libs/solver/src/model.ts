@@ -1,0 +1,216 @@
+/**
+ * The solver's view of a rostering problem. Plain arrays and numbers only, so an instance and its
+ * result cross a worker_thread boundary by structured clone. Everything is addressed by index
+ * (employee i, day d, shift type t); the string ids are carried for reporting.
+ *
+ * Independent of Postgres and of the Curtois format: `curtois.ts` and the scheduler worker each
+ * build one of these.
+ */
+
+export interface ShiftType {
+  id: string;
+  /** Minute of the day the shift starts, 0..1439. */
+  startMinute: number;
+  /** Length in minutes; start + length may pass midnight (the shift counts on its start day). */
+  durationMinutes: number;
+  /** Indices of the shift types that may not be worked on the day after this one. */
+  cannotFollow: number[];
+  /** Multiplier on the employee's hourly cost for this shift. Default 1. */
+  payMultiplier?: number;
+}
+
+export interface EmployeeSpec {
+  id: string;
+  /**
+   * allowed[day][type]: false for unavailability, approved time off, missing skills, or a type the
+   * employee may never work.
+   */
+  allowed: boolean[][];
+  /** Max number of shifts of each type over the horizon (0 = never). */
+  maxShiftsPerType: number[];
+  maxTotalMinutes: number;
+  minTotalMinutes: number;
+  /** Per ISO week (Monday–Sunday), only for weeks lying fully inside the horizon. */
+  maxWeekMinutes?: number;
+  minWeekMinutes?: number;
+  maxConsecutiveWorkDays: number;
+  /** Working runs shorter than this are forbidden, except runs touching the horizon's first/last day. */
+  minConsecutiveWorkDays: number;
+  /** Day-off runs shorter than this are forbidden, except runs touching the horizon's first/last day. */
+  minConsecutiveDaysOff: number;
+  /** A weekend counts as worked when its Saturday or its Sunday is worked. */
+  maxWeekends: number;
+  /** Minimum minutes between the end of one shift and the start of the next one. */
+  minRestMinutes: number;
+  /** Cost per hour worked (times the shift type's pay multiplier). */
+  hourlyCost: number;
+  /** Minutes the fairness term measures deviation from. Default: midpoint of min and max total. */
+  targetMinutes?: number;
+}
+
+/**
+ * A wish to work (`on`) or not to work (`!on`) on a day. `type: null` means any shift: an
+ * on-request is granted by any shift that day, an off-request is broken by any shift that day.
+ */
+export interface ShiftRequest {
+  employee: number;
+  day: number;
+  type: number | null;
+  on: boolean;
+  weight: number;
+}
+
+export interface Cover {
+  requirement: number;
+  /** Penalty per missing person. */
+  weightUnder: number;
+  /** Penalty per extra person. */
+  weightOver: number;
+}
+
+/**
+ * Weights of the secondary soft terms. They are meant to be small next to cover and request
+ * weights (which are typically 1..100 per person), so that cover and requests dominate, then
+ * fairness, then labour cost; see DEFAULT_SOFT_WEIGHTS.
+ */
+export interface SoftWeights {
+  /** Per hour of |worked − target| per employee. */
+  fairnessHours: number;
+  /** Per (weekends worked)² per employee: convex, so spreading weekends is cheaper. */
+  fairnessWeekends: number;
+  /** Per currency unit of labour cost. */
+  cost: number;
+}
+
+/**
+ * Defaults: 100 hours of deviation from target weigh as much as one unit of request weight; one
+ * employee's 3rd weekend (9−4 = 5 × 0.02 = 0.1) is worth a tenth of a request; labour cost counts
+ * 1e-4 per currency unit (an 8 h shift at 25/h = 0.02), so it only breaks ties between rosters
+ * that are equally good on everything else.
+ */
+export const DEFAULT_SOFT_WEIGHTS: Readonly<SoftWeights> = Object.freeze({
+  fairnessHours: 0.01,
+  fairnessWeekends: 0.02,
+  cost: 0.0001,
+});
+
+export interface Instance {
+  /** Number of days in the horizon. */
+  days: number;
+  /** Weekday of day 0: 0 = Monday … 6 = Sunday. */
+  firstWeekday: number;
+  shiftTypes: ShiftType[];
+  employees: EmployeeSpec[];
+  requests: ShiftRequest[];
+  /** cover[day][type] */
+  cover: Cover[][];
+  weights: SoftWeights;
+}
+
+/** assignment[employee][day] = index of the shift type worked, or null for a day off. */
+export type Assignment = (number | null)[][];
+
+export function weekdayOf(instance: Pick<Instance, 'firstWeekday'>, day: number): number {
+  return (instance.firstWeekday + day) % 7;
+}
+
+/**
+ * Weekend number of a day (weekends are numbered by the ISO week they end), or -1 when the day
+ * is Monday–Friday.
+ */
+export function weekendOf(instance: Pick<Instance, 'firstWeekday'>, day: number): number {
+  const wd = weekdayOf(instance, day);
+  if (wd < 5) return -1;
+  return Math.floor((instance.firstWeekday + day) / 7);
+}
+
+/** [first day, last day] of every Monday–Sunday week that lies fully inside the horizon. */
+export function fullWeeks(instance: Pick<Instance, 'firstWeekday' | 'days'>): [number, number][] {
+  const weeks: [number, number][] = [];
+  let first = (7 - instance.firstWeekday) % 7;
+  while (first + 6 < instance.days) {
+    weeks.push([first, first + 6]);
+    first += 7;
+  }
+  return weeks;
+}
+
+/**
+ * Minutes of rest between a shift of type `a` on some day and a shift of type `b` `gapDays` days
+ * later.
+ */
+export function restMinutes(instance: Instance, a: number, b: number, gapDays: number): number {
+  const sa = instance.shiftTypes[a];
+  const sb = instance.shiftTypes[b];
+  if (!sa || !sb) return Number.POSITIVE_INFINITY;
+  return gapDays * 1440 + sb.startMinute - (sa.startMinute + sa.durationMinutes);
+}
+
+export function targetMinutesOf(e: EmployeeSpec): number {
+  return e.targetMinutes ?? (e.minTotalMinutes + e.maxTotalMinutes) / 2;
+}
+
+export class InvalidInstanceError extends Error {
+  override readonly name = 'InvalidInstanceError';
+}
+
+/**
+ * Throws InvalidInstanceError when the instance is malformed (wrong dimensions, out-of-range
+ * values). Does not decide whether rosters exist; the solver reports that separately.
+ */
+export function validateInstance(instance: Instance): void {
+  const fail = (msg: string): never => {
+    throw new InvalidInstanceError(msg);
+  };
+  const { days, shiftTypes, employees } = instance;
+  const T = shiftTypes.length;
+  if (!Number.isInteger(days) || days < 1) fail(`days must be a positive integer, got ${days}`);
+  if (!Number.isInteger(instance.firstWeekday) || instance.firstWeekday < 0 || instance.firstWeekday > 6)
+    fail(`firstWeekday must be 0..6, got ${instance.firstWeekday}`);
+  shiftTypes.forEach((s, t) => {
+    if (!Number.isInteger(s.startMinute) || s.startMinute < 0 || s.startMinute >= 1440)
+      fail(`shiftTypes[${t}] (${s.id}): startMinute must be 0..1439`);
+    if (!Number.isInteger(s.durationMinutes) || s.durationMinutes <= 0 || s.durationMinutes > 1440)
+      fail(`shiftTypes[${t}] (${s.id}): durationMinutes must be 1..1440`);
+    for (const b of s.cannotFollow)
+      if (!Number.isInteger(b) || b < 0 || b >= T) fail(`shiftTypes[${t}] (${s.id}): cannotFollow has bad index ${b}`);
+  });
+  employees.forEach((e, i) => {
+    const where = `employees[${i}] (${e.id})`;
+    if (e.allowed.length !== days) fail(`${where}: allowed must have ${days} rows`);
+    e.allowed.forEach((row, d) => {
+      if (row.length !== T) fail(`${where}: allowed[${d}] must have ${T} entries`);
+    });
+    if (e.maxShiftsPerType.length !== T) fail(`${where}: maxShiftsPerType must have ${T} entries`);
+    for (const [name, v] of [
+      ['maxTotalMinutes', e.maxTotalMinutes],
+      ['minTotalMinutes', e.minTotalMinutes],
+      ['maxConsecutiveWorkDays', e.maxConsecutiveWorkDays],
+      ['minConsecutiveWorkDays', e.minConsecutiveWorkDays],
+      ['minConsecutiveDaysOff', e.minConsecutiveDaysOff],
+      ['maxWeekends', e.maxWeekends],
+      ['minRestMinutes', e.minRestMinutes],
+      ['hourlyCost', e.hourlyCost],
+    ] as const)
+      if (!Number.isFinite(v) || v < 0) fail(`${where}: ${name} must be a finite number ≥ 0`);
+    for (const v of e.maxShiftsPerType) if (!Number.isFinite(v) || v < 0) fail(`${where}: maxShiftsPerType must be ≥ 0`);
+    // The solver only checks rest between consecutive days; a shift longer than a day plus the
+    // rest would also need a two-day look-back, which no real template needs.
+    for (let a = 0; a < T; a++)
+      for (let b = 0; b < T; b++)
+        if (restMinutes(instance, a, b, 2) < e.minRestMinutes)
+          fail(`${where}: minRestMinutes ${e.minRestMinutes} could be broken two days apart by ${shiftTypes[a]?.id}`);
+  });
+  if (instance.cover.length !== days) fail(`cover must have ${days} rows`);
+  instance.cover.forEach((row, d) => {
+    if (row.length !== T) fail(`cover[${d}] must have ${T} entries`);
+    for (const c of row)
+      if (c.requirement < 0 || c.weightUnder < 0 || c.weightOver < 0) fail(`cover[${d}]: negative value`);
+  });
+  instance.requests.forEach((r, k) => {
+    if (r.employee < 0 || r.employee >= employees.length || r.day < 0 || r.day >= days)
+      fail(`requests[${k}]: employee or day out of range`);
+    if (r.type !== null && (r.type < 0 || r.type >= T)) fail(`requests[${k}]: type out of range`);
+    if (!(r.weight >= 0)) fail(`requests[${k}]: weight must be ≥ 0`);
+  });
+}

@@ -1,0 +1,430 @@
+/**
+ * Local search over feasible rosters. Hard rules only constrain one employee at a time, so the
+ * search keeps every employee's row feasible at all times (checked by rowFeasible after each
+ * move, or guaranteed by the DP) and cover is the only coupling between employees.
+ *
+ * Moves, accepted by simulated annealing on the total soft penalty:
+ * - best response: re-optimise one employee's whole row exactly (dp.ts) against the marginal cover
+ *   costs given everyone else, optionally with noise on the costs;
+ * - ruin & recreate: clear 2–4 employees and re-insert them one by one with the DP;
+ * - change one day of one employee; hand a shift over / swap shifts between two employees on a
+ *   day; swap a block of days between two employees (cover-neutral, fixes requests and lets
+ *   rows trade work when their own rules block single changes).
+ *
+ * Determinism: all randomness comes from the seeded PRNG. With `maxIterations` the temperature
+ * follows the iteration count and a run is fully reproducible. With only a time limit the
+ * temperature follows elapsed time, so the same seed can end differently when the machine is
+ * faster or slower (more time may give a different, usually better, roster).
+ */
+import { type HardViolation, checkAssignment } from './check.ts';
+import { DpWorkspace } from './dp.ts';
+import { type Assignment, type Instance, validateInstance } from './model.ts';
+import { OFF, type Prep, coverCell, prepare, rowFeasible, rowPenalty } from './prep.ts';
+import { createRng } from './rng.ts';
+import { type OpenSlot, type ScoreBreakdown, openSlots, scoreAssignment } from './score.ts';
+
+export interface SolveProgress {
+  elapsedMs: number;
+  bestScore: number;
+  /** Fraction of the time limit (or of maxIterations) used, 0..1. */
+  progress: number;
+}
+
+export interface SolveOptions {
+  /** PRNG seed. Default 1. */
+  seed?: number;
+  /** Wall-clock limit. Default 10 000 ms. */
+  timeLimitMs?: number;
+  /** Deterministic stop after this many moves (the temperature then follows iterations). */
+  maxIterations?: number;
+  /** Polled at least every ~50 ms; returning true stops the search with the best roster so far. */
+  shouldStop?: () => boolean;
+  onProgress?: (p: SolveProgress) => void;
+  /** Minimum interval between onProgress calls. Default 250 ms. */
+  progressIntervalMs?: number;
+  /** Start roster (e.g. the previous version); rows breaking a hard rule are rebuilt. */
+  initial?: Assignment;
+}
+
+export type StopReason = 'time' | 'cancel' | 'iterations' | 'optimal';
+
+export interface SolveResult {
+  assignment: Assignment;
+  score: ScoreBreakdown;
+  /** Checked by the independent checker; always empty unless the solver has a bug. */
+  hardViolations: HardViolation[];
+  /** Demand left uncovered. */
+  openSlots: OpenSlot[];
+  iterations: number;
+  elapsedMs: number;
+  stoppedBy: StopReason;
+}
+
+/** No roster satisfies an employee's hard rules on its own (e.g. min minutes above what availability allows). */
+export class InfeasibleInstanceError extends Error {
+  override readonly name = 'InfeasibleInstanceError';
+  readonly employeeIds: string[];
+  constructor(employeeIds: string[]) {
+    super(`no roster satisfies the hard rules of employee(s) ${employeeIds.join(', ')}`);
+    this.employeeIds = employeeIds;
+  }
+}
+
+class State {
+  readonly p: Prep;
+  readonly rows: Int16Array;
+  readonly counts: Int32Array;
+  readonly empPen: Float64Array;
+  coverPen = 0;
+  constructor(p: Prep) {
+    this.p = p;
+    this.rows = new Int16Array(p.E * p.D).fill(OFF);
+    this.counts = new Int32Array(p.D * p.T);
+    this.empPen = new Float64Array(p.E);
+  }
+  total(): number {
+    let s = this.coverPen;
+    for (let e = 0; e < this.p.E; e++) s += this.empPen[e] as number;
+    return s;
+  }
+  recompute(): void {
+    const { p, rows, counts } = this;
+    counts.fill(0);
+    for (let e = 0; e < p.E; e++)
+      for (let d = 0; d < p.D; d++) {
+        const t = rows[e * p.D + d] as number;
+        if (t >= 0) counts[d * p.T + t]! += 1;
+      }
+    let c = 0;
+    for (let i = 0; i < p.D * p.T; i++) c += coverCell(p, i, counts[i] as number);
+    this.coverPen = c;
+    for (let e = 0; e < p.E; e++) this.empPen[e] = rowPenalty(p, e, rows, e * p.D);
+  }
+  /** Sets one cell, maintaining counts and coverPen; returns the cover delta. */
+  setCell(e: number, d: number, t: number): number {
+    const { p, rows, counts } = this;
+    const k = e * p.D + d;
+    const old = rows[k] as number;
+    if (old === t) return 0;
+    let delta = 0;
+    if (old >= 0) {
+      const i = d * p.T + old;
+      const n = counts[i] as number;
+      delta += coverCell(p, i, n - 1) - coverCell(p, i, n);
+      counts[i] = n - 1;
+    }
+    if (t >= 0) {
+      const i = d * p.T + t;
+      const n = counts[i] as number;
+      delta += coverCell(p, i, n + 1) - coverCell(p, i, n);
+      counts[i] = n + 1;
+    }
+    rows[k] = t;
+    this.coverPen += delta;
+    return delta;
+  }
+}
+
+export function solve(instance: Instance, options: SolveOptions = {}): SolveResult {
+  validateInstance(instance);
+  const t0 = performance.now();
+  const seed = options.seed ?? 1;
+  const timeLimitMs = options.timeLimitMs ?? 10_000;
+  const maxIterations = options.maxIterations;
+  const progressIntervalMs = options.progressIntervalMs ?? 250;
+  const rng = createRng(seed);
+  const p = prepare(instance);
+  const { D, T, E } = p;
+  const T1 = T + 1;
+  const st = new State(p);
+  const workspaces: (DpWorkspace | undefined)[] = new Array(E);
+  const ws = (e: number): DpWorkspace => (workspaces[e] ??= new DpWorkspace(p, p.emps[e]!));
+  const choiceCost = new Float64Array(D * T1);
+  const dpRow = new Int16Array(D);
+  const saved = new Int16Array(D * 8);
+
+  /** Marginal costs for employee e given all other rows, plus optional noise. */
+  const fillChoiceCost = (e: number, noise: number): void => {
+    const ep = p.emps[e]!;
+    const base = e * D;
+    for (let d = 0; d < D; d++) {
+      const cur = st.rows[base + d] as number;
+      for (let t = 0; t < T; t++) {
+        const i = d * T + t;
+        const n = (st.counts[i] as number) - (cur === t ? 1 : 0);
+        let c = coverCell(p, i, n + 1) - coverCell(p, i, n) + (ep.cell[d * T1 + t] as number);
+        if (noise > 0) c += (rng.next() - 0.5) * noise;
+        choiceCost[d * T1 + t] = c;
+      }
+      choiceCost[d * T1 + T] = ep.cell[d * T1 + T] as number;
+    }
+  };
+  /** Replaces employee e's row by dpRow; returns the total delta. */
+  const applyRow = (e: number, row: Int16Array): number => {
+    let delta = 0;
+    for (let d = 0; d < D; d++) delta += st.setCell(e, d, row[d] as number);
+    const np = rowPenalty(p, e, st.rows, e * D);
+    delta += np - (st.empPen[e] as number);
+    st.empPen[e] = np;
+    return delta;
+  };
+  const bestResponse = (e: number, noise: number): boolean => {
+    fillChoiceCost(e, noise);
+    const c = ws(e).solve(p, p.emps[e]!, choiceCost, dpRow, 0);
+    return Number.isFinite(c);
+  };
+
+  // ---- start roster
+  const rebuild: number[] = [];
+  if (options.initial) {
+    for (let e = 0; e < E; e++) {
+      const src = options.initial[e];
+      for (let d = 0; d < D; d++) {
+        const t = src?.[d];
+        st.rows[e * D + d] = typeof t === 'number' && Number.isInteger(t) && t >= 0 && t < T ? t : OFF;
+      }
+      if (!rowFeasible(p, e, st.rows, e * D)) {
+        st.rows.fill(OFF, e * D, e * D + D);
+        rebuild.push(e);
+      }
+    }
+  } else {
+    for (let e = 0; e < E; e++) rebuild.push(e);
+  }
+  st.recompute();
+  // Random order so that no employee systematically gets the first pick.
+  for (let k = rebuild.length - 1; k > 0; k--) {
+    const j = rng.int(k + 1);
+    [rebuild[k], rebuild[j]] = [rebuild[j]!, rebuild[k]!];
+  }
+  const infeasible: string[] = [];
+  for (const e of rebuild) {
+    if (bestResponse(e, 0)) applyRow(e, dpRow);
+    else infeasible.push(instance.employees[e]!.id);
+  }
+  if (infeasible.length > 0) throw new InfeasibleInstanceError(infeasible);
+  st.recompute();
+
+  // ---- search
+  let cur = st.total();
+  let best = cur;
+  const bestRows = Int16Array.from(st.rows);
+  let minWeight = Number.POSITIVE_INFINITY;
+  for (const r of instance.requests) if (r.weight > 0) minWeight = Math.min(minWeight, r.weight);
+  for (let i = 0; i < D * T; i++) {
+    if ((p.wOver[i] as number) > 0) minWeight = Math.min(minWeight, p.wOver[i] as number);
+    if ((p.wUnder[i] as number) > 0) minWeight = Math.min(minWeight, p.wUnder[i] as number);
+  }
+  if (!Number.isFinite(minWeight)) minWeight = 1;
+  const tStart = 2 * minWeight;
+  const tEnd = 0.05 * minWeight;
+
+  let iterations = 0;
+  let stoppedBy: StopReason = 'time';
+  let lastProgress = t0;
+  let temp = tStart;
+  let frac = 0;
+  const EPS = 1e-9;
+
+  const accept = (delta: number): boolean => delta <= EPS || rng.next() < Math.exp(-delta / temp);
+  const noteBest = (): void => {
+    if (cur < best - EPS) {
+      best = cur;
+      bestRows.set(st.rows);
+    }
+  };
+
+  const checkStop = (): boolean => {
+    const now = performance.now();
+    const elapsed = now - t0;
+    if (options.shouldStop?.()) {
+      stoppedBy = 'cancel';
+      return true;
+    }
+    if (elapsed >= timeLimitMs) {
+      stoppedBy = 'time';
+      return true;
+    }
+    if (maxIterations !== undefined && iterations >= maxIterations) {
+      stoppedBy = 'iterations';
+      return true;
+    }
+    if (best <= EPS) {
+      stoppedBy = 'optimal';
+      return true;
+    }
+    frac = maxIterations !== undefined ? iterations / maxIterations : elapsed / timeLimitMs;
+    temp = tStart * (tEnd / tStart) ** Math.min(1, frac);
+    if (options.onProgress && now - lastProgress >= progressIntervalMs) {
+      lastProgress = now;
+      options.onProgress({ elapsedMs: elapsed, bestScore: best, progress: Math.min(1, frac) });
+    }
+    return false;
+  };
+
+  const rowOff = (e: number): number => e * D;
+
+  for (;;) {
+    if ((iterations & 63) === 0 && checkStop()) break;
+    iterations++;
+    const r = rng.next();
+    if (r < 0.02) {
+      // Best response, noisy at high temperature.
+      const e = rng.int(E);
+      saved.set(st.rows.subarray(rowOff(e), rowOff(e) + D), 0);
+      const oldPen = st.empPen[e] as number;
+      if (!bestResponse(e, rng.next() < 0.5 ? temp * 2 : 0)) continue;
+      const delta = applyRow(e, dpRow);
+      if (accept(delta)) {
+        cur += delta;
+        noteBest();
+      } else {
+        applyRow(e, saved.subarray(0, D));
+        st.empPen[e] = oldPen;
+      }
+      if (checkStop()) break;
+    } else if (r < 0.025 && E >= 2) {
+      // Ruin & recreate k employees.
+      const k = Math.min(E, 2 + rng.int(3));
+      const picked: number[] = [];
+      while (picked.length < k) {
+        const e = rng.int(E);
+        if (!picked.includes(e)) picked.push(e);
+      }
+      const oldPens = picked.map((e) => st.empPen[e] as number);
+      picked.forEach((e, j) => saved.set(st.rows.subarray(rowOff(e), rowOff(e) + D), j * D));
+      let delta = 0;
+      for (const e of picked) {
+        for (let d = 0; d < D; d++) delta += st.setCell(e, d, OFF);
+      }
+      let ok = true;
+      for (const e of picked) {
+        if (!bestResponse(e, 0)) {
+          ok = false;
+          break;
+        }
+        for (let d = 0; d < D; d++) delta += st.setCell(e, d, dpRow[d] as number);
+      }
+      let penDelta = 0;
+      const newPens = picked.map((e) => rowPenalty(p, e, st.rows, rowOff(e)));
+      picked.forEach((_, j) => (penDelta += (newPens[j] as number) - (oldPens[j] as number)));
+      if (ok && accept(delta + penDelta)) {
+        picked.forEach((e, j) => (st.empPen[e] = newPens[j] as number));
+        cur += delta + penDelta;
+        noteBest();
+      } else {
+        picked.forEach((e, j) => {
+          for (let d = 0; d < D; d++) st.setCell(e, d, saved[j * D + d] as number);
+        });
+      }
+      if (checkStop()) break;
+    } else if (r < 0.35) {
+      // Change one day of one employee.
+      const e = rng.int(E);
+      const d = rng.int(D);
+      const k = e * D + d;
+      const old = st.rows[k] as number;
+      let t = rng.int(T + 1) - 1;
+      if (t === old) t = t + 1 >= T ? OFF : t + 1;
+      if (t >= 0 && !p.emps[e]!.allowed[d * T + t]) continue;
+      const dc = st.setCell(e, d, t);
+      if (!rowFeasible(p, e, st.rows, rowOff(e))) {
+        st.setCell(e, d, old);
+        continue;
+      }
+      const np = rowPenalty(p, e, st.rows, rowOff(e));
+      const delta = dc + np - (st.empPen[e] as number);
+      if (accept(delta)) {
+        st.empPen[e] = np;
+        cur += delta;
+        noteBest();
+      } else st.setCell(e, d, old);
+    } else if (r < 0.7) {
+      // Hand over / swap the shifts of two employees on one day (cover-neutral).
+      const d = rng.int(D);
+      const e1 = rng.int(E);
+      let e2 = rng.int(E - 1);
+      if (e2 >= e1) e2++;
+      if (e2 >= E) continue;
+      const a = st.rows[e1 * D + d] as number;
+      const b = st.rows[e2 * D + d] as number;
+      if (a === b) continue;
+      st.rows[e1 * D + d] = b;
+      st.rows[e2 * D + d] = a;
+      if (!rowFeasible(p, e1, st.rows, rowOff(e1)) || !rowFeasible(p, e2, st.rows, rowOff(e2))) {
+        st.rows[e1 * D + d] = a;
+        st.rows[e2 * D + d] = b;
+        continue;
+      }
+      const n1 = rowPenalty(p, e1, st.rows, rowOff(e1));
+      const n2 = rowPenalty(p, e2, st.rows, rowOff(e2));
+      const delta = n1 + n2 - (st.empPen[e1] as number) - (st.empPen[e2] as number);
+      if (accept(delta)) {
+        st.empPen[e1] = n1;
+        st.empPen[e2] = n2;
+        cur += delta;
+        noteBest();
+      } else {
+        st.rows[e1 * D + d] = a;
+        st.rows[e2 * D + d] = b;
+      }
+    } else {
+      // Swap a block of days between two employees (cover-neutral).
+      const e1 = rng.int(E);
+      let e2 = rng.int(E - 1);
+      if (e2 >= e1) e2++;
+      if (e2 >= E) continue;
+      const len = 2 + rng.int(Math.min(D - 1, 7));
+      const d0 = rng.int(Math.max(1, D - len + 1));
+      const d1 = Math.min(D, d0 + len);
+      let same = true;
+      for (let d = d0; d < d1; d++) {
+        const a = st.rows[e1 * D + d] as number;
+        const b = st.rows[e2 * D + d] as number;
+        if (a !== b) same = false;
+        st.rows[e1 * D + d] = b;
+        st.rows[e2 * D + d] = a;
+      }
+      const undo = (): void => {
+        for (let d = d0; d < d1; d++) {
+          const a = st.rows[e1 * D + d] as number;
+          st.rows[e1 * D + d] = st.rows[e2 * D + d] as number;
+          st.rows[e2 * D + d] = a;
+        }
+      };
+      if (same) continue;
+      if (!rowFeasible(p, e1, st.rows, rowOff(e1)) || !rowFeasible(p, e2, st.rows, rowOff(e2))) {
+        undo();
+        continue;
+      }
+      const n1 = rowPenalty(p, e1, st.rows, rowOff(e1));
+      const n2 = rowPenalty(p, e2, st.rows, rowOff(e2));
+      const delta = n1 + n2 - (st.empPen[e1] as number) - (st.empPen[e2] as number);
+      if (accept(delta)) {
+        st.empPen[e1] = n1;
+        st.empPen[e2] = n2;
+        cur += delta;
+        noteBest();
+      } else undo();
+    }
+  }
+
+  const assignment: Assignment = [];
+  for (let e = 0; e < E; e++) {
+    const row: (number | null)[] = [];
+    for (let d = 0; d < D; d++) {
+      const t = bestRows[e * D + d] as number;
+      row.push(t >= 0 ? t : null);
+    }
+    assignment.push(row);
+  }
+  return {
+    assignment,
+    score: scoreAssignment(instance, assignment),
+    hardViolations: checkAssignment(instance, assignment),
+    openSlots: openSlots(instance, assignment),
+    iterations,
+    elapsedMs: performance.now() - t0,
+    stoppedBy,
+  };
+}
