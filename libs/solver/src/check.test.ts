@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { type HardRule, checkAssignment } from './check.ts';
+import type { Assignment, EmployeeSpec, Instance } from './model.ts';
+import { makeEmployee, makeInstance, makeShiftType } from './test-factories.ts';
+
+const _ = null;
+
+/** One employee, `days` days, one 8-hour day shift unless types are given. */
+function oneEmployee(days: number, rules: Partial<EmployeeSpec>, extra: Partial<Instance> = {}): Instance {
+  const T = extra.shiftTypes?.length ?? 1;
+  return makeInstance({ days, ...extra, employees: [makeEmployee(days, T, rules)] });
+}
+
+function rules(instance: Instance, assignment: Assignment): HardRule[] {
+  return checkAssignment(instance, assignment).map((v) => v.rule);
+}
+
+describe('checkAssignment', () => {
+  it('accepts an empty roster when nothing requires work', () => {
+    expect(checkAssignment(oneEmployee(7, {}), [[_, _, _, _, _, _, _]])).toEqual([]);
+  });
+
+  it('reports a wrong shape', () => {
+    expect(rules(oneEmployee(7, {}), [[_, _, _]])).toEqual(['shape']);
+    expect(rules(oneEmployee(7, {}), [])).toContain('shape');
+  });
+
+  it('reports an unknown shift type', () => {
+    expect(rules(oneEmployee(3, {}), [[0, 5, 0]])).toEqual(['unknown-shift-type']);
+  });
+
+  it('reports work on a day that is not allowed (time off, availability, skills)', () => {
+    const allowed = [[true], [true], [false], [true]];
+    const inst = oneEmployee(4, { allowed });
+    const v = checkAssignment(inst, [[0, 0, 0, 0]]);
+    expect(v).toMatchObject([{ rule: 'not-allowed', employee: 0, employeeId: 'A', day: 2 }]);
+    expect(rules(inst, [[0, 0, _, 0]])).toEqual([]);
+  });
+
+  it('reports a forbidden succession on the next day only', () => {
+    const shiftTypes = [makeShiftType({ id: 'E' }), makeShiftType({ id: 'L', cannotFollow: [0] })];
+    const inst = oneEmployee(4, {}, { shiftTypes });
+    expect(checkAssignment(inst, [[1, 0, _, _]])).toMatchObject([{ rule: 'forbidden-succession', day: 1 }]);
+    expect(rules(inst, [[0, 1, _, 0]])).toEqual([]);
+    expect(rules(inst, [[1, _, 0, _]])).toEqual([]);
+  });
+
+  it('reports too little rest between a night and an early shift', () => {
+    const shiftTypes = [
+      makeShiftType({ id: 'N', startMinute: 22 * 60, durationMinutes: 8 * 60 }),
+      makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 }),
+    ];
+    const inst = oneEmployee(3, { minRestMinutes: 11 * 60 }, { shiftTypes });
+    // N ends 06:00 on day 1; E starts 06:00 on day 1: no rest.
+    expect(checkAssignment(inst, [[0, 1, _]])).toMatchObject([{ rule: 'min-rest', day: 1 }]);
+    expect(rules(inst, [[_, 0, 1]])).toEqual(['min-rest']);
+    expect(rules(inst, [[0, 0, 0]])).toEqual([]);
+  });
+
+  it('reports more shifts of a type than its cap', () => {
+    const inst = oneEmployee(5, { maxShiftsPerType: [2] });
+    expect(rules(inst, [[0, 0, 0, _, _]])).toEqual(['max-shifts-per-type']);
+    expect(rules(inst, [[0, 0, _, _, _]])).toEqual([]);
+  });
+
+  it('reports total minutes above the maximum and below the minimum', () => {
+    const inst = oneEmployee(5, { maxTotalMinutes: 16 * 60, minTotalMinutes: 8 * 60 });
+    expect(rules(inst, [[0, 0, 0, _, _]])).toEqual(['max-total-minutes']);
+    expect(rules(inst, [[_, _, _, _, _]])).toEqual(['min-total-minutes']);
+    expect(rules(inst, [[0, _, _, _, 0]])).toEqual([]);
+  });
+
+  it('reports week minutes only for Monday–Sunday weeks inside the horizon', () => {
+    // Day 0 is a Thursday: the only full week is days 4..10.
+    const inst = oneEmployee(14, { maxWeekMinutes: 16 * 60, minWeekMinutes: 8 * 60 }, { firstWeekday: 3 });
+    const row = (days: number[]): (number | null)[] => Array.from({ length: 14 }, (_x, d) => (days.includes(d) ? 0 : null));
+    expect(checkAssignment(inst, [row([4, 5, 6])])).toMatchObject([{ rule: 'max-week-minutes', day: 4 }]);
+    expect(checkAssignment(inst, [row([0, 1, 2, 11, 12, 13])])).toMatchObject([{ rule: 'min-week-minutes', day: 4 }]);
+    expect(rules(inst, [row([0, 1, 2, 3, 6, 10, 11, 12, 13])])).toEqual([]);
+  });
+
+  it('reports too many consecutive working days, edge runs included', () => {
+    const inst = oneEmployee(6, { maxConsecutiveWorkDays: 3 });
+    expect(checkAssignment(inst, [[0, 0, 0, 0, _, _]])).toMatchObject([{ rule: 'max-consecutive-work', day: 0 }]);
+    expect(rules(inst, [[0, 0, 0, _, 0, 0]])).toEqual([]);
+  });
+
+  it('reports a short working run inside the horizon but not at its edges', () => {
+    const inst = oneEmployee(7, { minConsecutiveWorkDays: 2 });
+    expect(checkAssignment(inst, [[_, _, 0, _, _, _, _]])).toMatchObject([{ rule: 'min-consecutive-work', day: 2 }]);
+    expect(rules(inst, [[0, _, _, 0, 0, _, 0]])).toEqual([]);
+  });
+
+  it('reports a short day-off run inside the horizon but not at its edges', () => {
+    const inst = oneEmployee(7, { minConsecutiveDaysOff: 2 });
+    expect(checkAssignment(inst, [[0, 0, _, 0, 0, 0, 0]])).toMatchObject([{ rule: 'min-consecutive-off', day: 2 }]);
+    expect(rules(inst, [[_, 0, 0, _, _, 0, _]])).toEqual([]);
+  });
+
+  it('reports too many weekends, counting Saturday or Sunday once per weekend', () => {
+    const inst = oneEmployee(14, { maxWeekends: 1 });
+    const row = (days: number[]): (number | null)[] => Array.from({ length: 14 }, (_x, d) => (days.includes(d) ? 0 : null));
+    expect(rules(inst, [row([5, 13])])).toEqual(['max-weekends']);
+    expect(rules(inst, [row([5, 6])])).toEqual([]);
+    // Day 0 a Sunday: days 0 and 6 (Saturday) are different weekends.
+    const sunday = oneEmployee(7, { maxWeekends: 1 }, { firstWeekday: 6 });
+    expect(rules(sunday, [[0, _, _, _, _, _, 0]])).toEqual(['max-weekends']);
+  });
+});
