@@ -37,7 +37,7 @@ public final class KafkaReady {
           String clusterId = c.clusterId().get(3, TimeUnit.SECONDS);
           int topics = admin.listTopics().names().get(3, TimeUnit.SECONDS).size();
           if (nodes > 0) {
-            System.out.println("ready: cluster " + clusterId + ", " + nodes + " broker(s), " + topics + " topic(s)");
+            System.out.println("[kafka-up] ready: cluster " + clusterId + ", " + nodes + " broker(s), " + topics + " topic(s)");
             System.exit(0);
           }
           last = "no live brokers in metadata yet";
@@ -47,7 +47,7 @@ public final class KafkaReady {
         Thread.sleep(250);
       }
     }
-    System.err.println("timed out waiting for " + bootstrap + ": " + last);
+    System.err.println("[kafka-up] timed out waiting for " + bootstrap + ": " + last);
     System.exit(1);
   }
 }

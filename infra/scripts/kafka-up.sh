@@ -78,6 +78,8 @@ fi
 if pid_alive "$PIDFILE"; then
   log "Kafka already started by us (pid $(cat "$PIDFILE")); checking that it answers"
 else
+  tcp_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" \
+    && die "controller port ${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT} is taken by another process; set KAFKA_CONTROLLER_PORT"
   # --- configuration ----------------------------------------------------------------------------
   mkdir -p "$STATE/data" "$ROTA_LOGS"
   cat >"$STATE/server.properties" <<PROPS
