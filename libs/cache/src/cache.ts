@@ -1,0 +1,314 @@
+import { performance } from 'node:perf_hooks';
+import type { Cluster, Redis } from 'ioredis';
+import CircuitBreaker from 'opossum';
+import type { Registry } from 'prom-client';
+import { decodeEntry, encodeEntryTail, etagOf, shouldRefreshEarly } from './entry.ts';
+import { DEFAULT_KEY_PREFIX, NAMESPACE_SCOPE, entryKey, entryScopes, validatePrefix, versionKey } from './keys.ts';
+import type { CacheKey } from './keys.ts';
+import { cacheMetrics, instrumentBreaker } from './metrics.ts';
+import type { BreakerLogger, BreakerState, CacheMetrics } from './metrics.ts';
+import { DEFAULT_NAMESPACE_TTLS, NAMESPACES } from './namespaces.ts';
+import type { Namespace, NamespaceTtl } from './namespaces.ts';
+import { defineScripts } from './scripts.ts';
+import type { Scripts } from './scripts.ts';
+
+export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
+
+/** pino's Logger satisfies this. */
+export type CacheLogger = BreakerLogger;
+
+export type BreakerOptions = {
+  /** Breaker name in metrics and logs. Default `redis-cache`; unique per registry. */
+  name?: string;
+  /** How long the breaker stays open before letting one probe through. Default 2000 ms. */
+  resetTimeoutMs?: number;
+  /** Failure percentage in the rolling window that opens the breaker. Default 50. */
+  errorThresholdPercentage?: number;
+  /** Calls in the rolling window before the percentage is judged. Default 10. */
+  volumeThreshold?: number;
+  /** Length of the rolling window. Default 10 000 ms. */
+  rollingCountTimeoutMs?: number;
+};
+
+export type CacheOptions = {
+  /**
+   * The caller's ioredis client (or Cluster); the cache never connects or quits it. Recommended
+   * client options for a cache: `commandTimeout` ≈ the timeout below, `maxRetriesPerRequest: 1`,
+   * `enableOfflineQueue: false` (fail fast while disconnected instead of queueing).
+   */
+  redis: Redis | Cluster;
+  /** Registry the metrics are registered on (shared registries are fine). */
+  registry: Registry;
+  /** Redis failures (warn) and breaker state changes (warn/info). Default: silent. */
+  logger?: CacheLogger;
+  /** First part of every key. Default `rota`; tests pass a unique one. */
+  keyPrefix?: string;
+  /** Overrides of the per-namespace windows; default {@link DEFAULT_NAMESPACE_TTLS}. */
+  namespaces?: Partial<Record<Namespace, Partial<NamespaceTtl>>>;
+  /**
+   * Timeout of every cache call to Redis, enforced here even if the client has none. Default
+   * 50 ms: a same-zone Redis answers in < 1 ms, so 50 ms means it is in trouble, and a request
+   * should then go to Postgres instead of waiting.
+   */
+  timeoutMs?: number;
+  /** XFetch early-refresh aggressiveness; 0 disables it. Default 1. */
+  earlyRefreshBeta?: number;
+  breaker?: BreakerOptions;
+};
+
+export type GetOrLoadRequest = {
+  ns: Namespace;
+  /**
+   * What identifies the response in `ns`: every parameter that changes the bytes, including the
+   * caller's visibility (e.g. a manager's subtree root) — never a token or secret.
+   */
+  key: CacheKey;
+  /** Scopes the response depends on (see `scopes`); the namespace scope is implied. */
+  scopes: readonly string[];
+  /** Produces the exact response bytes. Its errors reach the caller and are never cached. */
+  load: () => Promise<Buffer | string>;
+};
+
+export type CachedResponse = {
+  /** Exact bytes; on a hit a zero-copy slice of the Redis reply. */
+  body: Buffer;
+  status: CacheStatus;
+  /** Strong, quoted ETag of `body`, e.g. `"q2Xy…"`. */
+  etag: string;
+};
+
+export type InvalidationTarget = { ns: Namespace; scopes: readonly string[] };
+
+export type Cache = {
+  /** Never rejects because of Redis: a Redis problem turns into a direct load (BYPASS). */
+  getOrLoad(req: GetOrLoadRequest): Promise<CachedResponse>;
+  /**
+   * Bumps the version counters of `scopes` in `ns`: every entry depending on one of them stops
+   * being served. THROWS {@link CacheUnavailableError} when Redis fails, times out or the breaker
+   * is open — the invalidator must then hold its Kafka offsets and retry. Replays are harmless.
+   */
+  bump(ns: Namespace, scopes: readonly string[]): Promise<void>;
+  /** Several namespaces at once, one round trip (one script per namespace). Throws like bump. */
+  invalidate(targets: readonly InvalidationTarget[]): Promise<void>;
+  /** Invalidates every entry of a namespace (bumps the implied namespace scope). Throws like bump. */
+  flushNamespace(ns: Namespace): Promise<void>;
+  readonly breakerState: BreakerState;
+  /** Resolves when background refreshes and fills started so far have finished. */
+  settled(): Promise<void>;
+  /** Waits for background work, stops refreshing and shuts the breaker down; the client stays open. */
+  close(): Promise<void>;
+};
+
+export class CacheUnavailableError extends Error {
+  override readonly name = 'CacheUnavailableError';
+}
+
+type Loaded = { body: Buffer; etag: string; loadMs: number };
+type Flight = { result: Promise<Loaded> };
+type LoadContext = {
+  ns: Namespace;
+  entryKey: string;
+  versionKeys: string[];
+  versions: string[];
+  load: () => Promise<Buffer | string>;
+};
+
+function isRejection(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'EOPENBREAKER';
+}
+
+class RedisCache implements Cache {
+  readonly #prefix: string;
+  readonly #ttl: Record<Namespace, NamespaceTtl>;
+  readonly #beta: number;
+  readonly #scripts: Scripts;
+  readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  readonly #metrics: CacheMetrics;
+  readonly #logger: CacheLogger | undefined;
+  /** In-flight loads by entry key + the versions they were started under. */
+  readonly #flights = new Map<string, Flight>();
+  readonly #pending = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(opts: CacheOptions) {
+    this.#prefix = opts.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    validatePrefix(this.#prefix);
+    const ttl = {} as Record<Namespace, NamespaceTtl>;
+    for (const ns of NAMESPACES) {
+      const o = opts.namespaces?.[ns];
+      ttl[ns] = {
+        freshMs: o?.freshMs ?? DEFAULT_NAMESPACE_TTLS[ns].freshMs,
+        staleMs: o?.staleMs ?? DEFAULT_NAMESPACE_TTLS[ns].staleMs,
+      };
+      if (!(ttl[ns].freshMs > 0) || !(ttl[ns].staleMs >= 0)) throw new RangeError(`invalid cache TTL for ${ns}`);
+    }
+    this.#ttl = ttl;
+    this.#beta = opts.earlyRefreshBeta ?? 1;
+    this.#logger = opts.logger;
+    this.#scripts = defineScripts(opts.redis);
+    this.#metrics = cacheMetrics(opts.registry);
+    const b = opts.breaker ?? {};
+    this.#breaker = new CircuitBreaker((op: () => Promise<unknown>) => op(), {
+      name: b.name ?? 'redis-cache',
+      timeout: opts.timeoutMs ?? 50,
+      resetTimeout: b.resetTimeoutMs ?? 2000,
+      errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
+      volumeThreshold: b.volumeThreshold ?? 10,
+      rollingCountTimeout: b.rollingCountTimeoutMs ?? 10_000,
+    });
+    instrumentBreaker(this.#breaker, opts.registry, opts.logger);
+  }
+
+  get breakerState(): BreakerState {
+    return this.#breaker.opened ? 'open' : this.#breaker.halfOpen ? 'halfOpen' : 'closed';
+  }
+
+  /** Every Redis call goes through here: breaker + timeout. */
+  #redis<T>(op: () => Promise<T>): Promise<T> {
+    return this.#breaker.fire(op) as Promise<T>;
+  }
+
+  #failed(operation: 'read' | 'fill' | 'bump', err: unknown, ns?: Namespace): void {
+    this.#metrics.errors.inc({ operation });
+    // Open-breaker rejections are counted, not logged: the breaker logged when it opened.
+    if (!isRejection(err)) this.#logger?.warn({ err, operation, namespace: ns }, 'cache redis call failed');
+  }
+
+  async getOrLoad(req: GetOrLoadRequest): Promise<CachedResponse> {
+    const { ns } = req;
+    let ctx: LoadContext;
+    try {
+      const ek = entryKey(ns, req.key, req.scopes, this.#prefix);
+      const versionKeys = entryScopes(req.scopes).map((s) => versionKey(ns, s, this.#prefix));
+      const read = await this.#redis(() => this.#scripts.read(ek, versionKeys));
+      const current = read.versions.join(',');
+      const entry = read.entry === null ? undefined : decodeEntry(read.entry);
+      // A counter that does not exist ('') never matches: entries always record real versions.
+      if (entry !== undefined && entry.versions === current && read.pttl !== -2) {
+        const freshRemaining = read.pttl === -1 ? Number.POSITIVE_INFINITY : read.pttl - entry.staleMs;
+        ctx = { ns, entryKey: ek, versionKeys, versions: read.versions, load: req.load };
+        if (freshRemaining > 0) {
+          if (shouldRefreshEarly(freshRemaining, entry.loadMs, this.#beta)) this.#refresh(ctx, 'early');
+          this.#metrics.requests.inc({ namespace: ns, result: 'hit' });
+          return { body: entry.body, status: 'HIT', etag: entry.etag };
+        }
+        this.#refresh(ctx, 'stale');
+        this.#metrics.requests.inc({ namespace: ns, result: 'stale' });
+        return { body: entry.body, status: 'STALE', etag: entry.etag };
+      }
+      ctx = { ns, entryKey: ek, versionKeys, versions: read.versions, load: req.load };
+    } catch (err) {
+      // Redis down/slow/breaker open — or a malformed scope, which must not fail a request either.
+      this.#failed('read', err, ns);
+      this.#metrics.requests.inc({ namespace: ns, result: 'bypass' });
+      // Not single-flighted: joining a load that started before this request could hand it
+      // data older than a write it just made; with Redis down, precision beats coalescing.
+      const loaded = await this.#load(ns, req.load);
+      return { body: loaded.body, status: 'BYPASS', etag: loaded.etag };
+    }
+    this.#metrics.requests.inc({ namespace: ns, result: 'miss' });
+    const loaded = await this.#flight(ctx).result;
+    return { body: loaded.body, status: 'MISS', etag: loaded.etag };
+  }
+
+  async #load(ns: Namespace, load: () => Promise<Buffer | string>): Promise<Loaded> {
+    const start = performance.now();
+    const raw = await load();
+    const loadMs = performance.now() - start;
+    this.#metrics.loadDuration.observe({ namespace: ns }, loadMs / 1000);
+    const body = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+    return { body, etag: etagOf(body), loadMs };
+  }
+
+  /**
+   * Single flight per entry key AND versions: callers that saw the same versions share one load;
+   * a caller that saw newer versions (an invalidation happened in between) starts its own, so
+   * nobody is handed data loaded before an invalidation it observed. The flight stays joinable
+   * until its fill has landed, so callers arriving in that gap do not load again.
+   */
+  #flight(ctx: LoadContext): Flight {
+    const fk = `${ctx.entryKey}@${ctx.versions.join(',')}`;
+    const existing = this.#flights.get(fk);
+    if (existing !== undefined) return existing;
+    const flight: Flight = { result: this.#load(ctx.ns, ctx.load) };
+    this.#flights.set(fk, flight);
+    const done: Promise<void> = flight.result
+      .then(
+        (loaded) => this.#fill(ctx, loaded),
+        () => {}, // the loader's error goes to the callers awaiting `result`
+      )
+      .finally(() => {
+        if (this.#flights.get(fk) === flight) this.#flights.delete(fk);
+        this.#pending.delete(done);
+      });
+    this.#pending.add(done);
+    return flight;
+  }
+
+  async #fill(ctx: LoadContext, loaded: Loaded): Promise<void> {
+    const ttl = this.#ttl[ctx.ns];
+    const tail = encodeEntryTail({ staleMs: ttl.staleMs, loadMs: loaded.loadMs, etag: loaded.etag }, loaded.body);
+    try {
+      const stored = await this.#redis(() =>
+        this.#scripts.fill(ctx.entryKey, ctx.versionKeys, ctx.versions, ttl.freshMs + ttl.staleMs, tail));
+      this.#metrics.fills.inc({ namespace: ctx.ns, result: stored ? 'stored' : 'rejected' });
+    } catch (err) {
+      this.#metrics.fills.inc({ namespace: ctx.ns, result: 'error' });
+      this.#failed('fill', err, ctx.ns);
+    }
+  }
+
+  #refresh(ctx: LoadContext, trigger: 'stale' | 'early'): void {
+    if (this.#closed || this.#flights.has(`${ctx.entryKey}@${ctx.versions.join(',')}`)) return;
+    this.#metrics.refreshes.inc({ namespace: ctx.ns, trigger });
+    this.#flight(ctx).result.catch((err: unknown) => {
+      this.#logger?.warn({ err, namespace: ctx.ns, trigger }, 'cache background refresh failed');
+    });
+  }
+
+  bump(ns: Namespace, scopes: readonly string[]): Promise<void> {
+    return this.invalidate([{ ns, scopes }]);
+  }
+
+  flushNamespace(ns: Namespace): Promise<void> {
+    return this.invalidate([{ ns, scopes: [NAMESPACE_SCOPE] }]);
+  }
+
+  async invalidate(targets: readonly InvalidationTarget[]): Promise<void> {
+    const byNs = new Map<Namespace, Set<string>>();
+    try {
+      for (const t of targets) {
+        let keys = byNs.get(t.ns);
+        if (keys === undefined) byNs.set(t.ns, (keys = new Set()));
+        for (const s of t.scopes) keys.add(versionKey(t.ns, s, this.#prefix));
+      }
+    } catch (err) {
+      throw new CacheUnavailableError('invalid invalidation target', { cause: err });
+    }
+    const groups = [...byNs.values()].filter((k) => k.size > 0).map((k) => [...k]);
+    if (groups.length === 0) return;
+    try {
+      // One script per namespace (a script may not span Cluster slots), all sent without waiting
+      // for each other: one round trip of latency.
+      await this.#redis(() => Promise.all(groups.map((keys) => this.#scripts.bump(keys))));
+    } catch (err) {
+      this.#failed('bump', err);
+      throw new CacheUnavailableError('cache invalidation failed', { cause: err });
+    }
+  }
+
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.settled();
+    this.#breaker.shutdown();
+  }
+}
+
+/** Builds a cache over the caller's Redis client. Opens nothing; see {@link CacheOptions}. */
+export function createCache(opts: CacheOptions): Cache {
+  return new RedisCache(opts);
+}

@@ -1,0 +1,62 @@
+import { hash } from 'node:crypto';
+
+/**
+ * Stored entry (one Redis string, WIRE FORMAT):
+ *
+ *   r1 <v1>,<v2>,… <staleMs> <loadMs> <etag>\n<exact response bytes>
+ *
+ * The versions are those of the entry's scopes (namespace scope first, then sorted) at the moment
+ * the loader started; the fill script writes them, so they are the counters it checked. A hit
+ * reads the header (≈ 60 bytes, latin1) and returns a zero-copy slice of the reply as the body:
+ * no JSON parse, no rehash. The fresh/stale split comes from the key's PTTL and `staleMs`, so
+ * pods with skewed clocks agree on it.
+ */
+const MAGIC = 'r1 ';
+const MAX_HEADER = 512;
+
+export type EntryMeta = { staleMs: number; loadMs: number; etag: string };
+export type DecodedEntry = EntryMeta & { versions: string; body: Buffer };
+
+/** The part of the value the client sends; the fill script prepends `r1 <versions> `. */
+export function encodeEntryTail(meta: EntryMeta, body: Buffer): Buffer {
+  const head = Buffer.from(`${Math.round(meta.staleMs)} ${Math.ceil(meta.loadMs)} ${meta.etag}\n`, 'latin1');
+  return Buffer.concat([head, body]);
+}
+
+/** undefined for anything that is not a well-formed r1 entry (treated as a miss). */
+export function decodeEntry(raw: Buffer): DecodedEntry | undefined {
+  if (raw.length < MAGIC.length || raw.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
+  const nl = raw.subarray(0, MAX_HEADER).indexOf(10);
+  if (nl < 0) return undefined;
+  const parts = raw.toString('latin1', MAGIC.length, nl).split(' ');
+  if (parts.length !== 4) return undefined;
+  const [versions, staleMs, loadMs, etag] = parts as [string, string, string, string];
+  const stale = Number(staleMs);
+  const load = Number(loadMs);
+  if (!Number.isFinite(stale) || !Number.isFinite(load) || etag === '') return undefined;
+  return { versions, staleMs: stale, loadMs: load, etag, body: raw.subarray(nl + 1) };
+}
+
+/**
+ * Strong ETag (quoted, ready for the header) of the exact bytes: 128 bits of SHA-256. The same
+ * bytes give the same ETag on every pod, from the cache or from a BYPASS load.
+ */
+export function etagOf(body: Buffer): string {
+  return `"${hash('sha256', body, 'base64url').slice(0, 22)}"`;
+}
+
+/**
+ * XFetch (Vattani et al., "Optimal probabilistic cache stampede prevention"): refresh early with
+ * a probability that rises as expiry nears, scaled by how long a load takes. With beta = 1 a key
+ * whose load takes 40 ms is refreshed on average ~40 ms before it expires — by one reader, not by
+ * all of them at expiry. beta = 0 disables it.
+ */
+export function shouldRefreshEarly(
+  freshRemainingMs: number,
+  loadMs: number,
+  beta: number,
+  random: number = Math.random(),
+): boolean {
+  if (beta <= 0 || loadMs <= 0) return false;
+  return -loadMs * beta * Math.log(random) >= freshRemainingMs;
+}

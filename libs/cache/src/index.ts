@@ -1,0 +1,25 @@
+export { createCache, CacheUnavailableError } from './cache.ts';
+export type {
+  BreakerOptions,
+  Cache,
+  CachedResponse,
+  CacheLogger,
+  CacheOptions,
+  CacheStatus,
+  GetOrLoadRequest,
+  InvalidationTarget,
+} from './cache.ts';
+export { etagOf } from './entry.ts';
+export {
+  DEFAULT_KEY_PREFIX,
+  NAMESPACE_SCOPE,
+  canonicalKey,
+  entryKey,
+  scopes,
+  versionKey,
+} from './keys.ts';
+export type { CacheKey } from './keys.ts';
+export { BREAKER_EVENTS, instrumentBreaker } from './metrics.ts';
+export type { BreakerLogger, BreakerState } from './metrics.ts';
+export { DEFAULT_NAMESPACE_TTLS, NAMESPACES, isNamespace } from './namespaces.ts';
+export type { Namespace, NamespaceTtl } from './namespaces.ts';

@@ -1,0 +1,113 @@
+import type CircuitBreaker from 'opossum';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+
+/**
+ * Metrics are looked up on the caller's registry before being created, so two caches (or a cache
+ * and another instrumented breaker) can share a registry: they share the series, told apart by
+ * their labels.
+ */
+function getOrCreate<M>(registry: Registry, name: string, kind: abstract new (...args: never[]) => M, create: () => M): M {
+  const existing = registry.getSingleMetric(name);
+  if (existing === undefined) return create();
+  if (existing instanceof kind) return existing;
+  throw new TypeError(`metric ${name} is already registered with another type`);
+}
+
+export type CacheMetrics = {
+  requests: Counter<'namespace' | 'result'>;
+  loadDuration: Histogram<'namespace'>;
+  refreshes: Counter<'namespace' | 'trigger'>;
+  fills: Counter<'namespace' | 'result'>;
+  errors: Counter<'operation'>;
+};
+
+export function cacheMetrics(registry: Registry): CacheMetrics {
+  const registers = [registry];
+  return {
+    requests: getOrCreate(registry, 'cache_requests_total', Counter, () => new Counter({
+      name: 'cache_requests_total',
+      help: 'Cache reads by namespace and result (hit, miss, stale, bypass).',
+      labelNames: ['namespace', 'result'] as const,
+      registers,
+    })),
+    loadDuration: getOrCreate(registry, 'cache_load_duration_seconds', Histogram, () => new Histogram({
+      name: 'cache_load_duration_seconds',
+      help: 'Duration of cache loaders (the Postgres side of a miss, refresh or bypass).',
+      labelNames: ['namespace'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    })),
+    refreshes: getOrCreate(registry, 'cache_refreshes_total', Counter, () => new Counter({
+      name: 'cache_refreshes_total',
+      help: 'Background refreshes started, by trigger (stale: inside the stale window; early: XFetch).',
+      labelNames: ['namespace', 'trigger'] as const,
+      registers,
+    })),
+    fills: getOrCreate(registry, 'cache_fills_total', Counter, () => new Counter({
+      name: 'cache_fills_total',
+      help: 'Cache writes: stored, rejected (a scope was invalidated while loading), error.',
+      labelNames: ['namespace', 'result'] as const,
+      registers,
+    })),
+    errors: getOrCreate(registry, 'cache_errors_total', Counter, () => new Counter({
+      name: 'cache_errors_total',
+      help: 'Failed Redis operations of the cache (errors, timeouts, open-breaker rejections).',
+      labelNames: ['operation'] as const,
+      registers,
+    })),
+  };
+}
+
+export type BreakerState = 'closed' | 'halfOpen' | 'open';
+
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, halfOpen: 1, open: 2 };
+
+export const BREAKER_EVENTS = ['open', 'close', 'halfOpen', 'failure', 'timeout', 'reject', 'success'] as const;
+
+export type BreakerLogger = {
+  warn(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+};
+
+/**
+ * Exports an opossum breaker as `circuit_breaker_state{name}` (0 closed, 1 half-open, 2 open)
+ * and `circuit_breaker_events_total{name,event}`, and logs its state changes.
+ */
+export function instrumentBreaker(
+  breaker: CircuitBreaker<never[], unknown> | CircuitBreaker,
+  registry: Registry,
+  logger?: BreakerLogger,
+): void {
+  const name = breaker.name;
+  const state = getOrCreate(registry, 'circuit_breaker_state', Gauge, () => new Gauge({
+    name: 'circuit_breaker_state',
+    help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['name'] as const,
+    registers: [registry],
+  }));
+  const events = getOrCreate(registry, 'circuit_breaker_events_total', Counter, () => new Counter({
+    name: 'circuit_breaker_events_total',
+    help: 'Circuit breaker events (open, close, halfOpen, failure, timeout, reject, success).',
+    labelNames: ['name', 'event'] as const,
+    registers: [registry],
+  }));
+  const set = (s: BreakerState): void => state.set({ name }, STATE_VALUE[s]);
+  set(breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed');
+  for (const event of BREAKER_EVENTS) {
+    events.inc({ name, event }, 0); // series exist from the start, so rate() and alerts see them
+    (breaker as CircuitBreaker).on(event as 'success', () => events.inc({ name, event }));
+  }
+  breaker.on('open', () => {
+    set('open');
+    logger?.warn({ breaker: name }, 'circuit breaker opened');
+  });
+  breaker.on('halfOpen', () => {
+    set('halfOpen');
+    logger?.info({ breaker: name }, 'circuit breaker half-open');
+  });
+  breaker.on('close', () => {
+    set('closed');
+    logger?.info({ breaker: name }, 'circuit breaker closed');
+  });
+}
