@@ -1,0 +1,4 @@
+export { createRegistry, registerPoolMetrics, queryObservers, metric, LATENCY_BUCKETS } from './metrics.ts';
+export type { Registry } from './metrics.ts';
+export { createLogger } from './logger.ts';
+export type { Logger } from './logger.ts';

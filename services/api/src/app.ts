@@ -1,0 +1,89 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import express from 'express';
+import helmet from 'helmet';
+import type { Deps } from './deps.ts';
+import { errorMiddleware, notFoundHandler } from './http/errors.ts';
+import { httpMetrics, requestContext } from './http/middleware.ts';
+import { buildOpenApi } from './http/openapi.ts';
+import { mount, type RegisteredRoute } from './http/route.ts';
+import { allRoutes } from './routes/index.ts';
+
+export type ReadinessCheck = () => Promise<{ name: string; ok: boolean; required: boolean; detail?: string }>;
+
+export type AppOptions = {
+  /** Extra readiness checks (e.g. the outbox relay's Kafka producer), reported by /readyz. */
+  readiness?: ReadinessCheck[];
+  routes?: readonly RegisteredRoute[];
+};
+
+const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+const DOCS_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Rota API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script></body></html>`;
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
+  const routes = opts.routes ?? allRoutes;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.TRUST_PROXY);
+  app.set('etag', false); // ETags come from the cache layer (hash of the exact bytes)
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps.db));
+  app.use(httpMetrics(deps.registry));
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } } }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.all([
+      (async () => {
+        try { await withTimeout(deps.db.query('SELECT 1'), 1000); return { name: 'postgres', ok: true, required: true }; }
+        catch (e) { return { name: 'postgres', ok: false, required: true, detail: (e as Error).message }; }
+      })(),
+      (async () => {
+        try { await withTimeout(deps.redis.ping(), 500); return { name: 'redis', ok: true, required: true }; }
+        catch (e) { return { name: 'redis', ok: false, required: true, detail: (e as Error).message }; }
+      })(),
+      ...(opts.readiness ?? []).map((c) => c().catch((e: unknown) => ({ name: 'check', ok: false, required: false, detail: (e as Error).message }))),
+    ]);
+    const ready = checks.every((c) => c.ok || !c.required);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.type(deps.registry.contentType).send(await deps.registry.metrics());
+    } catch (e) {
+      next(e);
+    }
+  });
+  const openapi = buildOpenApi(routes, '1.0.0');
+  app.get('/openapi.json', (_req, res) => { res.json(openapi); });
+  app.get('/docs', (_req, res) => { res.type('html').send(DOCS_HTML); });
+  app.get('/docs/init.js', (_req, res) => {
+    res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });");
+  });
+  app.use('/docs/assets', express.static(swaggerDir, { index: false, maxAge: '1d' }));
+
+  app.use(deps.auth.middleware);
+  app.use(express.json({ limit: deps.config.BODY_LIMIT, strict: true }));
+  const router = express.Router();
+  mount(router, routes, deps);
+  app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

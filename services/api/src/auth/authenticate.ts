@@ -1,0 +1,82 @@
+import type { RequestHandler } from 'express';
+import type { Db } from '@rota/db';
+import type { Role } from '@rota/domain';
+import { stateOf } from '../http/context.ts';
+import { AppError } from '../http/errors.ts';
+import { API_KEY_PATTERN, apiKeyMatches } from './api-keys.ts';
+import type { Principal } from './principal.ts';
+import { verifyToken, type TokenSettings } from './tokens.ts';
+
+/**
+ * Principals are memoised per process for a few seconds so a cache hit costs no SQL. A role or
+ * department change therefore applies within PRINCIPAL_TTL_MS on other instances (at once on the
+ * instance that made it, which calls forget()).
+ */
+const PRINCIPAL_TTL_MS = 5_000;
+const MAX_MEMO = 50_000;
+
+export type Authenticator = { middleware: RequestHandler; forget(kind: Principal['kind'], id: string): void };
+
+export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticator {
+  const memo = new Map<string, { p: Principal | null; until: number }>();
+
+  async function remember(key: string, load: () => Promise<Principal | null>): Promise<Principal | null> {
+    const hit = memo.get(key);
+    if (hit && hit.until > Date.now()) return hit.p;
+    const p = await load();
+    if (memo.size >= MAX_MEMO) memo.clear();
+    memo.set(key, { p, until: Date.now() + PRINCIPAL_TTL_MS });
+    return p;
+  }
+
+  const loadUser = (id: string): Promise<Principal | null> => remember(`user:${id}`, async () => {
+    const r = await db.read<{ role: Role; department_id: string; path: string; active: boolean }>(
+      `SELECT e.role, e.department_id, d.path::text AS path, e.active
+         FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [id]);
+    const row = r.rows[0];
+    if (!row?.active) return null;
+    return { kind: 'user', id, role: row.role, employeeId: id, departmentId: row.department_id, departmentPath: row.path, scopes: [] };
+  });
+
+  const loadKey = (prefix: string, secret: string): Promise<Principal | null> => remember(`key:${prefix}:${secret}`, async () => {
+    const r = await db.read<{ id: string; key_hash: string; role: Role; department_id: string | null; path: string | null; scopes: string[] }>(
+      `SELECT k.id, k.key_hash, k.role, k.department_id, d.path::text AS path, k.scopes
+         FROM api_keys k LEFT JOIN departments d ON d.id = k.department_id
+        WHERE k.prefix = $1 AND k.revoked_at IS NULL`, [prefix]);
+    const row = r.rows[0];
+    if (!row || !apiKeyMatches(secret, row.key_hash)) return null;
+    db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval \'1 minute\')', [row.id])
+      .catch(() => {});
+    return { kind: 'apiKey', id: row.id, role: row.role, employeeId: null, departmentId: row.department_id, departmentPath: row.path, scopes: row.scopes };
+  });
+
+  const middleware: RequestHandler = async (req, _res, next) => {
+    const header = req.get('authorization');
+    if (!header) return next();
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) return next(new AppError('unauthenticated', 'Authorization must be "Bearer <token>"'));
+    const credential = m[1]!;
+    try {
+      let p: Principal | null = null;
+      const key = API_KEY_PATTERN.exec(credential);
+      if (key) p = await loadKey(key[1]!, key[2]!);
+      else {
+        const sub = await verifyToken(tokens, credential);
+        if (sub) p = await loadUser(sub);
+      }
+      if (!p) return next(new AppError('unauthenticated', 'invalid or expired credentials'));
+      stateOf(req).principal = p;
+      next();
+    } catch (e) {
+      next(e);
+    }
+  };
+
+  return {
+    middleware,
+    forget(kind, id) {
+      if (kind === 'user') memo.delete(`user:${id}`);
+      else for (const k of memo.keys()) if (memo.get(k)?.p?.id === id && k.startsWith('key:')) memo.delete(k);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { SignJWT, jwtVerify } from 'jose';
+
+export type TokenSettings = { secret: string; ttlSeconds: number; issuer: string };
+
+const ALG = 'HS256';
+const AUDIENCE = 'rota-api';
+
+export async function issueToken(s: TokenSettings, employeeId: string): Promise<{ token: string; expiresAt: Date }> {
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+    .setSubject(employeeId)
+    .setIssuer(s.issuer)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + s.ttlSeconds)
+    .sign(new TextEncoder().encode(s.secret));
+  return { token, expiresAt: new Date((now + s.ttlSeconds) * 1000) };
+}
+
+/** Verifies signature, algorithm (pinned), issuer, audience and expiry; returns the employee id. */
+export async function verifyToken(s: TokenSettings, token: string): Promise<string | undefined> {
+  try {
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(s.secret), {
+      algorithms: [ALG],
+      issuer: s.issuer,
+      audience: AUDIENCE,
+      requiredClaims: ['sub', 'exp', 'iat'],
+    });
+    return typeof payload.sub === 'string' && /^\d{1,19}$/.test(payload.sub) ? payload.sub : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,26 @@
+import { createCache, type Cache } from '@rota/cache';
+import type { Logger, Registry } from '@rota/telemetry';
+import type { Redis } from 'ioredis';
+import type { ResponseCache } from './http/cached.ts';
+
+export type ResponseCacheOptions = { redis: Redis; prefix: string; registry: Registry; logger: Logger; timeoutMs?: number };
+
+/**
+ * The API's cache: reads never fail because of Redis (BYPASS); its own post-commit invalidation
+ * (read-your-writes) is best effort — if Redis is down the entries cannot be served anyway, and
+ * the Kafka-driven invalidator bumps the same scopes when Redis is back.
+ */
+export function buildResponseCache(o: ResponseCacheOptions): ResponseCache & { inner: Cache } {
+  const inner = createCache({ redis: o.redis, registry: o.registry, logger: o.logger, keyPrefix: o.prefix, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+  return {
+    inner,
+    getOrLoad: (read, load) => inner.getOrLoad({ ns: read.ns, key: read.key, scopes: read.scopes, load }),
+    async invalidate(targets) {
+      try {
+        await inner.invalidate(targets);
+      } catch (e) {
+        o.logger.warn({ err: e }, 'post-commit cache invalidation failed; the invalidator will retry');
+      }
+    },
+  };
+}

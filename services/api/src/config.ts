@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Every variable the API reads, with its default. docs/configuration.md lists the same. */
+export const apiEnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/rota'),
+  DATABASE_READ_URL: z.url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  DATABASE_SLOW_QUERY_MS: z.coerce.number().int().min(1).default(200),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_:-]*$/).default('rota'),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(50),
+  CACHE_ENABLED: bool.default(true),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').default('rota-local-development-secret-change-me-0123456789'),
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  JWT_ISSUER: z.string().default('rota'),
+  LOGIN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  LOGIN_MAX_PER_IP: z.coerce.number().int().min(1).default(50),
+  LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
+  TRUST_PROXY: bool.default(false),
+  QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('rota'),
+  GENERATION_MAX_DAYS: z.coerce.number().int().min(1).max(366).default(62),
+});
+
+export type ApiConfig = Readonly<z.infer<typeof apiEnvSchema>>;
+
+/** Parses the environment once at boot; a bad value fails with the variable's name. */
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const r = apiEnvSchema.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(r.data);
+}

@@ -1,0 +1,23 @@
+import type { Db } from '@rota/db';
+import type { Logger, Registry } from '@rota/telemetry';
+import type { Redis } from 'ioredis';
+import type { ApiConfig } from './config.ts';
+import type { ResponseCache } from './http/cached.ts';
+import type { LoginLimiter } from './auth/login-limiter.ts';
+import type { Authenticator } from './auth/authenticate.ts';
+import type { TokenSettings } from './auth/tokens.ts';
+import type { GenerationQueue } from './generation/queue.ts';
+
+/** Everything a route may use, built once in main.ts and passed down. */
+export type Deps = {
+  config: ApiConfig;
+  db: Db;
+  redis: Redis;
+  cache: ResponseCache;
+  logger: Logger;
+  registry: Registry;
+  loginLimiter: LoginLimiter;
+  auth: Authenticator;
+  tokens: TokenSettings;
+  generation: GenerationQueue;
+};

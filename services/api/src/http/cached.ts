@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Namespace } from '@rota/cache';
+import type { Principal } from '../auth/principal.ts';
+
+export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
+
+/** A cacheable read: namespace, a key unique for the response, and the scopes it depends on. */
+export type CacheRead = { ns: Namespace; key: string; scopes: string[] };
+
+/** The part of @rota/cache the API uses (adapted in main.ts; a pass-through when disabled). */
+export type ResponseCache = {
+  getOrLoad(read: CacheRead, load: () => Promise<Buffer>): Promise<{ body: Buffer; status: CacheStatus; etag: string }>;
+  /** Read-your-writes: bump scopes right after our own commit (the invalidator also does it). */
+  invalidate(targets: readonly { ns: Namespace; scopes: readonly string[] }[]): Promise<void>;
+};
+
+export function etagOf(body: Buffer): string {
+  return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
+}
+
+/** Cache that never stores: every read loads (X-Cache: BYPASS). */
+export const passThroughCache: ResponseCache = {
+  async getOrLoad(_read, load) {
+    const body = await load();
+    return { body, status: 'BYPASS', etag: etagOf(body) };
+  },
+  async invalidate() {},
+};
+
+/**
+ * A stable key from the route, its validated inputs and what the principal may see, so two
+ * callers share an entry only when they would get the same bytes.
+ */
+export function cacheKey(name: string, principal: Principal | undefined, ...parts: unknown[]): string {
+  const who = !principal || principal.role === 'admin'
+    ? 'all'
+    : principal.role === 'manager' ? `m:${principal.departmentPath}` : `e:${principal.employeeId}`;
+  const h = createHash('sha1').update(JSON.stringify([who, ...parts])).digest('base64url');
+  return `${name}:${h}`;
+}
+
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((t) => {
+    const v = t.trim();
+    return v === '*' || v === etag || v === `W/${etag}`;
+  });
+}
+
+/** Cache-aside JSON response with X-Cache and ETag / If-None-Match → 304. */
+export async function sendCached(
+  req: Request,
+  res: Response,
+  cache: ResponseCache,
+  read: CacheRead,
+  load: () => Promise<unknown>,
+): Promise<void> {
+  const { body, status, etag } = await cache.getOrLoad(read, async () => Buffer.from(JSON.stringify(await load())));
+  res.setHeader('X-Cache', status);
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', 'private, no-cache');
+  if (matches(req.get('if-none-match'), etag)) {
+    res.status(304).end();
+    return;
+  }
+  res.status(200).type('application/json').send(body);
+}

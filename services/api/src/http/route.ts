@@ -1,0 +1,78 @@
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
+import type { Deps } from '../deps.ts';
+import { stateOf } from './context.ts';
+import { AppError } from './errors.ts';
+import { parseOrThrow } from './validate.ts';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type AnyObject = z.ZodType<Record<string, unknown>>;
+
+export type HandlerContext<P, Q, B> = {
+  req: Request;
+  res: Response;
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal;
+  deps: Deps;
+};
+
+/** What a handler returns: a JSON body (status default 200), or nothing when it wrote `res` itself. */
+export type HandlerResult = { status?: number; json?: unknown; headers?: Record<string, string> } | void;
+
+export type RouteDef<PS extends AnyObject, QS extends AnyObject, BS extends z.ZodType> = {
+  method: Method;
+  /** Express path, e.g. `/v1/departments/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** `public` skips authentication (login, health); everything else needs a principal. */
+  auth?: 'public' | 'required';
+  params?: PS;
+  query?: QS;
+  body?: BS;
+  /** Response schemas for the OpenAPI document. */
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  handler: (ctx: HandlerContext<z.infer<PS>, z.infer<QS>, z.infer<BS>>) => Promise<HandlerResult>;
+};
+
+export type RegisteredRoute = RouteDef<AnyObject, AnyObject, z.ZodType>;
+
+/** Defines a route (typed); registration and the OpenAPI document both read the same object. */
+export function route<PS extends AnyObject = z.ZodObject<{}>, QS extends AnyObject = z.ZodObject<{}>, BS extends z.ZodType = z.ZodUndefined>(
+  def: RouteDef<PS, QS, BS>,
+): RegisteredRoute {
+  return def as unknown as RegisteredRoute;
+}
+
+const emptyObject = z.strictObject({});
+
+export function mount(router: Router, routes: readonly RegisteredRoute[], deps: Deps): void {
+  for (const r of routes) {
+    router[r.method](r.path, async (req, res, next) => {
+      try {
+        const principal = stateOf(req).principal;
+        if (r.auth !== 'public' && !principal) throw new AppError('unauthenticated', 'missing or invalid credentials');
+        const params = parseOrThrow(r.params ?? emptyObject, req.params, 'params');
+        const query = parseOrThrow(r.query ?? emptyObject, req.query, 'query');
+        let body: unknown;
+        if (r.body) {
+          if (!req.is('application/json') && req.body === undefined) {
+            throw new AppError('unsupported_media_type', 'send the body as application/json');
+          }
+          body = parseOrThrow(r.body, req.body, 'body');
+        }
+        const out = await r.handler({ req, res, params, query, body, principal: principal!, deps });
+        if (out && !res.headersSent) {
+          for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
+          if (out.json === undefined) res.status(out.status ?? 204).end();
+          else res.status(out.status ?? 200).json(out.json);
+        }
+      } catch (e) {
+        next(e);
+      }
+    });
+  }
+}

@@ -1,0 +1,68 @@
+import { Redis } from 'ioredis';
+import { createDb } from '@rota/db';
+import { createLogger, createRegistry, queryObservers, registerPoolMetrics } from '@rota/telemetry';
+import { createApp } from './app.ts';
+import { createAuthenticator } from './auth/authenticate.ts';
+import { createLoginLimiter } from './auth/login-limiter.ts';
+import { buildResponseCache } from './cache.ts';
+import { loadApiConfig } from './config.ts';
+import type { Deps } from './deps.ts';
+import { passThroughCache } from './http/cached.ts';
+import { noGenerationQueue } from './generation/queue.ts';
+
+const config = loadApiConfig();
+const logger = createLogger('api', config.LOG_LEVEL);
+const registry = createRegistry('api');
+const db = createDb({
+  url: config.DATABASE_URL,
+  readUrl: config.DATABASE_READ_URL,
+  max: config.DATABASE_POOL_MAX,
+  statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+  slowQueryMs: config.DATABASE_SLOW_QUERY_MS,
+  applicationName: 'rota-api',
+  ...queryObservers(registry, logger),
+});
+registerPoolMetrics(registry, db);
+
+// The cache client fails fast (no offline queue, short timeout): a slow Redis must never hold a
+// request; the breaker in @rota/cache then routes reads to Postgres.
+const redis = new Redis(config.REDIS_URL, {
+  commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+  retryStrategy: (times) => Math.min(times * 200, 2000),
+});
+redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+
+const cache = config.CACHE_ENABLED ? buildResponseCache({ redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : passThroughCache;
+const tokens = { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS, issuer: config.JWT_ISSUER };
+const deps: Deps = {
+  config, db, redis, cache, logger, registry, tokens,
+  auth: createAuthenticator(db, tokens),
+  loginLimiter: createLoginLimiter({ redis, prefix: config.REDIS_KEY_PREFIX, perAccount: config.LOGIN_MAX_PER_ACCOUNT, perIp: config.LOGIN_MAX_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
+  generation: noGenerationQueue,
+};
+
+const server = createApp(deps).listen(config.PORT, config.HOST, () => {
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
+  logger.info({ port }, 'api listening');
+});
+server.keepAliveTimeout = 65_000;
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'api shutting down');
+  const force = setTimeout(() => process.exit(1), 15_000);
+  force.unref();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await deps.generation.close();
+  redis.disconnect();
+  await db.end();
+  logger.info('api stopped');
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

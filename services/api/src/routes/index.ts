@@ -1,0 +1,11 @@
+import type { RegisteredRoute } from '../http/route.ts';
+import { authRoutes } from './auth.ts';
+import { departmentRoutes } from './departments/index.ts';
+import { meRoutes } from './me.ts';
+
+/** Every API route; the OpenAPI document is generated from this list. */
+export const allRoutes: readonly RegisteredRoute[] = [
+  ...authRoutes,
+  ...meRoutes,
+  ...departmentRoutes,
+];
