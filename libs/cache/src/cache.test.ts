@@ -1,0 +1,300 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect } from 'vitest';
+import { createCache } from './cache.ts';
+import type { GetOrLoadRequest } from './cache.ts';
+import { etagOf } from './entry.ts';
+import { entryKey, scopes, versionKey } from './keys.ts';
+import { deferred, metricValue, test } from './testing.ts';
+
+/** A loader that counts its calls and returns `<name>:<n>`, optionally after `delayMs`. */
+function counter(name: string, delayMs = 0) {
+  const c = {
+    calls: 0,
+    load: async (): Promise<string> => {
+      const n = ++c.calls;
+      if (delayMs > 0) await sleep(delayMs);
+      return `${name}:${n}`;
+    },
+  };
+  return c;
+}
+
+const dept7List = (load: () => Promise<Buffer | string>): GetOrLoadRequest => ({
+  ns: 'employees',
+  key: { departmentId: 7, includeSubdepartments: true },
+  scopes: [scopes.subtree(7)],
+  load,
+});
+
+describe('cache-aside', () => {
+  test('miss, then hit, then stale served while one background refresh replaces it', async ({ makeCache, registry }) => {
+    const cache = makeCache({ namespaces: { employees: { freshMs: 300, staleMs: 10_000 } } });
+    const l = counter('v');
+
+    const first = await cache.getOrLoad(dept7List(l.load));
+    expect(first.status).toBe('MISS');
+    expect(first.body.toString()).toBe('v:1');
+    await cache.settled();
+
+    const hit = await cache.getOrLoad(dept7List(l.load));
+    expect(hit).toMatchObject({ status: 'HIT', etag: first.etag });
+    expect(hit.body.toString()).toBe('v:1');
+    expect(l.calls).toBe(1);
+
+    await sleep(350);
+    const stale = await Promise.all([1, 2, 3].map(() => cache.getOrLoad(dept7List(l.load))));
+    expect(stale.map((r) => r.status)).toEqual(['STALE', 'STALE', 'STALE']);
+    expect(stale.map((r) => r.body.toString())).toEqual(['v:1', 'v:1', 'v:1']);
+    await cache.settled();
+    expect(l.calls).toBe(2); // one refresh for three stale reads
+
+    const refreshed = await cache.getOrLoad(dept7List(l.load));
+    expect(refreshed.status).toBe('HIT');
+    expect(refreshed.body.toString()).toBe('v:2');
+    expect(await metricValue(registry, 'cache_requests_total', { namespace: 'employees', result: 'stale' })).toBe(3);
+    expect(await metricValue(registry, 'cache_refreshes_total', { trigger: 'stale' })).toBe(1);
+  });
+
+  test('a bump makes the next read a miss with new data, and leaves other scopes alone', async ({ makeCache }) => {
+    const cache = makeCache();
+    const l7 = counter('d7');
+    const l8 = counter('d8');
+    const dept8 = (): GetOrLoadRequest => ({ ns: 'employees', key: { departmentId: 8 }, scopes: [scopes.department(8)], load: l8.load });
+    await cache.getOrLoad(dept7List(l7.load));
+    await cache.getOrLoad(dept8());
+    await cache.settled();
+
+    await cache.bump('employees', scopes.departmentChange(9, [1, 7]));
+
+    const after = await cache.getOrLoad(dept7List(l7.load));
+    expect(after.status).toBe('MISS');
+    expect(after.body.toString()).toBe('d7:2');
+    expect((await cache.getOrLoad(dept8())).status).toBe('HIT');
+    await cache.settled();
+    expect((await cache.getOrLoad(dept7List(l7.load))).status).toBe('HIT');
+  });
+
+  test('a fill that raced a bump is refused by Redis and never served', async ({ makeCache, redis, prefix, registry }) => {
+    const cache = makeCache();
+    const gate = deferred<string>();
+    let calls = 0;
+    const slowOld = async (): Promise<string> => {
+      calls++;
+      return gate.promise; // "SELECT" that started before the change committed
+    };
+    const racing = cache.getOrLoad(dept7List(slowOld));
+    await sleep(20); // the read (and the recorded versions) happened
+    expect(calls).toBe(1);
+    await cache.bump('employees', [scopes.subtree(7)]);
+    gate.resolve('old');
+
+    const raced = await racing;
+    expect(raced).toMatchObject({ status: 'MISS' });
+    expect(raced.body.toString()).toBe('old'); // that caller started before the bump: fine
+    await cache.settled();
+
+    const key = entryKey('employees', { departmentId: 7, includeSubdepartments: true }, [scopes.subtree(7)], prefix);
+    expect(await redis.exists(key)).toBe(0);
+    expect(await metricValue(registry, 'cache_fills_total', { result: 'rejected' })).toBe(1);
+
+    const next = await cache.getOrLoad(dept7List(async () => 'new'));
+    expect(next.status).toBe('MISS');
+    expect(next.body.toString()).toBe('new');
+  });
+
+  test('an entry recorded under old versions is never served even if it lands', async ({ makeCache, redis, prefix }) => {
+    const cache = makeCache();
+    await cache.getOrLoad(dept7List(async () => 'old'));
+    await cache.settled();
+    const key = entryKey('employees', { departmentId: 7, includeSubdepartments: true }, [scopes.subtree(7)], prefix);
+    const oldBytes = await redis.getBuffer(key);
+    expect(oldBytes).not.toBeNull();
+
+    await cache.bump('employees', [scopes.subtree(7)]);
+    await redis.set(key, oldBytes!, 'PX', 60_000); // a writer without the guard slipped it in
+
+    const r = await cache.getOrLoad(dept7List(async () => 'new'));
+    expect(r.status).toBe('MISS');
+    expect(r.body.toString()).toBe('new');
+  });
+
+  test('a stale entry whose scope moved is a miss, not stale', async ({ makeCache }) => {
+    const cache = makeCache({ namespaces: { employees: { freshMs: 100, staleMs: 10_000 } } });
+    await cache.getOrLoad(dept7List(async () => 'old'));
+    await cache.settled();
+    await sleep(150);
+    await cache.bump('employees', [scopes.subtree(7)]);
+    const r = await cache.getOrLoad(dept7List(async () => 'new'));
+    expect(r.status).toBe('MISS');
+    expect(r.body.toString()).toBe('new');
+  });
+
+  test('a lost version counter (eviction) turns entries into misses, never into hits', async ({ makeCache, redis, prefix }) => {
+    const cache = makeCache();
+    await cache.getOrLoad(dept7List(async () => 'old'));
+    await cache.settled();
+    await redis.del(versionKey('employees', scopes.subtree(7), prefix));
+    const r = await cache.getOrLoad(dept7List(async () => 'new'));
+    expect(r.status).toBe('MISS');
+    expect(r.body.toString()).toBe('new');
+  });
+
+  test('bumping a counter that does not exist yet still invalidates', async ({ makeCache }) => {
+    const cache = makeCache();
+    await cache.getOrLoad(dept7List(async () => 'old'));
+    await cache.settled();
+    // the namespace scope exists (fill created it); the unrelated scope does not: bump both ways
+    await cache.bump('employees', ['never-seen', scopes.subtree(7)]);
+    expect((await cache.getOrLoad(dept7List(async () => 'new'))).body.toString()).toBe('new');
+  });
+
+  test('single flight: concurrent misses on one key run one load', async ({ makeCache }) => {
+    const cache = makeCache();
+    const l = counter('sf', 50);
+    const results = await Promise.all(Array.from({ length: 25 }, () => cache.getOrLoad(dept7List(l.load))));
+    expect(l.calls).toBe(1);
+    expect(new Set(results.map((r) => r.body.toString()))).toEqual(new Set(['sf:1']));
+    expect(new Set(results.map((r) => r.etag)).size).toBe(1);
+    expect(results.every((r) => r.status === 'MISS')).toBe(true);
+    await cache.settled();
+    expect((await cache.getOrLoad(dept7List(l.load))).status).toBe('HIT');
+    expect(l.calls).toBe(1);
+  });
+
+  test('a caller that saw an invalidation does not join a load started before it', async ({ makeCache }) => {
+    const cache = makeCache();
+    const gate = deferred<string>();
+    const early = cache.getOrLoad(dept7List(() => gate.promise));
+    await sleep(20);
+    await cache.bump('employees', [scopes.subtree(7)]);
+    const late = await cache.getOrLoad(dept7List(async () => 'new'));
+    expect(late.body.toString()).toBe('new');
+    gate.resolve('old');
+    expect((await early).body.toString()).toBe('old');
+    await cache.settled();
+    const now = await cache.getOrLoad(dept7List(async () => 'unexpected'));
+    expect(now).toMatchObject({ status: 'HIT' });
+    expect(now.body.toString()).toBe('new');
+  });
+
+  test('XFetch refreshes a hot key before it expires, while still answering HIT', async ({ makeCache, registry }) => {
+    // loadMs ≈ 40, beta 1000: an early refresh is due with probability ~98 % per hit.
+    const cache = makeCache({ earlyRefreshBeta: 1000, namespaces: { employees: { freshMs: 2_000, staleMs: 0 } } });
+    const l = counter('x', 40);
+    await cache.getOrLoad(dept7List(l.load));
+    await cache.settled();
+    const statuses: string[] = [];
+    for (let i = 0; i < 10 && l.calls < 2; i++) {
+      statuses.push((await cache.getOrLoad(dept7List(l.load))).status);
+      await cache.settled();
+    }
+    expect(l.calls).toBe(2);
+    expect(statuses.every((s) => s === 'HIT')).toBe(true);
+    expect(await metricValue(registry, 'cache_refreshes_total', { trigger: 'early' })).toBe(1);
+    expect((await cache.getOrLoad(dept7List(l.load))).body.toString()).toBe('x:2');
+  });
+
+  test('without early refresh (beta 0) a hot key is not reloaded before expiry', async ({ makeCache }) => {
+    const cache = makeCache({ earlyRefreshBeta: 0 });
+    const l = counter('x', 40);
+    await cache.getOrLoad(dept7List(l.load));
+    await cache.settled();
+    for (let i = 0; i < 10; i++) await cache.getOrLoad(dept7List(l.load));
+    await cache.settled();
+    expect(l.calls).toBe(1);
+  });
+
+  test('ETag depends on the bytes only', async ({ makeCache }) => {
+    const cache = makeCache();
+    const a = await cache.getOrLoad({ ns: 'schedules', key: 'a', scopes: [scopes.schedule(1)], load: async () => '{"x":1}' });
+    const b = await cache.getOrLoad({ ns: 'departments', key: 'b', scopes: [scopes.all], load: async () => Buffer.from('{"x":1}') });
+    const c = await cache.getOrLoad({ ns: 'schedules', key: 'c', scopes: [scopes.schedule(1)], load: async () => '{"x":2}' });
+    await cache.settled();
+    const aHit = await cache.getOrLoad({ ns: 'schedules', key: 'a', scopes: [scopes.schedule(1)], load: async () => 'other' });
+    expect(aHit.status).toBe('HIT');
+    expect(a.etag).toBe(b.etag);
+    expect(aHit.etag).toBe(a.etag);
+    expect(a.etag).toBe(etagOf(Buffer.from('{"x":1}')));
+    expect(c.etag).not.toBe(a.etag);
+    expect(a.etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+  });
+
+  test('hits return the exact bytes, binary included', async ({ makeCache }) => {
+    const cache = makeCache();
+    const bytes = Buffer.from([0, 10, 13, 32, 255, 254, 10, 0, 0x72, 0x31]);
+    await cache.getOrLoad({ ns: 'analytics', key: 'bin', scopes: [], load: async () => bytes });
+    await cache.settled();
+    const hit = await cache.getOrLoad({ ns: 'analytics', key: 'bin', scopes: [], load: async () => 'x' });
+    expect(hit.status).toBe('HIT');
+    expect(Buffer.compare(hit.body, bytes)).toBe(0);
+  });
+
+  test('invalidate bumps several namespaces at once; flushNamespace empties one', async ({ makeCache }) => {
+    const cache = makeCache();
+    const emp = (v: string): GetOrLoadRequest => ({ ns: 'employees', key: 'e42', scopes: [scopes.employee(42)], load: async () => v });
+    const acc = (v: string): GetOrLoadRequest => ({ ns: 'access', key: 'p42', scopes: [scopes.employee(42)], load: async () => v });
+    const tpl = (v: string): GetOrLoadRequest => ({ ns: 'templates', key: 't7', scopes: [scopes.department(7)], load: async () => v });
+    await Promise.all([cache.getOrLoad(emp('1')), cache.getOrLoad(acc('1')), cache.getOrLoad(tpl('1'))]);
+    await cache.settled();
+
+    await cache.invalidate([
+      { ns: 'employees', scopes: [scopes.employee(42)] },
+      { ns: 'access', scopes: [scopes.employee(42)] },
+    ]);
+    expect((await cache.getOrLoad(emp('2'))).status).toBe('MISS');
+    expect((await cache.getOrLoad(acc('2'))).status).toBe('MISS');
+    expect((await cache.getOrLoad(tpl('2'))).status).toBe('HIT');
+
+    await cache.flushNamespace('templates');
+    const t = await cache.getOrLoad(tpl('3'));
+    expect(t.status).toBe('MISS');
+    expect(t.body.toString()).toBe('3');
+  });
+
+  test('a loader error reaches every waiting caller and is not cached', async ({ makeCache }) => {
+    const cache = makeCache();
+    let calls = 0;
+    const failing = async (): Promise<string> => {
+      calls++;
+      await sleep(20);
+      throw new Error('db down');
+    };
+    const results = await Promise.allSettled([1, 2, 3].map(() => cache.getOrLoad(dept7List(failing))));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(calls).toBe(1);
+    await cache.settled();
+    const ok = await cache.getOrLoad(dept7List(async () => 'ok'));
+    expect(ok).toMatchObject({ status: 'MISS' });
+  });
+
+  test('the same parameters in another order are the same entry', async ({ makeCache }) => {
+    const cache = makeCache();
+    await cache.getOrLoad({ ns: 'employees', key: { a: 1, b: 'x', c: undefined }, scopes: [scopes.all], load: async () => '1' });
+    await cache.settled();
+    const r = await cache.getOrLoad({ ns: 'employees', key: { b: 'x', a: 1 }, scopes: [scopes.all], load: async () => '2' });
+    expect(r.status).toBe('HIT');
+  });
+
+  test('two caches can share a registry and a client', async ({ redis, registry, prefix }) => {
+    const one = createCache({ redis, registry, keyPrefix: prefix, breaker: { name: 'redis-cache-a' } });
+    const two = createCache({ redis, registry, keyPrefix: prefix, breaker: { name: 'redis-cache-b' } });
+    try {
+      await one.getOrLoad(dept7List(async () => 'x'));
+      await one.settled();
+      expect((await two.getOrLoad(dept7List(async () => 'y'))).status).toBe('HIT');
+      expect(await metricValue(registry, 'cache_requests_total', { namespace: 'employees' })).toBe(2);
+      expect(await metricValue(registry, 'circuit_breaker_events_total', { name: 'redis-cache-b', event: 'success' })).toBe(1);
+      expect(await metricValue(registry, 'circuit_breaker_state', { name: 'redis-cache-a' })).toBe(0);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  test('a malformed scope bypasses the cache instead of failing the request', async ({ makeCache }) => {
+    const cache = makeCache();
+    const r = await cache.getOrLoad({ ns: 'employees', key: 'k', scopes: ['bad scope{'], load: async () => 'x' });
+    expect(r.status).toBe('BYPASS');
+    expect(r.body.toString()).toBe('x');
+  });
+});

@@ -1,0 +1,146 @@
+// Test helpers for libs/cache (not exported from index.ts).
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { Registry } from 'prom-client';
+import { test as base } from 'vitest';
+import { uniqueName } from '@rota/testkit';
+import { createCache } from './cache.ts';
+import type { Cache, CacheOptions } from './cache.ts';
+
+export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+export type CacheFixtures = {
+  redis: Redis;
+  prefix: string;
+  registry: Registry;
+  /** A cache on the shared test Redis with this test's key prefix; closed after the test. */
+  makeCache: (opts?: Partial<CacheOptions>) => Cache;
+};
+
+async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export const test = base.extend<CacheFixtures>({
+  redis: async ({}, use) => {
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    await use(redis);
+    redis.disconnect();
+  },
+  prefix: async ({ redis }, use) => {
+    const prefix = uniqueName('cachet');
+    await use(prefix);
+    await deleteByPrefix(redis, prefix);
+  },
+  registry: async ({}, use) => {
+    await use(new Registry());
+  },
+  makeCache: async ({ redis, prefix, registry }, use) => {
+    const caches: Cache[] = [];
+    await use((opts = {}) => {
+      const cache = createCache({ redis, registry, keyPrefix: prefix, earlyRefreshBeta: 0, ...opts });
+      caches.push(cache);
+      return cache;
+    });
+    for (const c of caches) await c.close();
+  },
+});
+
+/** Sum of a counter/gauge's values whose labels include `labels`. */
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  let sum = 0;
+  for (const v of values) {
+    if (Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want)) sum += v.value;
+  }
+  return sum;
+}
+
+export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+  const addr = srv.address();
+  await new Promise<void>((res) => srv.close(() => res()));
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+  return addr.port;
+}
+
+/** A throw-away redis-server of our own, so a test can stop and restart "Redis". */
+export class PrivateRedis {
+  readonly port: number;
+  #child: ChildProcess | undefined;
+
+  constructor(port: number) {
+    this.port = port;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn('redis-server', [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--enable-debug-command', 'local',
+    ], { stdio: 'ignore' });
+    this.#child = child;
+    const probe = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      for (let i = 0; i < 100; i++) {
+        try {
+          await probe.connect();
+          await probe.ping();
+          return;
+        } catch {
+          probe.disconnect();
+          await sleep(50);
+        }
+      }
+      throw new Error(`redis-server on ${this.port} did not start`);
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    child.kill('SIGKILL');
+    await exited;
+    this.#child = undefined;
+  }
+
+  /** A client that fails fast and reconnects quickly, as a service would configure for its cache. */
+  client(extra: RedisOptions = {}): Redis {
+    const client = new Redis({
+      host: '127.0.0.1',
+      port: this.port,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: () => 50,
+      connectTimeout: 200,
+      ...extra,
+    });
+    client.on('error', () => {}); // reconnect noise while the test has "Redis" stopped
+    return client;
+  }
+}
