@@ -117,8 +117,19 @@ export class DpWorkspace {
    * Writes the cheapest feasible row into out[off..off+D) and returns its cost (choice costs +
    * terminal penalty), or returns +Infinity (out untouched) when the employee has no feasible row.
    * choiceCost[d*(T+1)+c]: cost of choice c on day d, c = T meaning a day off.
+   * With `fixed`, days outside [winStart, winEnd) keep the choice fixed[fixedOff + d].
    */
-  solve(p: Prep, ep: EmpPrep, choiceCost: Float64Array, out: Int16Array, off: number): number {
+  solve(
+    p: Prep,
+    ep: EmpPrep,
+    choiceCost: Float64Array,
+    out: Int16Array,
+    off: number,
+    fixed: Int16Array | null = null,
+    fixedOff = 0,
+    winStart = 0,
+    winEnd = p.D,
+  ): number {
     const L = this.layout;
     const { D, T } = p;
     const { R, W1, TC, WM, M, workCap, offCap, durU, binding, tcRadix } = L;
@@ -202,14 +213,17 @@ export class DpWorkspace {
     {
       const d = 0;
       const remain = (D - 1 - d) * maxDurU;
+      const forced = fixed !== null && (d < winStart || d >= winEnd) ? (fixed[fixedOff + d] as number) : -2;
       // off
       if (
+        (forced === -2 || forced === OFF) &&
         0 + remain >= minU &&
         !(weekTracked && p.closesFullWeek[d] && minWeekU > 0)
       )
         push(T, offCap, 1, 0, 0, 0, 0, choiceCost[d * T1 + T] as number, -1, T);
       for (let t = 0; t < T; t++) {
         if (!allowed[d * T + t] || ep.maxCons < 1) continue;
+        if (forced !== -2 && forced !== t) continue;
         const du = durU[t] as number;
         if (du > maxU || du + remain < minU) continue;
         let tc = 0;
@@ -242,6 +256,9 @@ export class DpWorkspace {
       const closes = weekTracked && p.closesFullWeek[d] === 1;
       const offCost = choiceCost[d * T1 + T] as number;
       const base = d * T1;
+      const forced = fixed !== null && (d < winStart || d >= winEnd) ? (fixed[fixedOff + d] as number) : -2;
+      const offOk = forced === -2 || forced === OFF;
+      const workOk = forced !== OFF;
       for (let i = layerStart; i < layerEnd; i++) {
         const last = lastA[i] as number;
         const run = runA[i] as number;
@@ -253,7 +270,7 @@ export class DpWorkspace {
         const cost = costA[i] as number;
         const lastWorked = last < T;
         // Day off.
-        if (mins + remain >= minU && !(closes && wmPrev < minWeekU)) {
+        if (offOk && mins + remain >= minU && !(closes && wmPrev < minWeekU)) {
           if (lastWorked) {
             if (init || run >= ep.minCons) push(T, 1, 0, wk, tc, wmPrev, mins, cost + offCost, i, T);
           } else {
@@ -261,6 +278,7 @@ export class DpWorkspace {
           }
         }
         // Work.
+        if (!workOk) continue;
         let nrun: number;
         let ninit: number;
         if (lastWorked) {
@@ -280,6 +298,7 @@ export class DpWorkspace {
         }
         for (let t = 0; t < T; t++) {
           if (!allowed[d * T + t]) continue;
+          if (forced >= 0 && forced !== t) continue;
           if (lastWorked && forbid[last * T + t]) continue;
           const du = durU[t] as number;
           const nm = mins + du;

@@ -44,7 +44,49 @@ export interface SolveOptions {
   progressIntervalMs?: number;
   /** Start roster (e.g. the previous version); rows breaking a hard rule are rebuilt. */
   initial?: Assignment;
+  /** Search parameters, for experiments; the defaults are tuned on the Curtois instances. */
+  tuning?: Partial<Tuning>;
 }
+
+export interface Tuning {
+  /** Share of moves that are (noisy) best responses of one employee. */
+  pBestResponse: number;
+  /** Share of moves that ruin and recreate a few employees. */
+  pRuin: number;
+  /** Employees per ruin & recreate: min and max. */
+  ruinMin: number;
+  ruinMax: number;
+  /** Start and end temperature, in units of the smallest positive soft weight. */
+  tStart: number;
+  tEnd: number;
+  /** Share of moves that re-plan a window of days for a share of all employees. */
+  pWindow: number;
+  windowMin: number;
+  windowMax: number;
+  windowShare: number;
+  /** Best-response passes inside one compound move. */
+  rounds: number;
+  /** Noise amplitude on DP costs, in units of the temperature. */
+  noise: number;
+  /** Log best score changes to stderr. */
+  trace: boolean;
+}
+
+const DEFAULT_TUNING: Tuning = {
+  pBestResponse: 0.02,
+  pRuin: 0.005,
+  ruinMin: 2,
+  ruinMax: 4,
+  pWindow: 0.005,
+  windowMin: 3,
+  windowMax: 10,
+  windowShare: 1,
+  rounds: 2,
+  noise: 2,
+  tStart: 2,
+  tEnd: 0.05,
+  trace: false,
+};
 
 export type StopReason = 'time' | 'cancel' | 'iterations' | 'optimal';
 
@@ -133,6 +175,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
   const maxIterations = options.maxIterations;
   const progressIntervalMs = options.progressIntervalMs ?? 250;
   const rng = createRng(seed);
+  const tune: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const p = prepare(instance);
   const { D, T, E } = p;
   const T1 = T + 1;
@@ -141,7 +184,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
   const ws = (e: number): DpWorkspace => (workspaces[e] ??= new DpWorkspace(p, p.emps[e]!));
   const choiceCost = new Float64Array(D * T1);
   const dpRow = new Int16Array(D);
-  const saved = new Int16Array(D * 8);
+  const saved = new Int16Array(D * E);
 
   /** Marginal costs for employee e given all other rows, plus optional noise. */
   const fillChoiceCost = (e: number, noise: number): void => {
@@ -216,8 +259,8 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
     if ((p.wUnder[i] as number) > 0) minWeight = Math.min(minWeight, p.wUnder[i] as number);
   }
   if (!Number.isFinite(minWeight)) minWeight = 1;
-  const tStart = 2 * minWeight;
-  const tEnd = 0.05 * minWeight;
+  const tStart = tune.tStart * minWeight;
+  const tEnd = tune.tEnd * minWeight;
 
   let iterations = 0;
   let stoppedBy: StopReason = 'time';
@@ -231,6 +274,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
     if (cur < best - EPS) {
       best = cur;
       bestRows.set(st.rows);
+      if (tune.trace) process.stderr.write(`${(performance.now() - t0).toFixed(0)}ms it=${iterations} best=${best.toFixed(2)} T=${temp.toFixed(3)}\n`);
     }
   };
 
@@ -263,62 +307,87 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
   };
 
   const rowOff = (e: number): number => e * D;
+  const pickEmployees = (k: number): number[] => {
+    const all = Array.from({ length: E }, (_x, i) => i);
+    for (let i = 0; i < Math.min(k, E - 1); i++) {
+      const j = i + rng.int(E - i);
+      [all[i], all[j]] = [all[j]!, all[i]!];
+    }
+    return all.slice(0, k);
+  };
+  const oldPens = new Float64Array(E);
+  /**
+   * Clears days [a, b) of the employees in S, re-inserts them one by one with the DP (other days
+   * fixed), repeats up to `rounds` passes while something changes, and accepts or undoes the
+   * whole compound move.
+   */
+  const reopt = (S: number[], a: number, b: number, rounds: number, noise: number): void => {
+    let delta = 0;
+    S.forEach((e, j) => {
+      saved.set(st.rows.subarray(rowOff(e), rowOff(e) + D), j * D);
+      oldPens[j] = st.empPen[e] as number;
+    });
+    for (const e of S) for (let d = a; d < b; d++) delta += st.setCell(e, d, OFF);
+    let ok = true;
+    for (let round = 0; round < rounds && ok; round++) {
+      let changed = false;
+      for (const e of S) {
+        fillChoiceCost(e, round === 0 ? noise : 0);
+        const c = ws(e).solve(p, p.emps[e]!, choiceCost, dpRow, 0, st.rows, rowOff(e), a, b);
+        if (!Number.isFinite(c)) {
+          ok = false;
+          break;
+        }
+        for (let d = a; d < b; d++) {
+          const t = dpRow[d] as number;
+          if (st.rows[rowOff(e) + d] !== t) {
+            changed = true;
+            delta += st.setCell(e, d, t);
+          }
+        }
+      }
+      if (!changed) break;
+    }
+    let penDelta = 0;
+    const newPens = S.map((e, j) => {
+      const np = rowPenalty(p, e, st.rows, rowOff(e));
+      penDelta += np - (oldPens[j] as number);
+      return np;
+    });
+    if (ok && accept(delta + penDelta)) {
+      S.forEach((e, j) => (st.empPen[e] = newPens[j] as number));
+      cur += delta + penDelta;
+      noteBest();
+    } else {
+      S.forEach((e, j) => {
+        for (let d = 0; d < D; d++) st.setCell(e, d, saved[j * D + d] as number);
+      });
+    }
+  };
 
   for (;;) {
     if ((iterations & 63) === 0 && checkStop()) break;
     iterations++;
     const r = rng.next();
-    if (r < 0.02) {
-      // Best response, noisy at high temperature.
-      const e = rng.int(E);
-      saved.set(st.rows.subarray(rowOff(e), rowOff(e) + D), 0);
-      const oldPen = st.empPen[e] as number;
-      if (!bestResponse(e, rng.next() < 0.5 ? temp * 2 : 0)) continue;
-      const delta = applyRow(e, dpRow);
-      if (accept(delta)) {
-        cur += delta;
-        noteBest();
+    if (r < tune.pBestResponse + tune.pRuin + tune.pWindow) {
+      if (r < tune.pBestResponse) {
+        // Best response of one employee, noisy half of the time.
+        reopt([rng.int(E)], 0, D, 1, rng.next() < 0.5 ? temp * tune.noise : 0);
+      } else if (r < tune.pBestResponse + tune.pRuin) {
+        // Ruin & recreate k whole rows.
+        const k = Math.min(E, tune.ruinMin + rng.int(tune.ruinMax - tune.ruinMin + 1));
+        reopt(pickEmployees(k), 0, D, tune.rounds, 0);
       } else {
-        applyRow(e, saved.subarray(0, D));
-        st.empPen[e] = oldPen;
+        // Re-plan a window of days for many employees.
+        const w = Math.min(D, tune.windowMin + rng.int(tune.windowMax - tune.windowMin + 1));
+        const a = rng.int(D - w + 1);
+        reopt(pickEmployees(Math.max(2, Math.ceil(E * tune.windowShare))), a, a + w, tune.rounds, 0);
       }
       if (checkStop()) break;
-    } else if (r < 0.025 && E >= 2) {
-      // Ruin & recreate k employees.
-      const k = Math.min(E, 2 + rng.int(3));
-      const picked: number[] = [];
-      while (picked.length < k) {
-        const e = rng.int(E);
-        if (!picked.includes(e)) picked.push(e);
-      }
-      const oldPens = picked.map((e) => st.empPen[e] as number);
-      picked.forEach((e, j) => saved.set(st.rows.subarray(rowOff(e), rowOff(e) + D), j * D));
-      let delta = 0;
-      for (const e of picked) {
-        for (let d = 0; d < D; d++) delta += st.setCell(e, d, OFF);
-      }
-      let ok = true;
-      for (const e of picked) {
-        if (!bestResponse(e, 0)) {
-          ok = false;
-          break;
-        }
-        for (let d = 0; d < D; d++) delta += st.setCell(e, d, dpRow[d] as number);
-      }
-      let penDelta = 0;
-      const newPens = picked.map((e) => rowPenalty(p, e, st.rows, rowOff(e)));
-      picked.forEach((_, j) => (penDelta += (newPens[j] as number) - (oldPens[j] as number)));
-      if (ok && accept(delta + penDelta)) {
-        picked.forEach((e, j) => (st.empPen[e] = newPens[j] as number));
-        cur += delta + penDelta;
-        noteBest();
-      } else {
-        picked.forEach((e, j) => {
-          for (let d = 0; d < D; d++) st.setCell(e, d, saved[j * D + d] as number);
-        });
-      }
-      if (checkStop()) break;
-    } else if (r < 0.35) {
+      continue;
+    }
+    const r2 = rng.next();
+    if (r2 < 0.33) {
       // Change one day of one employee.
       const e = rng.int(E);
       const d = rng.int(D);
@@ -339,7 +408,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
         cur += delta;
         noteBest();
       } else st.setCell(e, d, old);
-    } else if (r < 0.7) {
+    } else if (r2 < 0.67) {
       // Hand over / swap the shifts of two employees on one day (cover-neutral).
       const d = rng.int(D);
       const e1 = rng.int(E);

@@ -1,0 +1,111 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkAssignment } from './check.ts';
+import { DpWorkspace } from './dp.ts';
+import type { Instance } from './model.ts';
+import { OFF, prepare, terminalPenalty } from './prep.ts';
+import { makeEmployee, makeInstance, makeShiftType } from './test-factories.ts';
+
+/** One employee, 8 days, 2 types, random rules; random choice costs. */
+const arbCase = fc.record({
+  firstWeekday: fc.integer({ min: 0, max: 6 }),
+  allowed: fc.array(fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }), { minLength: 8, maxLength: 8 }),
+  caps: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 2, maxLength: 2 }),
+  dur: fc.array(fc.constantFrom(240, 480, 600), { minLength: 2, maxLength: 2 }),
+  follow: fc.boolean(),
+  maxShifts: fc.integer({ min: 0, max: 8 }),
+  minShifts: fc.integer({ min: 0, max: 5 }),
+  maxCons: fc.integer({ min: 1, max: 5 }),
+  minCons: fc.integer({ min: 1, max: 3 }),
+  minOff: fc.integer({ min: 1, max: 3 }),
+  maxWeekends: fc.integer({ min: 0, max: 2 }),
+  week: fc.option(fc.record({ max: fc.integer({ min: 0, max: 2400 }), min: fc.integer({ min: 0, max: 960 }) }), { nil: undefined }),
+  costs: fc.array(fc.integer({ min: -20, max: 20 }), { minLength: 8 * 3, maxLength: 8 * 3 }),
+  window: fc.option(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 8 })), { nil: undefined }),
+});
+
+describe('DpWorkspace.solve', () => {
+  it('finds the cheapest feasible row, as brute force does', () => {
+    fc.assert(
+      fc.property(arbCase, (c) => {
+        const days = 8;
+        const inst: Instance = makeInstance({
+          days,
+          firstWeekday: c.firstWeekday,
+          shiftTypes: [
+            makeShiftType({ id: 'E', durationMinutes: c.dur[0]! }),
+            makeShiftType({ id: 'L', durationMinutes: c.dur[1]!, cannotFollow: c.follow ? [0] : [] }),
+          ],
+          employees: [
+            makeEmployee(days, 2, {
+              allowed: c.allowed,
+              maxShiftsPerType: c.caps,
+              maxTotalMinutes: c.maxShifts * 480,
+              minTotalMinutes: c.minShifts * 480,
+              maxConsecutiveWorkDays: c.maxCons,
+              minConsecutiveWorkDays: c.minCons,
+              minConsecutiveDaysOff: c.minOff,
+              maxWeekends: c.maxWeekends,
+              ...(c.week ? { maxWeekMinutes: c.week.max, minWeekMinutes: c.week.min } : {}),
+            }),
+          ],
+          weights: { fairnessHours: 0.5, fairnessWeekends: 0.3, cost: 0 },
+        });
+        const p = prepare(inst);
+        const ep = p.emps[0]!;
+        const choiceCost = Float64Array.from(c.costs);
+        // A fixed reference row for the window variant: the first feasible row found below.
+        let best = Number.POSITIVE_INFINITY;
+        const rows: number[][] = [];
+        const row = new Array<number>(days).fill(OFF);
+        const cost = (r: number[]): number => {
+          let s = 0;
+          let minutes = 0;
+          const weekends = new Set<number>();
+          r.forEach((t, d) => {
+            s += choiceCost[d * 3 + (t < 0 ? 2 : t)]!;
+            if (t >= 0) {
+              minutes += c.dur[t]!;
+              if ((c.firstWeekday + d) % 7 >= 5) weekends.add(Math.floor((c.firstWeekday + d) / 7));
+            }
+          });
+          return s + terminalPenalty(p, ep, minutes, weekends.size);
+        };
+        const rec = (d: number): void => {
+          if (d === days) {
+            const asg = [row.map((t) => (t < 0 ? null : t))];
+            if (checkAssignment(inst, asg).length === 0) rows.push([...row]);
+            return;
+          }
+          for (let t = -1; t < 2; t++) {
+            row[d] = t;
+            rec(d + 1);
+          }
+        };
+        rec(0);
+        const ws = new DpWorkspace(p, ep);
+        const out = new Int16Array(days);
+        if (c.window && rows.length > 0) {
+          const fixed = Int16Array.from(rows[0]!);
+          const a = Math.min(c.window[0], c.window[1] - 1);
+          const b = c.window[1];
+          for (const r of rows) if (r.every((t, d) => (d >= a && d < b) || t === fixed[d])) best = Math.min(best, cost(r));
+          const got = ws.solve(p, ep, choiceCost, out, 0, fixed, 0, a, b);
+          expect(got).toBeCloseTo(best, 9);
+          expect(cost([...out])).toBeCloseTo(best, 9);
+          return;
+        }
+        for (const r of rows) best = Math.min(best, cost(r));
+        const got = ws.solve(p, ep, choiceCost, out, 0);
+        if (best === Number.POSITIVE_INFINITY) {
+          expect(got).toBe(Number.POSITIVE_INFINITY);
+        } else {
+          expect(got).toBeCloseTo(best, 9);
+          expect(cost([...out])).toBeCloseTo(best, 9);
+          expect(checkAssignment(inst, [[...out].map((t) => (t < 0 ? null : t))])).toEqual([]);
+        }
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+});
