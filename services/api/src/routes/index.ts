@@ -1,6 +1,7 @@
 import type { RegisteredRoute } from '../http/route.ts';
 import { authRoutes } from './auth.ts';
 import { departmentRoutes } from './departments/index.ts';
+import { employeeRoutes } from './employees/index.ts';
 import { meRoutes } from './me.ts';
 
 /** Every API route; the OpenAPI document is generated from this list. */
@@ -8,4 +9,5 @@ export const allRoutes: readonly RegisteredRoute[] = [
   ...authRoutes,
   ...meRoutes,
   ...departmentRoutes,
+  ...employeeRoutes,
 ];

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { scopes } from '@rota/cache';
+import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
+import { ROLES } from '@rota/domain';
+import { coversDepartment } from '../../auth/principal.ts';
+import { cacheKey, sendCached } from '../../http/cached.ts';
+import { AppError, forbidden } from '../../http/errors.ts';
+import { route } from '../../http/route.ts';
+import { boolParam, cursorParam, idParam, limitParam } from '../../http/validate.ts';
+import { EMPLOYEE_COLUMNS, employeeSchema, pageSchema, toEmployee, type EmployeeRow } from './shape.ts';
+
+const SORTS = {
+  lastName: { sql: 'e.last_name', type: 'text', key: (r: EmployeeRow) => r.last_name },
+  hireDate: { sql: 'e.hire_date', type: 'date', key: (r: EmployeeRow) => r.hire_date },
+  // Selected as text: a JS Date would truncate microseconds and the cursor would skip rows.
+  createdAt: { sql: 'e.created_at', type: 'timestamptz', key: (r: EmployeeRow) => r.created_key },
+} as const;
+
+const listQuery = z.strictObject({
+  departmentId: idParam.optional(),
+  includeSubdepartments: boolParam.optional(),
+  role: z.enum(ROLES).optional(),
+  skill: z.string().trim().min(1, 'must not be empty').max(64).optional(),
+  active: boolParam.optional(),
+  q: z.string().trim().min(1, 'must not be empty').max(100).optional(),
+  sort: z.enum(['lastName', 'hireDate', 'createdAt']).default('lastName'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  limit: limitParam,
+  cursor: cursorParam,
+}).refine((q) => !q.includeSubdepartments || q.departmentId !== undefined, { path: ['includeSubdepartments'], message: 'requires departmentId' });
+
+/** `%`, `_` and the escape character itself are literal in a search term. */
+export const escapeLike = (s: string): string => s.replace(/[\\%_]/g, '\\$&');
+
+export const employeeListRoutes = [
+  route({
+    method: 'get',
+    path: '/v1/employees',
+    summary: 'List employees. Admins see everyone; managers their department subtree (a departmentId outside it is 403); '
+      + 'employees see only themselves (a departmentId other than their own is 403). '
+      + 'Filters: departmentId (+ includeSubdepartments), role, skill, active, q (name/email substring). '
+      + 'Sort lastName | hireDate | createdAt, order asc | desc; keyset cursor.',
+    tag: 'employees',
+    query: listQuery,
+    responses: {
+      200: { description: 'A page of employees', schema: pageSchema(employeeSchema) },
+      403: { description: 'departmentId outside your scope' },
+    },
+    handler: async ({ req, res, query, principal, deps }) => {
+      const sort = SORTS[query.sort];
+      const columns: SortColumn[] = [
+        { sql: sort.sql, direction: query.order, type: sort.type },
+        { sql: 'e.id', direction: query.order, type: 'bigint' },
+      ];
+      const { limit: _l, cursor: _c, ...filters } = query;
+      const sortKey = `${query.sort}:${query.order}:${createHash('sha1').update(JSON.stringify(filters)).digest('base64url').slice(0, 16)}`;
+      const after = query.cursor ? decodeCursor(query.cursor, sortKey, 2) : undefined;
+
+      if (principal.role === 'employee' && query.departmentId !== undefined && query.departmentId !== principal.departmentId) {
+        throw forbidden('employees may list only their own department');
+      }
+      let scope: string[];
+      if (principal.role === 'employee') scope = [scopes.employee(principal.employeeId ?? '0'), scopes.department(principal.departmentId ?? '0')];
+      else if (query.departmentId !== undefined) scope = [query.includeSubdepartments ? scopes.subtree(query.departmentId) : scopes.department(query.departmentId)];
+      else if (principal.role === 'manager' && principal.departmentId) scope = [scopes.subtree(principal.departmentId)];
+      else scope = [scopes.all];
+
+      await sendCached(req, res, deps.cache, { ns: 'employees', key: cacheKey('employees.list', principal, query), scopes: scope }, async () => {
+        const params: unknown[] = [];
+        const p = (v: unknown): string => { params.push(v); return `$${params.length}`; };
+        const where: string[] = [];
+        if (principal.role === 'manager') where.push(`d.path <@ ${p(principal.departmentPath ?? '0')}::ltree`);
+        if (principal.role === 'employee') where.push(`e.id = ${p(principal.employeeId ?? '0')}::bigint`);
+        if (query.departmentId !== undefined) {
+          const dept = p(query.departmentId);
+          where.push(query.includeSubdepartments ? `d.path <@ (SELECT path FROM departments WHERE id = ${dept}::bigint)` : `e.department_id = ${dept}::bigint`);
+          // A manager naming an ancestor of their department gets a 403, not a silently cut list.
+          if (principal.role === 'manager') where.push(`EXISTS (SELECT 1 FROM departments t WHERE t.id = ${dept}::bigint AND t.path <@ ${p(principal.departmentPath ?? '0')}::ltree)`);
+        }
+        if (query.role) where.push(`e.role = ${p(query.role)}`);
+        if (query.skill) where.push(`e.skills @> ARRAY[${p(query.skill)}::text]`);
+        if (query.active !== undefined) where.push(`e.active = ${p(query.active)}`);
+        // Exactly the expression of the trigram index employees_search, so the index serves it.
+        if (query.q) where.push(`(e.first_name || ' ' || e.last_name || ' ' || e.email) ILIKE '%' || ${p(escapeLike(query.q))} || '%'`);
+        const k = keysetClause(columns, after, params.length + 1);
+        params.push(...k.params);
+        where.push(k.where);
+        const r = await deps.db.read<EmployeeRow>(
+          `SELECT ${EMPLOYEE_COLUMNS} FROM employees e JOIN departments d ON d.id = e.department_id
+            WHERE ${where.join(' AND ')} ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}`, params);
+        if (r.rows.length === 0 && query.departmentId !== undefined && !after) {
+          // Empty: tell "no such department" and "not yours" apart from "nobody matches".
+          const d = await deps.db.read<{ path: string }>('SELECT path::text AS path FROM departments WHERE id = $1', [query.departmentId]);
+          const path = d.rows[0]?.path;
+          if (path === undefined) throw new AppError('validation_failed', 'department does not exist', { details: [{ field: 'query.departmentId', message: 'does not exist' }] });
+          if (principal.role !== 'employee' && !coversDepartment(principal, path, 'manage')) throw forbidden('the department is outside your subtree');
+        }
+        const page = pageOf(r.rows, query.limit, (row) => [sort.key(row), row.id], sortKey);
+        return { data: page.data.map(toEmployee), nextCursor: page.nextCursor };
+      });
+    },
+  }),
+];

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import type { Role } from '@rota/domain';
+
+export type EmployeeRow = {
+  id: string; email: string; first_name: string; last_name: string; role: Role;
+  department_id: string; department_name: string; contract_id: string | null;
+  hire_date: string; hourly_rate: string; skills: string[]; active: boolean;
+  created_at: Date; updated_at: Date;
+  /** created_at as Postgres text: exact to the microsecond, for keyset cursors. */
+  created_key: string;
+};
+
+/** Columns of an employee `e` joined with its department `d`. */
+export const EMPLOYEE_COLUMNS = `e.id, e.email, e.first_name, e.last_name, e.role, e.department_id, d.name AS department_name,
+  e.contract_id, e.hire_date::text AS hire_date, e.hourly_rate::text AS hourly_rate, e.skills, e.active,
+  e.created_at, e.updated_at, e.created_at::text AS created_key`;
+
+export const employeeSchema = z.object({
+  id: z.string(), email: z.string(), firstName: z.string(), lastName: z.string(),
+  role: z.enum(['admin', 'manager', 'employee']), departmentId: z.string(), departmentName: z.string(),
+  contractId: z.string().nullable(), hireDate: z.string(), hourlyRate: z.string().describe('exact decimal, e.g. "21.50"'),
+  skills: z.array(z.string()), active: z.boolean(), createdAt: z.string(), updatedAt: z.string(),
+});
+export type Employee = z.infer<typeof employeeSchema>;
+
+export function toEmployee(r: EmployeeRow): Employee {
+  return {
+    id: r.id, email: r.email, firstName: r.first_name, lastName: r.last_name, role: r.role,
+    departmentId: r.department_id, departmentName: r.department_name, contractId: r.contract_id,
+    hireDate: r.hire_date, hourlyRate: r.hourly_rate, skills: r.skills, active: r.active,
+    createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });

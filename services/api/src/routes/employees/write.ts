@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import type { Queryable } from '@rota/db';
+import { hashPassword, ROLES } from '@rota/domain';
+import { invalidationsFor, recordEvent, type EventType } from '@rota/events';
+import { coversDepartment, type Principal } from '../../auth/principal.ts';
+import { AppError, forbidden } from '../../http/errors.ts';
+import { route } from '../../http/route.ts';
+import { idParam, idsParams, isoDate } from '../../http/validate.ts';
+import { authorize, isSelf, loadTarget } from './access.ts';
+import { EMPLOYEE_COLUMNS, employeeSchema, toEmployee, type EmployeeRow } from './shape.ts';
+
+const nameField = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const email = z.string().trim().max(254, 'must be at most 254 characters').pipe(z.email('must be an email address'));
+const hourlyRate = z.union([z.number(), z.string()])
+  .transform((v) => String(v).trim())
+  .refine((v) => /^\d{1,10}(\.\d{1,2})?$/.test(v), 'must be a non-negative amount with at most 2 decimals, e.g. "21.50"');
+const skills = z.array(z.string().trim().min(1, 'must not be empty').max(64)).max(100).transform((s) => [...new Set(s)]);
+const password = z.string().min(12, 'must be at least 12 characters').max(200);
+const reason = z.string().trim().min(1).max(500);
+
+const createBody = z.strictObject({
+  email, firstName: nameField, lastName: nameField, departmentId: idParam,
+  role: z.enum(ROLES).optional(), contractId: idParam.nullable().optional(), hireDate: isoDate.optional(),
+  hourlyRate: hourlyRate.optional(), skills: skills.optional(), active: z.boolean().optional(), password: password.optional(),
+});
+
+const patchBody = z.strictObject({
+  email: email.optional(), firstName: nameField.optional(), lastName: nameField.optional(), departmentId: idParam.optional(),
+  role: z.enum(ROLES).optional(), contractId: idParam.nullable().optional(), hireDate: isoDate.optional(),
+  hourlyRate: hourlyRate.optional(), skills: skills.optional(), active: z.boolean().optional(), password: password.optional(),
+  /** Why the department changed; stored in the history row. Only with departmentId. */
+  reason: reason.optional(),
+}).refine((b) => Object.keys(b).length > 0, 'send at least one field')
+  .refine((b) => b.reason === undefined || b.departmentId !== undefined, { path: ['reason'], message: 'only allowed together with departmentId' });
+
+/** Fields everyone may change on their own record. */
+const SELF_FIELDS = new Set(['firstName', 'lastName', 'password']);
+
+function badField(field: string, message: string): AppError {
+  return new AppError('validation_failed', `${field}: ${message}`, { details: [{ field, message }] });
+}
+
+async function departmentPath(q: Queryable, id: string, field: string): Promise<string> {
+  const r = await q.query<{ path: string }>('SELECT path::text AS path FROM departments WHERE id = $1 FOR SHARE', [id]);
+  const path = r.rows[0]?.path;
+  if (path === undefined) throw badField(field, 'department does not exist');
+  return path;
+}
+
+async function ensureContract(q: Queryable, id: string | null | undefined): Promise<void> {
+  if (!id) return;
+  const r = await q.query('SELECT 1 FROM contracts WHERE id = $1', [id]);
+  if (!r.rowCount) throw badField('body.contractId', 'contract does not exist');
+}
+
+const canPlaceIn = (p: Principal, path: string): boolean => p.role === 'admin' || (p.role === 'manager' && coversDepartment(p, path, 'manage'));
+
+async function selectEmployee(q: Queryable, id: string): Promise<EmployeeRow> {
+  const r = await q.query<EmployeeRow>(`SELECT ${EMPLOYEE_COLUMNS} FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [id]);
+  return r.rows[0]!;
+}
+
+export const employeeWriteRoutes = [
+  route({
+    method: 'post',
+    path: '/v1/employees',
+    summary: 'Create an employee (admins anywhere; managers inside their subtree and only with role employee). '
+      + 'A password is optional (no password = cannot log in); it is stored as a scrypt hash.',
+    tag: 'employees',
+    body: createBody,
+    responses: { 201: { description: 'Created', schema: employeeSchema }, 403: { description: 'Outside your subtree or role' }, 409: { description: 'Email already in use' } },
+    handler: async ({ body, principal, deps }) => {
+      if (principal.role === 'employee') throw forbidden('employees cannot create employees');
+      if (principal.role === 'manager' && (body.role ?? 'employee') !== 'employee') throw forbidden('only admins may assign the admin or manager role');
+      const passwordHash = body.password ? await hashPassword(body.password) : null;
+      const out = await deps.db.tx(async (q) => {
+        const path = await departmentPath(q, body.departmentId, 'body.departmentId');
+        if (!canPlaceIn(principal, path)) throw forbidden('the department is outside your subtree');
+        await ensureContract(q, body.contractId);
+        const r = await q.query<{ id: string }>(
+          `INSERT INTO employees (email, first_name, last_name, role, department_id, contract_id, hire_date, hourly_rate, skills, active, password_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::date, current_date), $8, $9, $10, $11) RETURNING id`,
+          [body.email, body.firstName, body.lastName, body.role ?? 'employee', body.departmentId, body.contractId ?? null,
+            body.hireDate ?? null, body.hourlyRate ?? '0', body.skills ?? [], body.active ?? true, passwordHash]);
+        const id = r.rows[0]!.id;
+        const event = await recordEvent(q, {
+          type: 'employee.created', aggregate: { type: 'employee', id }, departmentIds: [body.departmentId], employeeIds: [id],
+          payload: { role: body.role ?? 'employee' },
+        });
+        return { row: await selectEmployee(q, id), event };
+      });
+      await deps.cache.invalidate(invalidationsFor(out.event));
+      return { status: 201, json: toEmployee(out.row), headers: { Location: `/v1/employees/${out.row.id}` } };
+    },
+  }),
+  route({
+    method: 'patch',
+    path: '/v1/employees/:id',
+    summary: 'Update an employee. Everyone may change their own names and password; admins anything (not their own role or '
+      + 'active flag); managers employees (role employee) of their subtree, moving them only within it, never changing roles. '
+      + 'A department change writes a department_assignment_history row (with the optional reason) in the same transaction.',
+    tag: 'employees',
+    params: idsParams,
+    body: patchBody,
+    responses: { 200: { description: 'Updated', schema: employeeSchema }, 403: { description: 'Not allowed' }, 409: { description: 'Email already in use' } },
+    handler: async ({ params, body, principal, deps }) => {
+      const selfOnly = isSelf(principal, params.id) && Object.keys(body).every((k) => SELF_FIELDS.has(k));
+      if (isSelf(principal, params.id) && (body.role !== undefined || body.active === false)) {
+        throw forbidden('you cannot change your own role or deactivate yourself');
+      }
+      if (body.role !== undefined && principal.role !== 'admin') throw forbidden('only admins may change roles');
+      const passwordHash = body.password ? await hashPassword(body.password) : undefined;
+      const out = await deps.db.tx(async (q) => {
+        const target = authorize(principal, await loadTarget(q, params.id, true), selfOnly ? 'read' : 'manage');
+        const moved = body.departmentId !== undefined && body.departmentId !== target.department_id;
+        if (moved) {
+          const path = await departmentPath(q, body.departmentId!, 'body.departmentId');
+          if (!canPlaceIn(principal, path)) throw forbidden('the new department is outside your subtree');
+        }
+        await ensureContract(q, body.contractId);
+        await q.query(
+          `UPDATE employees SET
+              email = coalesce($2, email), first_name = coalesce($3, first_name), last_name = coalesce($4, last_name),
+              role = coalesce($5, role), department_id = coalesce($6::bigint, department_id),
+              contract_id = CASE WHEN $7::boolean THEN $8::bigint ELSE contract_id END,
+              hire_date = coalesce($9::date, hire_date), hourly_rate = coalesce($10::numeric, hourly_rate),
+              skills = coalesce($11::text[], skills), active = coalesce($12::boolean, active), password_hash = coalesce($13, password_hash)
+            WHERE id = $1`,
+          [params.id, body.email ?? null, body.firstName ?? null, body.lastName ?? null, body.role ?? null, body.departmentId ?? null,
+            body.contractId !== undefined, body.contractId ?? null, body.hireDate ?? null, body.hourlyRate ?? null, body.skills ?? null,
+            body.active ?? null, passwordHash ?? null]);
+        if (moved) {
+          await q.query(
+            `INSERT INTO department_assignment_history (employee_id, from_department_id, to_department_id, changed_by, reason)
+             VALUES ($1, $2, $3, $4, $5)`,
+            [params.id, target.department_id, body.departmentId, principal.employeeId, body.reason ?? null]);
+        }
+        const type: EventType = moved ? 'employee.department_changed'
+          : body.active === false && target.active ? 'employee.deactivated' : 'employee.updated';
+        const changed = Object.keys(body).filter((k) => k !== 'password' && k !== 'reason');
+        const event = await recordEvent(q, {
+          type, aggregate: { type: 'employee', id: params.id },
+          departmentIds: moved ? [target.department_id, body.departmentId!] : [target.department_id], employeeIds: [params.id],
+          payload: { changed: body.password ? [...changed, 'password'] : changed, ...(moved ? { fromDepartmentId: target.department_id, toDepartmentId: body.departmentId } : {}) },
+        });
+        return { row: await selectEmployee(q, params.id), event };
+      });
+      deps.auth.forget('user', params.id);
+      await deps.cache.invalidate(invalidationsFor(out.event));
+      return { json: toEmployee(out.row) };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/employees/:id',
+    summary: 'Deactivate an employee (the row and its history stay; they can no longer log in). Idempotent.',
+    tag: 'employees',
+    params: idsParams,
+    responses: { 204: { description: 'Deactivated' }, 403: { description: 'Not allowed' } },
+    handler: async ({ params, principal, deps }) => {
+      if (isSelf(principal, params.id)) throw forbidden('you cannot deactivate yourself');
+      const event = await deps.db.tx(async (q) => {
+        const target = authorize(principal, await loadTarget(q, params.id, true), 'manage');
+        if (!target.active) return undefined;
+        await q.query('UPDATE employees SET active = false WHERE id = $1', [params.id]);
+        return recordEvent(q, { type: 'employee.deactivated', aggregate: { type: 'employee', id: params.id }, departmentIds: [target.department_id], employeeIds: [params.id] });
+      });
+      deps.auth.forget('user', params.id);
+      if (event) await deps.cache.invalidate(invalidationsFor(event));
+      return { status: 204 };
+    },
+  }),
+];
