@@ -1,0 +1,217 @@
+import { describe, expect, test as base } from 'vitest';
+import { apiFixture, type TestApi } from '../../testing.ts';
+
+const test = base.extend<{ api: TestApi }>({ api: apiFixture() });
+
+const outboxTypes = async (api: TestApi): Promise<string[]> =>
+  (await api.tdb.db.query<{ type: string }>('SELECT type FROM outbox ORDER BY id')).rows.map((r) => r.type);
+const historyCount = async (api: TestApi, id: string): Promise<number> =>
+  (await api.tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM department_assignment_history WHERE employee_id = $1', [id])).rows[0]!.n;
+
+describe('employee CRUD', () => {
+  test('admin creates an employee who can log in; email is unique case-insensitively; the event is in the outbox', async ({ api }) => {
+    const { token, departmentId } = await api.login('admin');
+    const body = { email: 'Ada@Example.com', firstName: 'Ada', lastName: 'Lovelace', departmentId, hireDate: '2024-03-01', hourlyRate: '31.25', skills: ['icu', 'icu', 'triage'], password: 'a long enough password' };
+    const created = await api.request('POST', '/v1/employees', { token, body });
+    expect(created.status, created.text).toBe(201);
+    expect(created.headers.get('location')).toBe(`/v1/employees/${created.body.id}`);
+    expect(created.body).toMatchObject({ email: 'Ada@Example.com', role: 'employee', hireDate: '2024-03-01', hourlyRate: '31.25', skills: ['icu', 'triage'], active: true, departmentId });
+    const stored = await api.tdb.db.query<{ password_hash: string }>('SELECT password_hash FROM employees WHERE id = $1', [created.body.id]);
+    expect(stored.rows[0]!.password_hash).toMatch(/^scrypt\$/);
+    expect(await outboxTypes(api)).toEqual(['employee.created']);
+
+    const login = await api.request('POST', '/v1/auth/token', { body: { email: 'ada@example.com', password: 'a long enough password' } });
+    expect(login.status).toBe(200);
+    const me = await api.request('GET', `/v1/employees/${created.body.id}`, { token: login.body.accessToken });
+    expect(me.status).toBe(200);
+    expect(me.body.lastName).toBe('Lovelace');
+
+    const dup = await api.request('POST', '/v1/employees', { token, body: { ...body, email: 'ADA@example.COM' } });
+    expect(dup.status).toBe(409);
+    expect(dup.body.error.details[0].field).toContain('email');
+    const numeric = await api.request('POST', '/v1/employees', { token, body: { ...body, email: 'n@example.com', hourlyRate: 12, password: undefined } });
+    expect(numeric.status).toBe(201);
+    expect(numeric.body.hourlyRate).toBe('12.00');
+  });
+
+  test('create and update reject bad input with a 400 naming the field', async ({ api }) => {
+    const { token, departmentId } = await api.login('admin');
+    const ok = { email: 'x@example.com', firstName: 'X', lastName: 'Y', departmentId };
+    const emp = await api.makeEmployee({ departmentId });
+    const cases: [string, string, unknown, string][] = [
+      ['POST', '/v1/employees', { ...ok, email: 'not-an-email' }, 'body.email'],
+      ['POST', '/v1/employees', { ...ok, firstName: '  ' }, 'body.firstName'],
+      ['POST', '/v1/employees', { email: 'x@example.com', lastName: 'Y', departmentId }, 'body.firstName'],
+      ['POST', '/v1/employees', { ...ok, hourlyRate: '1.234' }, 'body.hourlyRate'],
+      ['POST', '/v1/employees', { ...ok, hourlyRate: -1 }, 'body.hourlyRate'],
+      ['POST', '/v1/employees', { ...ok, role: 'king' }, 'body.role'],
+      ['POST', '/v1/employees', { ...ok, hireDate: '2024-02-30' }, 'body.hireDate'],
+      ['POST', '/v1/employees', { ...ok, password: 'short' }, 'body.password'],
+      ['POST', '/v1/employees', { ...ok, departmentId: '999999' }, 'body.departmentId'],
+      ['POST', '/v1/employees', { ...ok, contractId: '999999' }, 'body.contractId'],
+      ['POST', '/v1/employees', { ...ok, salary: 1 }, 'body.salary'],
+      ['PATCH', `/v1/employees/${emp}`, {}, 'body'],
+      ['PATCH', `/v1/employees/${emp}`, { reason: 'no move' }, 'body.reason'],
+      ['PATCH', `/v1/employees/${emp}`, { departmentId: '999999' }, 'body.departmentId'],
+      ['PATCH', `/v1/employees/${emp}`, { skills: [''] }, 'body.skills.0'],
+      ['PATCH', '/v1/employees/abc', { firstName: 'x' }, 'params.id'],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const r = await api.request(method, path, { token, body });
+      expect(r.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(JSON.stringify(r.body.error.details), JSON.stringify(body)).toContain(field);
+    }
+    expect((await api.request('GET', '/v1/employees/424242', { token })).status).toBe(404);
+    expect((await api.request('PATCH', '/v1/employees/424242', { token, body: { firstName: 'x' } })).status).toBe(404);
+    expect((await api.request('DELETE', '/v1/employees/424242', { token })).status).toBe(404);
+    expect(await outboxTypes(api)).toEqual([]);
+  });
+
+  test('authorization of reads and writes by role and department subtree', async ({ api }) => {
+    const top = await api.makeDepartment({ name: 'Top' });
+    const mine = await api.makeDepartment({ name: 'Mine', parentId: top });
+    const child = await api.makeDepartment({ name: 'Child', parentId: mine });
+    const other = await api.makeDepartment({ name: 'Other', parentId: top });
+    const manager = await api.login('manager', mine);
+    const employee = await api.login('employee', child);
+    const inside = await api.makeEmployee({ departmentId: child });
+    const outside = await api.makeEmployee({ departmentId: other });
+    const peerManager = await api.makeEmployee({ departmentId: child, role: 'manager' });
+    const body = (departmentId: string, extra: object = {}) => ({ email: `n${Math.random()}@example.com`, firstName: 'N', lastName: 'M', departmentId, ...extra });
+
+    expect((await api.request('GET', `/v1/employees/${inside}`)).status).toBe(401);
+    // Manager: reads and writes inside the subtree only; never assigns roles.
+    expect((await api.request('GET', `/v1/employees/${inside}`, { token: manager.token })).status).toBe(200);
+    expect((await api.request('GET', `/v1/employees/${outside}`, { token: manager.token })).status).toBe(403);
+    expect((await api.request('POST', '/v1/employees', { token: manager.token, body: body(child) })).status).toBe(201);
+    expect((await api.request('POST', '/v1/employees', { token: manager.token, body: body(other) })).status).toBe(403);
+    expect((await api.request('POST', '/v1/employees', { token: manager.token, body: body(child, { role: 'manager' }) })).status).toBe(403);
+    expect((await api.request('PATCH', `/v1/employees/${inside}`, { token: manager.token, body: { role: 'manager' } })).status).toBe(403);
+    expect((await api.request('PATCH', `/v1/employees/${outside}`, { token: manager.token, body: { lastName: 'x' } })).status).toBe(403);
+    expect((await api.request('PATCH', `/v1/employees/${peerManager}`, { token: manager.token, body: { lastName: 'x' } })).status).toBe(403);
+    expect((await api.request('DELETE', `/v1/employees/${outside}`, { token: manager.token })).status).toBe(403);
+    // Employee: themselves only; colleagues do not exist for them.
+    expect((await api.request('GET', `/v1/employees/${employee.employeeId}`, { token: employee.token })).status).toBe(200);
+    expect((await api.request('GET', `/v1/employees/${inside}`, { token: employee.token })).status).toBe(404);
+    expect((await api.request('PATCH', `/v1/employees/${inside}`, { token: employee.token, body: { lastName: 'x' } })).status).toBe(404);
+    expect((await api.request('POST', '/v1/employees', { token: employee.token, body: body(child) })).status).toBe(403);
+    expect((await api.request('DELETE', `/v1/employees/${inside}`, { token: employee.token })).status).toBe(404);
+    const selfName = await api.request('PATCH', `/v1/employees/${employee.employeeId}`, { token: employee.token, body: { firstName: 'Renamed', password: 'my new long password' } });
+    expect(selfName.status).toBe(200);
+    expect(selfName.body.firstName).toBe('Renamed');
+    expect((await api.request('PATCH', `/v1/employees/${employee.employeeId}`, { token: employee.token, body: { hourlyRate: 99 } })).status).toBe(403);
+    expect((await api.request('PATCH', `/v1/employees/${employee.employeeId}`, { token: employee.token, body: { role: 'admin' } })).status).toBe(403);
+    expect((await api.request('DELETE', `/v1/employees/${manager.employeeId}`, { token: manager.token })).status).toBe(403);
+  });
+
+  test('a department move writes the history row in the same transaction; a failed PATCH writes none', async ({ api }) => {
+    const admin = await api.login('admin');
+    const from = await api.makeDepartment({ name: 'From' });
+    const to = await api.makeDepartment({ name: 'To' });
+    const emp = await api.makeEmployee({ departmentId: from });
+    await api.makeEmployee({ departmentId: to, email: 'taken@example.com' });
+
+    // The move and a duplicate email in one PATCH: the UPDATE fails, so no history row and no event.
+    const failed = await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { departmentId: to, email: 'TAKEN@example.com', reason: 'x' } });
+    expect(failed.status).toBe(409);
+    expect(await historyCount(api, emp)).toBe(0);
+    expect((await api.tdb.db.query('SELECT department_id FROM employees WHERE id = $1', [emp])).rows[0].department_id).toBe(from);
+    expect(await outboxTypes(api)).toEqual([]);
+
+    const moved = await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { departmentId: to, reason: 'needed on To' } });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ departmentId: to, departmentName: 'To' });
+    const h = await api.tdb.db.query('SELECT from_department_id, to_department_id, changed_by, reason FROM department_assignment_history WHERE employee_id = $1', [emp]);
+    expect(h.rows).toEqual([{ from_department_id: from, to_department_id: to, changed_by: admin.employeeId, reason: 'needed on To' }]);
+    const events = await api.tdb.db.query<{ type: string; envelope: { scopes: { departmentIds: string[] } } }>('SELECT type, envelope FROM outbox');
+    expect(events.rows.map((r) => r.type)).toEqual(['employee.department_changed']);
+    expect(events.rows[0]!.envelope.scopes.departmentIds).toEqual([from, to]);
+
+    // Same department again: no move, no history row.
+    expect((await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { departmentId: to } })).status).toBe(200);
+    expect(await historyCount(api, emp)).toBe(1);
+
+    const history = await api.request('GET', `/v1/employees/${emp}/department-history`, { token: admin.token });
+    expect(history.status).toBe(200);
+    expect(history.body.data).toEqual([expect.objectContaining({ fromDepartment: { id: from, name: 'From' }, toDepartment: { id: to, name: 'To' }, changedBy: admin.employeeId, reason: 'needed on To' })]);
+  });
+
+  test('managers move employees only within their subtree', async ({ api }) => {
+    const top = await api.makeDepartment();
+    const mine = await api.makeDepartment({ parentId: top });
+    const child = await api.makeDepartment({ parentId: mine });
+    const other = await api.makeDepartment({ parentId: top });
+    const manager = await api.login('manager', mine);
+    const emp = await api.makeEmployee({ departmentId: mine });
+    expect((await api.request('PATCH', `/v1/employees/${emp}`, { token: manager.token, body: { departmentId: other } })).status).toBe(403);
+    expect(await historyCount(api, emp)).toBe(0);
+    expect((await api.request('PATCH', `/v1/employees/${emp}`, { token: manager.token, body: { departmentId: child } })).status).toBe(200);
+    expect(await historyCount(api, emp)).toBe(1);
+    // Moved below: still the manager's; the employee's single-record cache entry was invalidated.
+    const got = await api.request('GET', `/v1/employees/${emp}`, { token: manager.token });
+    expect(got.body.departmentId).toBe(child);
+  });
+
+  test('department history pages newest first with a keyset cursor', async ({ api }) => {
+    const admin = await api.login('admin');
+    const depts = [await api.makeDepartment(), await api.makeDepartment(), await api.makeDepartment()];
+    const emp = await api.makeEmployee({ departmentId: depts[0]! });
+    for (let i = 1; i <= 5; i++) {
+      const r = await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { departmentId: depts[i % 3], reason: `move ${i}` } });
+      expect(r.status).toBe(200);
+    }
+    const reasons: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await api.request('GET', `/v1/employees/${emp}/department-history?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: admin.token });
+      expect(page.status).toBe(200);
+      expect(Number(page.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
+      reasons.push(...page.body.data.map((h: { reason: string }) => h.reason));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(reasons).toEqual(['move 5', 'move 4', 'move 3', 'move 2', 'move 1']);
+    const self = await api.request('GET', `/v1/employees/${emp}/department-history`, { token: await api.tokenFor(emp) });
+    expect(self.body.data).toHaveLength(5);
+    const stranger = await api.login('employee');
+    expect((await api.request('GET', `/v1/employees/${emp}/department-history`, { token: stranger.token })).status).toBe(404);
+    expect((await api.request('GET', `/v1/employees/${emp}/department-history?cursor=nope`, { token: admin.token })).status).toBe(400);
+  });
+
+  test('role changes are admin-only and apply at once; deactivation locks the account out at once and is idempotent', async ({ api }) => {
+    const admin = await api.login('admin');
+    const dept = await api.makeDepartment();
+    await api.makeEmployee({ departmentId: dept, lastName: 'Colleague' });
+    const emp = await api.makeEmployee({ departmentId: dept });
+    const token = await api.tokenFor(emp);
+    expect((await api.request('GET', '/v1/employees', { token })).body.data).toHaveLength(1);
+    const promoted = await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { role: 'manager' } });
+    expect(promoted.body.role).toBe('manager');
+    expect((await api.request('GET', '/v1/employees', { token })).body.data).toHaveLength(2);
+    expect((await api.request('PATCH', `/v1/employees/${admin.employeeId}`, { token: admin.token, body: { role: 'employee' } })).status).toBe(403);
+
+    const cached = await api.request('GET', `/v1/employees/${emp}`, { token: admin.token });
+    expect(cached.body.active).toBe(true);
+    expect((await api.request('DELETE', `/v1/employees/${emp}`, { token: admin.token })).status).toBe(204);
+    expect((await api.request('GET', '/v1/employees', { token })).status).toBe(401);
+    const after = await api.request('GET', `/v1/employees/${emp}`, { token: admin.token });
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    expect(after.body.active).toBe(false);
+    expect((await api.request('DELETE', `/v1/employees/${emp}`, { token: admin.token })).status).toBe(204);
+    expect(await outboxTypes(api)).toEqual(['employee.updated', 'employee.deactivated']);
+    expect((await api.request('DELETE', `/v1/employees/${admin.employeeId}`, { token: admin.token })).status).toBe(403);
+  });
+
+  test('single employee reads are cached and invalidated by a write', async ({ api }) => {
+    const admin = await api.login('admin');
+    const emp = await api.makeEmployee({ departmentId: admin.departmentId, skills: ['a'] });
+    expect((await api.request('GET', `/v1/employees/${emp}`, { token: admin.token })).headers.get('x-cache')).toBe('MISS');
+    const hit = await api.request('GET', `/v1/employees/${emp}`, { token: admin.token });
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(hit.headers.get('x-db-queries')).toBe('0');
+    expect((await api.request('GET', `/v1/employees/${emp}`, { token: admin.token, headers: { 'if-none-match': hit.headers.get('etag')! } })).status).toBe(304);
+    await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { skills: ['b', 'c'] } });
+    const fresh = await api.request('GET', `/v1/employees/${emp}`, { token: admin.token });
+    expect(fresh.headers.get('x-cache')).toBe('MISS');
+    expect(fresh.body.skills).toEqual(['b', 'c']);
+  });
+});

@@ -1,0 +1,164 @@
+import { describe, expect, test as base } from 'vitest';
+import { apiFixture, type TestApi } from '../../testing.ts';
+
+const test = base.extend<{ api: TestApi }>({ api: apiFixture() });
+
+const names = (r: { body: { data: { lastName: string }[] } }): string[] => r.body.data.map((e) => e.lastName).sort();
+
+/** Follows nextCursor to the end; asserts the query budget on every page. */
+async function readAll(api: TestApi, token: string, path: string, limit: number, during?: () => Promise<void>): Promise<any[]> {
+  const rows: any[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 1000; i++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: any = await api.request('GET', `${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, { token });
+    expect(page.status, page.text).toBe(200);
+    expect(Number(page.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
+    rows.push(...page.body.data);
+    await during?.();
+    cursor = page.body.nextCursor;
+    if (!cursor) break;
+  }
+  return rows;
+}
+
+describe('GET /v1/employees', () => {
+  test('filters by department (with subtree), role, skill, active and q; embeds what a UI needs; at most 2 queries', async ({ api }) => {
+    const { token } = await api.login('admin');
+    const root = await api.makeDepartment({ name: 'Hospital' });
+    const ward = await api.makeDepartment({ name: 'Ward', parentId: root });
+    const other = await api.makeDepartment({ name: 'Other' });
+    await api.makeEmployee({ departmentId: root, lastName: 'Root', role: 'manager', skills: ['triage'], hourlyRate: 21.5 });
+    await api.makeEmployee({ departmentId: ward, lastName: 'Ward_One', skills: ['triage', 'icu'], email: 'ward.one@example.com' });
+    await api.makeEmployee({ departmentId: ward, lastName: 'WardTwo', active: false, email: '100%sure@example.com' });
+    await api.makeEmployee({ departmentId: other, lastName: 'Elsewhere', skills: ['icu'] });
+
+    const dept = await api.request('GET', `/v1/employees?departmentId=${root}`, { token });
+    expect(names(dept)).toEqual(['Root']);
+    expect(dept.body.data[0]).toMatchObject({ departmentId: root, departmentName: 'Hospital', hourlyRate: '21.50', role: 'manager', skills: ['triage'], active: true });
+    expect(dept.body.data[0].hireDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(Object.keys(dept.body.data[0]).sort()).toEqual(
+      ['active', 'contractId', 'createdAt', 'departmentId', 'departmentName', 'email', 'firstName', 'hireDate', 'hourlyRate', 'id', 'lastName', 'role', 'skills', 'updatedAt']);
+
+    const tree = await api.request('GET', `/v1/employees?departmentId=${root}&includeSubdepartments=true`, { token });
+    expect(names(tree)).toEqual(['Root', 'WardTwo', 'Ward_One']);
+    expect(Number(tree.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
+    expect(names(await api.request('GET', `/v1/employees?departmentId=${root}&includeSubdepartments=true&active=true`, { token }))).toEqual(['Root', 'Ward_One']);
+    expect(names(await api.request('GET', '/v1/employees?role=manager', { token }))).toEqual(['Root']);
+    expect(names(await api.request('GET', '/v1/employees?skill=icu', { token }))).toEqual(['Elsewhere', 'Ward_One']);
+    expect(names(await api.request('GET', '/v1/employees?q=ward.ONE', { token }))).toEqual(['Ward_One']);
+    // LIKE wildcards in q are literal: "_" matches only an underscore, "%" only a percent sign.
+    expect(names(await api.request('GET', '/v1/employees?q=Ward_', { token }))).toEqual(['Ward_One']);
+    expect(names(await api.request('GET', `/v1/employees?q=${encodeURIComponent('100%s')}`, { token }))).toEqual(['WardTwo']);
+    expect(names(await api.request('GET', `/v1/employees?q=${encodeURIComponent('%')}`, { token }))).toEqual(['WardTwo']);
+    const empty = await api.request('GET', `/v1/employees?departmentId=${other}&role=manager`, { token });
+    expect(empty.body).toEqual({ data: [], nextCursor: null });
+    const big = await api.request('GET', '/v1/employees?limit=500', { token });
+    expect(Number(big.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
+  });
+
+  test.for([
+    ['lastName', 'asc'], ['lastName', 'desc'], ['hireDate', 'asc'], ['hireDate', 'desc'], ['createdAt', 'asc'], ['createdAt', 'desc'],
+  ] as const)('keyset pagination by %s %s returns every row once, in order, despite ties and concurrent inserts', async ([sort, order], { api }) => {
+    const { token, departmentId } = await api.login('admin');
+    // Many ties on every sort column; created_at values differ only in microseconds.
+    await api.tdb.db.query(
+      `INSERT INTO employees (email, first_name, last_name, department_id, hire_date, created_at)
+       SELECT 'p' || g || '@x.io', 'F', 'L' || (g % 5), $1, date '2020-01-01' + (g % 4),
+              timestamptz '2024-01-01' + (g % 6) * interval '1 microsecond'
+         FROM generate_series(1, 60) g`, [departmentId]);
+    const col = { lastName: 'last_name', hireDate: 'hire_date', createdAt: 'created_at' }[sort];
+    const expected = await api.tdb.db.query<{ id: string }>(
+      `SELECT id FROM employees WHERE department_id = $1 ORDER BY ${col} ${order}, id ${order}`, [departmentId]);
+    let n = 0;
+    const rows = await readAll(api, token, `/v1/employees?departmentId=${departmentId}&sort=${sort}&order=${order}`, 7, async () => {
+      // Inserted while paging, sorting into the middle; excluded from the comparison below.
+      await api.tdb.db.query(`INSERT INTO employees (email, first_name, last_name, department_id, hire_date, created_at)
+        VALUES ($1, 'F', 'L2', $2, '2020-01-02', timestamptz '2024-01-01' + interval '3 microseconds')`, [`late${n++}@x.io`, departmentId]);
+    });
+    const seen = rows.filter((r) => !r.email.startsWith('late')).map((r) => r.id);
+    expect(seen).toEqual(expected.rows.map((r) => r.id));
+  });
+
+  test('a write invalidates the lists that contain the employee, while an unrelated department stays cached', async ({ api }) => {
+    const { token } = await api.login('admin');
+    const parent = await api.makeDepartment({ name: 'Parent' });
+    const a = await api.makeDepartment({ name: 'A', parentId: parent });
+    const b = await api.makeDepartment({ name: 'B' });
+    const emp = await api.makeEmployee({ departmentId: a, lastName: 'Before' });
+    await api.makeEmployee({ departmentId: b, lastName: 'Bee' });
+    const paths = [`/v1/employees?departmentId=${a}`, `/v1/employees?departmentId=${parent}&includeSubdepartments=true`, '/v1/employees', `/v1/employees?departmentId=${b}`];
+    for (const p of paths) expect((await api.request('GET', p, { token })).headers.get('x-cache')).toBe('MISS');
+    for (const p of paths) {
+      const hit = await api.request('GET', p, { token });
+      expect(hit.headers.get('x-cache'), p).toBe('HIT');
+      expect(hit.headers.get('x-db-queries')).toBe('0');
+    }
+
+    const patched = await api.request('PATCH', `/v1/employees/${emp}`, { token, body: { lastName: 'After' } });
+    expect(patched.status).toBe(200);
+    for (const p of paths.slice(0, 3)) {
+      const r = await api.request('GET', p, { token });
+      expect(r.headers.get('x-cache'), p).toBe('MISS');
+      expect(names(r)).toContain('After');
+      expect(names(r)).not.toContain('Before');
+    }
+    const unrelated = await api.request('GET', paths[3]!, { token });
+    expect(unrelated.headers.get('x-cache')).toBe('HIT');
+    expect(names(unrelated)).toEqual(['Bee']);
+  });
+
+  test('authorization: 401 anonymous; managers see their subtree (403 outside or above it); employees see themselves', async ({ api }) => {
+    expect((await api.request('GET', '/v1/employees')).status).toBe(401);
+    const top = await api.makeDepartment({ name: 'Top' });
+    const mine = await api.makeDepartment({ name: 'Mine', parentId: top });
+    const child = await api.makeDepartment({ name: 'Child', parentId: mine });
+    const other = await api.makeDepartment({ name: 'Other', parentId: top });
+    await api.makeEmployee({ departmentId: top, lastName: 'TopPerson' });
+    await api.makeEmployee({ departmentId: child, lastName: 'ChildPerson' });
+    await api.makeEmployee({ departmentId: other, lastName: 'OtherPerson' });
+    const manager = await api.login('manager', mine);
+    const employee = await api.login('employee', child);
+
+    const list = await api.request('GET', '/v1/employees', { token: manager.token });
+    expect(new Set(list.body.data.map((e: { departmentId: string }) => e.departmentId))).toEqual(new Set([mine, child]));
+    expect(list.body.data).toHaveLength(3); // the manager, ChildPerson and the employee
+    expect(names(await api.request('GET', `/v1/employees?departmentId=${child}`, { token: manager.token }))).toContain('ChildPerson');
+    expect((await api.request('GET', `/v1/employees?departmentId=${other}`, { token: manager.token })).status).toBe(403);
+    expect((await api.request('GET', `/v1/employees?departmentId=${top}&includeSubdepartments=true`, { token: manager.token })).status).toBe(403);
+
+    const own = await api.request('GET', '/v1/employees', { token: employee.token });
+    expect(own.body.data.map((e: { id: string }) => e.id)).toEqual([employee.employeeId]);
+    expect((await api.request('GET', `/v1/employees?departmentId=${child}`, { token: employee.token })).body.data).toHaveLength(1);
+    expect((await api.request('GET', `/v1/employees?departmentId=${mine}`, { token: employee.token })).status).toBe(403);
+  });
+
+  test('rejects bad input with a 400 naming the field', async ({ api }) => {
+    const { token, departmentId } = await api.login('admin');
+    const page = await api.request('GET', `/v1/employees?limit=1&sort=hireDate`, { token });
+    await api.makeEmployee({ departmentId });
+    const foreignCursor = (await api.request('GET', '/v1/employees?limit=1&sort=hireDate', { token })).body.nextCursor as string;
+    expect(page.status).toBe(200);
+    const cases: [string, string][] = [
+      ['/v1/employees?limit=0', 'query.limit'],
+      ['/v1/employees?limit=501', 'query.limit'],
+      ['/v1/employees?sort=salary', 'query.sort'],
+      ['/v1/employees?order=up', 'query.order'],
+      ['/v1/employees?role=boss', 'query.role'],
+      ['/v1/employees?active=yes', 'query.active'],
+      ['/v1/employees?departmentId=abc', 'query.departmentId'],
+      ['/v1/employees?departmentId=999999', 'query.departmentId'],
+      ['/v1/employees?includeSubdepartments=true', 'query.includeSubdepartments'],
+      ['/v1/employees?q=', 'query.q'],
+      [`/v1/employees?q=${'x'.repeat(101)}`, 'query.q'],
+      ['/v1/employees?bogus=1', 'query.bogus'],
+      ['/v1/employees?cursor=garbage', 'cursor'],
+      [`/v1/employees?sort=lastName&cursor=${foreignCursor}`, 'cursor'],
+    ];
+    for (const [path, field] of cases) {
+      const r = await api.request('GET', path, { token });
+      expect(r.status, path).toBe(400);
+      expect(JSON.stringify(r.body.error.details), path).toContain(field);
+    }
+  });
+});
