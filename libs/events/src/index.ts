@@ -3,3 +3,7 @@ export type { ChangeEvent, EventType, EventScopes, ParseResult } from './envelop
 export { recordEvent, ancestorsOf } from './outbox.ts';
 export { invalidationsFor } from './invalidations.ts';
 export type { NewEvent } from './outbox.ts';
+export { createOutboxRelay } from './relay.ts';
+export type { OutboxRelay, RelayOptions, RelayRole, RelayStatus } from './relay.ts';
+export { createKafka, ensureTopics, parseBrokers } from './relay-kafka.ts';
+export type { KafkaClientOptions, KafkaLogger, TopicSpec } from './relay-kafka.ts';

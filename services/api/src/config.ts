@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -26,6 +27,17 @@ export const apiEnvSchema = z.object({
   TRUST_PROXY: bool.default(false),
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('rota'),
   GENERATION_MAX_DAYS: z.coerce.number().int().min(1).max(366).default(62),
+  // Outbox relay (libs/events, docs/events.md): runs inside every API process, one is the leader.
+  KAFKA_BROKERS: z.string().regex(/^[^\s,]+(,[^\s,]+)*$/, 'comma-separated host:port list').default('127.0.0.1:9092'),
+  KAFKA_TOPIC_CHANGES: z.string().min(1).default(TOPIC_CHANGES),
+  KAFKA_TOPIC_DLQ: z.string().min(1).default(TOPIC_CHANGES_DLQ),
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(12),
+  RELAY_ENABLED: bool.default(true),
+  RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  RELAY_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
+  /** false: skip the API's own post-commit invalidation (tests/benchmarks of the Kafka path). */
+  CACHE_INVALIDATE_ON_WRITE: bool.default(true),
 });
 
 export type ApiConfig = Readonly<z.infer<typeof apiEnvSchema>>;

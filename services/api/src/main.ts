@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { createDb } from '@rota/db';
+import { createKafka, createOutboxRelay, parseBrokers } from '@rota/events';
 import { createLogger, createRegistry, queryObservers, registerPoolMetrics } from '@rota/telemetry';
 import { createApp } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
@@ -34,7 +35,28 @@ const redis = new Redis(config.REDIS_URL, {
 });
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
 
-const cache = config.CACHE_ENABLED ? buildResponseCache({ redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : passThroughCache;
+const responseCache = config.CACHE_ENABLED ? buildResponseCache({ redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : passThroughCache;
+// CACHE_INVALIDATE_ON_WRITE=false leaves invalidation to the Kafka path alone (its tests, bench).
+const cache = config.CACHE_INVALIDATE_ON_WRITE ? responseCache : { ...responseCache, invalidate: async () => {} };
+
+// The outbox relay runs in every API process; an advisory lock elects the one that publishes
+// (docs/events.md). Writes never wait for it: they only insert outbox rows.
+const relay = config.RELAY_ENABLED
+  ? createOutboxRelay({
+    databaseUrl: config.DATABASE_URL,
+    db,
+    kafka: createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'rota-api-relay', logger }),
+    topic: config.KAFKA_TOPIC_CHANGES,
+    dlqTopic: config.KAFKA_TOPIC_DLQ,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    batchSize: config.RELAY_BATCH_SIZE,
+    pollMs: config.RELAY_POLL_MS,
+    retentionHours: config.OUTBOX_RETENTION_HOURS,
+    registry,
+    logger,
+  })
+  : undefined;
+relay?.start();
 const tokens = { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS, issuer: config.JWT_ISSUER };
 const deps: Deps = {
   config, db, redis, cache, logger, registry, tokens,
@@ -43,7 +65,7 @@ const deps: Deps = {
   generation: noGenerationQueue,
 };
 
-const server = createApp(deps).listen(config.PORT, config.HOST, () => {
+const server = createApp(deps, { readiness: relay ? [() => relay.readiness()] : [] }).listen(config.PORT, config.HOST, () => {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   logger.info({ port }, 'api listening');
@@ -60,6 +82,7 @@ async function shutdown(signal: string): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   await deps.generation.close();
+  await relay?.stop();
   redis.disconnect();
   await db.end();
   logger.info('api stopped');

@@ -1,0 +1,387 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import pg from 'pg';
+import client from 'prom-client';
+import type { Queryable } from '@rota/db';
+import { OUTBOX_NOTIFY_CHANNEL, TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
+import { ensureTopics, type KafkaLogger } from './relay-kafka.ts';
+
+export type RelayOptions = {
+  /**
+   * Connection string for the relay's own dedicated connection: it holds the advisory lock
+   * (leadership ends when this session ends), LISTENs, and runs the batches.
+   */
+  databaseUrl: string;
+  /** Pool for the pending-events gauges (read at scrape time by every replica). */
+  db: Queryable;
+  kafka: Kafka;
+  /** Changes topic. Default `rota.changes.v1`. */
+  topic?: string;
+  /** Dead-letter topic, created next to the changes topic. Default `rota.changes.v1.dlq`. */
+  dlqTopic?: string;
+  /** Partitions of the topics when the relay creates them. Default 12. */
+  partitions?: number;
+  /** Rows per batch (one Kafka send, one UPDATE). Default 500. */
+  batchSize?: number;
+  /** Polling fallback when no NOTIFY arrives (lost wake-up, NOTIFY-less writers). Default 1000 ms. */
+  pollMs?: number;
+  /** How often a standby retries the lock. Default 1000 ms (take-over within ~1 s of the leader's death). */
+  leaderRetryMs?: number;
+  /** Published rows are deleted after this long. Default 24 h. */
+  retentionHours?: number;
+  /** How often the leader prunes. Default 10 min. */
+  pruneIntervalMs?: number;
+  /** Metrics registry (one relay per registry). */
+  registry: client.Registry;
+  logger?: KafkaLogger;
+  /** Advisory-lock name; relays of one database with the same name elect one leader. Default `rota.outbox.relay`. */
+  lockName?: string;
+};
+
+export type RelayRole = 'leader' | 'standby' | 'disconnected' | 'stopped';
+
+export type RelayStatus = {
+  role: RelayRole;
+  /** Producer state of a leader: ok after the last send or connect succeeded. */
+  kafka: { ok: boolean; detail: string };
+  published: number;
+};
+
+export type OutboxRelay = {
+  /** Starts the election/publish loop in the background. */
+  start(): void;
+  /** Finishes the batch in flight (≤ 5 s), releases leadership, disconnects. */
+  stop(): Promise<void>;
+  status(): RelayStatus;
+  /** A /readyz check: never required (a Kafka outage must not take the API out of service). */
+  readiness(): Promise<{ name: string; ok: boolean; required: boolean; detail?: string }>;
+};
+
+type Row = { id: string; event_id: string; type: string; partition_key: string; envelope: string };
+
+class KafkaPublishError extends Error {
+  override readonly name = 'KafkaPublishError';
+}
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} } satisfies KafkaLogger;
+
+class Relay implements OutboxRelay {
+  readonly #o: Required<Omit<RelayOptions, 'logger'>>;
+  readonly #log: KafkaLogger;
+  #client: pg.Client | undefined;
+  #leader = false;
+  #stopping = false;
+  #dirty = false;
+  #wake: (() => void) | undefined;
+  #interrupt: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #producer: Producer | undefined;
+  #topicsReady = false;
+  #kafka: { ok: boolean; detail: string } = { ok: true, detail: 'idle' };
+  #published = 0;
+  #lastPrune = 0;
+  readonly #m: {
+    leader: client.Gauge;
+    published: client.Counter;
+    errors: client.Counter<'stage'>;
+    batch: client.Histogram;
+    pruned: client.Counter;
+  };
+
+  constructor(o: RelayOptions) {
+    this.#o = {
+      topic: TOPIC_CHANGES,
+      dlqTopic: TOPIC_CHANGES_DLQ,
+      partitions: 12,
+      batchSize: 500,
+      pollMs: 1000,
+      leaderRetryMs: 1000,
+      retentionHours: 24,
+      pruneIntervalMs: 600_000,
+      lockName: 'rota.outbox.relay',
+      ...o,
+    };
+    this.#log = o.logger ?? quiet;
+    const registers = [o.registry];
+    this.#m = {
+      leader: new client.Gauge({ name: 'outbox_relay_leader', help: '1 while this process is the active outbox relay', registers }),
+      published: new client.Counter({ name: 'outbox_relay_published_total', help: 'Outbox events published to Kafka (acknowledged) by this process', registers }),
+      errors: new client.Counter({ name: 'outbox_relay_errors_total', help: 'Relay failures by stage (kafka, postgres)', labelNames: ['stage'], registers }),
+      batch: new client.Histogram({
+        name: 'outbox_relay_batch_duration_seconds', help: 'One batch: select, Kafka send (acks=all), mark published',
+        buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
+      }),
+      pruned: new client.Counter({ name: 'outbox_relay_pruned_total', help: 'Published outbox rows deleted after the retention period', registers }),
+    };
+    this.#m.leader.set(0);
+    registerPendingGauges(o.registry, o.db);
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  status(): RelayStatus {
+    const role: RelayRole = this.#stopping ? 'stopped' : this.#leader ? 'leader' : this.#client ? 'standby' : 'disconnected';
+    return { role, kafka: { ...this.#kafka }, published: this.#published };
+  }
+
+  async readiness(): Promise<{ name: string; ok: boolean; required: boolean; detail?: string }> {
+    const s = this.status();
+    const ok = s.role === 'standby' || (s.role === 'leader' && s.kafka.ok);
+    const detail = s.role === 'leader' ? `leader; producer ${s.kafka.detail}` : s.role;
+    return { name: 'outbox-relay', ok, required: false, detail };
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#wake?.();
+    this.#interrupt?.();
+    // A send stuck on an unreachable broker must not hold the shutdown; its rows stay pending
+    // and the next leader publishes them.
+    if (this.#loop) await Promise.race([this.#loop, sleep(5_000)]);
+    await this.#dropClient();
+    await this.#resetProducer();
+  }
+
+  async #run(): Promise<void> {
+    let backoff = 200;
+    while (!this.#stopping) {
+      try {
+        const c = await this.#connect();
+        if (!this.#leader) {
+          const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [this.#o.lockName]);
+          if (r.rows[0]?.ok !== true) {
+            await this.#pause(this.#o.leaderRetryMs);
+            continue;
+          }
+          this.#leader = true;
+          this.#m.leader.set(1);
+          this.#log.info({ lock: this.#o.lockName }, 'outbox relay is the leader');
+        }
+        const more = await this.#publishBatch(c);
+        await this.#maybePrune(c);
+        backoff = 200;
+        if (!more) await this.#waitForWake();
+      } catch (err) {
+        if (this.#stopping) break;
+        if (err instanceof KafkaPublishError) {
+          this.#m.errors.inc({ stage: 'kafka' });
+          this.#log.warn({ err: err.cause ?? err, retryInMs: backoff }, 'outbox relay could not publish; rows stay pending');
+          await this.#resetProducer();
+        } else {
+          this.#m.errors.inc({ stage: 'postgres' });
+          this.#log.warn({ err, retryInMs: backoff }, 'outbox relay lost its database session; re-electing');
+          await this.#dropClient();
+        }
+        await this.#pause(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  }
+
+  /** One batch; true when the batch was full (more rows are probably waiting). */
+  async #publishBatch(c: pg.Client): Promise<boolean> {
+    this.#dirty = false;
+    const end = this.#m.batch.startTimer();
+    const r = await c.query<Row>(
+      `SELECT id::text AS id, event_id::text AS event_id, type, partition_key, envelope::text AS envelope
+         FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, [this.#o.batchSize]);
+    if (r.rows.length === 0) return false;
+    try {
+      const producer = await this.#ensureProducer();
+      await producer.send({
+        topic: this.#o.topic,
+        acks: -1,
+        timeout: 10_000,
+        messages: r.rows.map((row) => ({
+          key: row.partition_key,
+          value: row.envelope,
+          headers: { 'event-id': row.event_id, 'event-type': row.type },
+        })),
+      });
+    } catch (err) {
+      this.#kafka = { ok: false, detail: `failing since ${new Date().toISOString()}: ${(err as Error).message}` };
+      throw new KafkaPublishError('kafka send failed', { cause: err });
+    }
+    this.#kafka = { ok: true, detail: 'connected' };
+    // Marked only after Kafka acknowledged (acks=all). Dying between the two re-sends the batch
+    // from the next leader: at-least-once, and every consumer is idempotent.
+    await c.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [r.rows.map((x) => x.id)]);
+    this.#published += r.rows.length;
+    this.#m.published.inc(r.rows.length);
+    end();
+    return r.rows.length === this.#o.batchSize;
+  }
+
+  async #ensureProducer(): Promise<Producer> {
+    if (!this.#topicsReady) {
+      const created = await ensureTopics(this.#o.kafka, [
+        { topic: this.#o.topic, numPartitions: this.#o.partitions },
+        { topic: this.#o.dlqTopic, numPartitions: this.#o.partitions },
+      ]);
+      if (created.length > 0) this.#log.info({ topics: created, partitions: this.#o.partitions }, 'created Kafka topics');
+      this.#topicsReady = true;
+    }
+    if (this.#producer) return this.#producer;
+    // Idempotent: the broker drops a batch retried after a lost ack, and with one request in
+    // flight per connection a retry cannot overtake the batch before it (per-key order kept).
+    const p = this.#o.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+    await p.connect();
+    this.#producer = p;
+    this.#kafka = { ok: true, detail: 'connected' };
+    return p;
+  }
+
+  /**
+   * After a failed send the producer is replaced: a fresh producer id starts a fresh sequence,
+   * so a batch that did reach the broker cannot wedge the next one (OutOfOrderSequence).
+   */
+  async #resetProducer(): Promise<void> {
+    const p = this.#producer;
+    this.#producer = undefined;
+    if (p) await p.disconnect().catch(() => {});
+  }
+
+  async #maybePrune(c: pg.Client): Promise<void> {
+    if (Date.now() - this.#lastPrune < this.#o.pruneIntervalMs) return;
+    this.#lastPrune = Date.now();
+    let total = 0;
+    for (;;) {
+      const r = await c.query(
+        `DELETE FROM outbox WHERE id IN (
+           SELECT id FROM outbox WHERE published_at < now() - make_interval(hours => $1) LIMIT 5000)`,
+        [this.#o.retentionHours]);
+      total += r.rowCount ?? 0;
+      if ((r.rowCount ?? 0) < 5000 || this.#stopping) break;
+    }
+    if (total > 0) {
+      this.#m.pruned.inc(total);
+      this.#log.info({ deleted: total, retentionHours: this.#o.retentionHours }, 'pruned published outbox rows');
+    }
+  }
+
+  async #connect(): Promise<pg.Client> {
+    if (this.#client) return this.#client;
+    const c = new pg.Client({
+      connectionString: this.#o.databaseUrl,
+      application_name: 'rota-outbox-relay',
+      keepAlive: true,
+      connectionTimeoutMillis: 5_000,
+      statement_timeout: 30_000,
+      query_timeout: 35_000,
+    });
+    c.on('error', (err) => {
+      // The session is gone, and with it the lock: stop acting as leader right away.
+      if (this.#client === c) {
+        this.#log.warn({ err }, 'outbox relay database connection error');
+        this.#lose();
+      }
+    });
+    c.on('notification', () => {
+      this.#dirty = true;
+      this.#wake?.();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
+    } catch (err) {
+      await c.end().catch(() => {});
+      throw err;
+    }
+    this.#client = c;
+    return c;
+  }
+
+  #lose(): void {
+    const c = this.#client;
+    this.#client = undefined;
+    if (this.#leader) this.#log.warn({}, 'outbox relay gave up leadership');
+    this.#leader = false;
+    this.#m.leader.set(0);
+    this.#wake?.();
+    if (c) void c.end().catch(() => {});
+  }
+
+  async #dropClient(): Promise<void> {
+    const c = this.#client;
+    this.#lose();
+    // Ending the session releases the advisory lock.
+    if (c) await c.end().catch(() => {});
+  }
+
+  /** Waits for a NOTIFY, the polling interval, or stop. */
+  async #waitForWake(): Promise<void> {
+    if (this.#dirty || this.#stopping) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, this.#o.pollMs);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.#wake = done;
+    });
+    this.#wake = undefined;
+  }
+
+  /** Sleeps, interrupted only by stop (a NOTIFY must not cut a backoff short). */
+  async #pause(ms: number): Promise<void> {
+    if (this.#stopping) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.#interrupt = done;
+    });
+    this.#interrupt = undefined;
+  }
+}
+
+/**
+ * outbox_pending_events / outbox_oldest_pending_age_seconds, read at scrape time from the
+ * partial index of pending rows. Every replica reports the same numbers (use max() across
+ * instances); one query serves both gauges of a scrape.
+ */
+function registerPendingGauges(registry: client.Registry, db: Queryable): void {
+  let cached: { at: number; value: Promise<{ n: number; age: number }> } | undefined;
+  const read = (): Promise<{ n: number; age: number }> => {
+    if (cached && Date.now() - cached.at < 500) return cached.value;
+    const value = db.query<{ n: number; age: number }>(
+      `SELECT count(*)::float8 AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age
+         FROM outbox WHERE published_at IS NULL`).then((r) => r.rows[0] ?? { n: 0, age: 0 });
+    cached = { at: Date.now(), value };
+    return value;
+  };
+  new client.Gauge({
+    name: 'outbox_pending_events',
+    help: 'Outbox rows not yet published to Kafka',
+    registers: [registry],
+    async collect() {
+      try { this.set((await read()).n); } catch { /* keep the last value when Postgres is away */ }
+    },
+  });
+  new client.Gauge({
+    name: 'outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest unpublished outbox row (0 when none)',
+    registers: [registry],
+    async collect() {
+      try { this.set((await read()).age); } catch { /* keep the last value */ }
+    },
+  });
+}
+
+/**
+ * The transactional-outbox relay: every process may run one; a Postgres advisory lock elects the
+ * single active one (see docs/events.md).
+ */
+export function createOutboxRelay(o: RelayOptions): OutboxRelay {
+  return new Relay(o);
+}

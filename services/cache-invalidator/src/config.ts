@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
+
+/** Every variable the cache-invalidator reads, with its default (docs/events.md lists them). */
+export const invalidatorEnvSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_BROKERS: z.string().regex(/^[^\s,]+(,[^\s,]+)*$/, 'comma-separated host:port list').default('127.0.0.1:9092'),
+  KAFKA_TOPIC_CHANGES: z.string().min(1).default(TOPIC_CHANGES),
+  KAFKA_TOPIC_DLQ: z.string().min(1).default(TOPIC_CHANGES_DLQ),
+  /** Partitions when this service has to create the topics (the relay normally does). */
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(12),
+  KAFKA_GROUP_ID: z.string().min(1).default('rota-cache-invalidator'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_:-]*$/).default('rota'),
+  /** Timeout of one invalidation round trip; a bump is tiny, 250 ms means Redis is in trouble. */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(250),
+  /** How long the Redis breaker stays open before one probe; also the first retry delay. */
+  REDIS_BREAKER_RESET_MS: z.coerce.number().int().min(50).default(1000),
+  /** Longest wait between retries of a paused partition while Redis is down. */
+  RETRY_MAX_MS: z.coerce.number().int().min(50).default(5000),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9466),
+  METRICS_HOST: z.string().default('0.0.0.0'),
+  /** How often kafka_consumer_lag is refreshed from the brokers. */
+  LAG_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  /** Messages per Redis round trip (their invalidations are merged). */
+  MAX_CHUNK: z.coerce.number().int().min(1).max(10_000).default(500),
+});
+
+export type InvalidatorConfig = Readonly<z.infer<typeof invalidatorEnvSchema>>;
+
+/** Parses the environment once at boot; a bad value fails with the variable's name. */
+export function loadInvalidatorConfig(env: NodeJS.ProcessEnv = process.env): InvalidatorConfig {
+  const r = invalidatorEnvSchema.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(r.data);
+}

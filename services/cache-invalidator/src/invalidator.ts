@@ -1,0 +1,262 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import client from 'prom-client';
+import { CacheUnavailableError, type Cache, type InvalidationTarget, type Namespace } from '@rota/cache';
+import { EVENT_TYPES, ensureTopics, invalidationsFor, parseEvent, type ChangeEvent, type KafkaLogger } from '@rota/events';
+
+export type InvalidatorOptions = {
+  kafka: Kafka;
+  /** Bumps scope versions; its `invalidate` throws CacheUnavailableError while Redis is unusable. */
+  cache: Pick<Cache, 'invalidate'>;
+  registry: client.Registry;
+  logger: KafkaLogger;
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  /** Partitions when the topics have to be created here. */
+  partitions: number;
+  /** Messages per Redis round trip. Default 500. */
+  maxChunk?: number;
+  /** First retry delay of a paused partition. Default 200 ms. */
+  retryInitialMs?: number;
+  /** Longest retry delay. Default 2 000 ms. */
+  retryMaxMs?: number;
+  /** Called when the consumer crashed beyond kafkajs' own restarts; main exits non-zero. */
+  onFatal?: (err: unknown) => void;
+};
+
+export type InvalidatorStatus = { joined: boolean; paused: number; crashed: boolean };
+
+export type Invalidator = {
+  /** Creates the topics if needed, joins the group and consumes; retries until Kafka answers. */
+  start(): Promise<void>;
+  /** Stops fetching, lets the batch in flight finish (its offsets are committed), disconnects. */
+  stop(): Promise<void>;
+  status(): InvalidatorStatus;
+};
+
+const KNOWN_TYPES = new Set<string>(EVENT_TYPES);
+
+/** A low-cardinality type label for a message that did not parse. */
+function typeLabelOf(message: KafkaMessage): string {
+  const h = message.headers?.['event-type'];
+  const v = Array.isArray(h) ? h[0] : h;
+  const s = v === undefined ? undefined : v.toString();
+  return s !== undefined && KNOWN_TYPES.has(s) ? s : 'unknown';
+}
+
+/** Merges targets so a chunk costs one script per namespace. */
+function mergeTargets(targets: readonly InvalidationTarget[]): InvalidationTarget[] {
+  const by = new Map<Namespace, Set<string>>();
+  for (const t of targets) {
+    let s = by.get(t.ns);
+    if (!s) by.set(t.ns, (s = new Set()));
+    for (const x of t.scopes) s.add(x);
+  }
+  return [...by].map(([ns, s]) => ({ ns, scopes: [...s] }));
+}
+
+type Poison = { message: KafkaMessage; reason: string };
+
+class CacheInvalidator implements Invalidator {
+  readonly #o: InvalidatorOptions & { maxChunk: number; retryInitialMs: number; retryMaxMs: number };
+  readonly #consumer: Consumer;
+  readonly #dlq: Producer;
+  readonly #delays = new Map<string, number>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #joined = false;
+  #crashed = false;
+  #stopping = false;
+  readonly #m: {
+    processed: client.Counter<'type' | 'result'>;
+    latency: client.Histogram;
+    paused: client.Gauge;
+  };
+
+  constructor(o: InvalidatorOptions) {
+    this.#o = { maxChunk: 500, retryInitialMs: 200, retryMaxMs: 2_000, ...o };
+    this.#consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      // Fetch returns as soon as one message is there: latency over throughput.
+      maxWaitTimeInMs: 100,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    this.#dlq = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const registers = [o.registry];
+    const paused = new client.Gauge({ name: 'cache_invalidator_paused_partitions', help: 'Partitions paused while Redis (or the DLQ) is unavailable', registers });
+    this.#m = {
+      processed: new client.Counter({
+        name: 'events_processed_total', help: 'Change events handled by the cache-invalidator (ok, dlq, retry)',
+        labelNames: ['type', 'result'], registers,
+      }),
+      latency: new client.Histogram({
+        name: 'cache_invalidation_latency_seconds',
+        help: 'From the event\'s occurredAt (inside the writing transaction) until its cache scopes were bumped',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30, 120],
+        registers,
+      }),
+      paused,
+    };
+    paused.set(0);
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (e) => {
+      this.#joined = true;
+      this.#o.logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
+    });
+    this.#consumer.on(this.#consumer.events.CRASH, (e) => {
+      this.#joined = false;
+      const restart = (e.payload as { restart?: boolean }).restart === true;
+      this.#o.logger.error({ err: e.payload.error, restart }, 'consumer crashed');
+      if (!restart && !this.#stopping) {
+        this.#crashed = true;
+        this.#o.onFatal?.(e.payload.error);
+      }
+    });
+  }
+
+  status(): InvalidatorStatus {
+    return { joined: this.#joined, paused: this.#timers.size, crashed: this.#crashed };
+  }
+
+  async start(): Promise<void> {
+    let delay = 500;
+    for (;;) {
+      if (this.#stopping) return;
+      try {
+        await ensureTopics(this.#o.kafka, [
+          { topic: this.#o.topic, numPartitions: this.#o.partitions },
+          { topic: this.#o.dlqTopic, numPartitions: this.#o.partitions },
+        ]);
+        await this.#dlq.connect();
+        await this.#consumer.connect();
+        // A new group starts at the beginning of the retained log: replaying old invalidations
+        // only costs cache misses, skipping them could serve stale data.
+        await this.#consumer.subscribe({ topic: this.#o.topic, fromBeginning: true });
+        break;
+      } catch (err) {
+        this.#o.logger.warn({ err, retryInMs: delay }, 'cannot reach Kafka yet; retrying');
+        await this.#consumer.disconnect().catch(() => {});
+        await sleep(delay);
+        delay = Math.min(delay * 2, 5_000);
+      }
+    }
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (p) => this.#eachBatch(p),
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#m.paused.set(0);
+    // disconnect() stops fetching and waits for the running eachBatch; every chunk it finished
+    // is already committed, an interrupted one is redelivered to the next member.
+    await this.#consumer.disconnect().catch((err: unknown) => this.#o.logger.warn({ err }, 'consumer disconnect failed'));
+    await this.#dlq.disconnect().catch(() => {});
+  }
+
+  async #eachBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    const key = `${topic}:${partition}`;
+    for (let i = 0; i < batch.messages.length; i += this.#o.maxChunk) {
+      if (!isRunning() || isStale() || this.#stopping) return;
+      const chunk = batch.messages.slice(i, i + this.#o.maxChunk);
+      const ok = await this.#handle(topic, partition, chunk);
+      if (!ok) {
+        // Never skip: pause this partition (nothing after the failed chunk is resolved, so the
+        // fetch resumes at it) and retry with backoff; the other partitions fail the same way.
+        const delay = this.#delays.get(key) ?? this.#o.retryInitialMs;
+        this.#delays.set(key, Math.min(delay * 2, this.#o.retryMaxMs));
+        const resume = pause();
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          this.#m.paused.set(this.#timers.size);
+          resume();
+        }, delay);
+        this.#timers.add(t);
+        this.#m.paused.set(this.#timers.size);
+        return;
+      }
+      this.#delays.delete(key);
+      const last = chunk[chunk.length - 1]!;
+      resolveOffset(last.offset);
+      // Committed only now, after Redis took every bump of the chunk: at-least-once.
+      await this.#consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      await heartbeat();
+    }
+  }
+
+  /** Invalidates a chunk (DLQ for poison); false when it must be retried later. */
+  async #handle(topic: string, partition: number, chunk: KafkaMessage[]): Promise<boolean> {
+    const valid: ChangeEvent[] = [];
+    const targets: InvalidationTarget[] = [];
+    const poison: Poison[] = [];
+    for (const m of chunk) {
+      const r = parseEvent(m.value);
+      if (!r.ok) {
+        poison.push({ message: m, reason: r.reason });
+        continue;
+      }
+      try {
+        targets.push(...invalidationsFor(r.event));
+        valid.push(r.event);
+      } catch (err) {
+        poison.push({ message: m, reason: `no invalidation mapping: ${(err as Error).message}` });
+      }
+    }
+    if (targets.length > 0) {
+      try {
+        await this.#o.cache.invalidate(mergeTargets(targets));
+      } catch (err) {
+        if (!(err instanceof CacheUnavailableError)) this.#o.logger.error({ err }, 'unexpected invalidation error');
+        for (const e of valid) this.#m.processed.inc({ type: e.type, result: 'retry' });
+        this.#o.logger.warn({ err: (err as Error).message, topic, partition, offset: chunk[0]?.offset, events: valid.length }, 'redis unavailable; pausing partition');
+        return false;
+      }
+      const now = Date.now();
+      for (const e of valid) {
+        this.#m.latency.observe(Math.max(0, now - Date.parse(e.occurredAt)) / 1000);
+        this.#m.processed.inc({ type: e.type, result: 'ok' });
+      }
+    }
+    if (poison.length > 0) {
+      try {
+        await this.#dlq.send({
+          topic: this.#o.dlqTopic,
+          acks: -1,
+          messages: poison.map(({ message, reason }) => ({
+            key: message.key,
+            value: message.value,
+            headers: {
+              ...(message.headers ?? {}),
+              'x-dlq-reason': reason.slice(0, 2000),
+              'x-original-topic': topic,
+              'x-original-partition': String(partition),
+              'x-original-offset': message.offset,
+              'x-failed-at': new Date().toISOString(),
+            } satisfies IHeaders,
+          })),
+        });
+      } catch (err) {
+        this.#o.logger.warn({ err, topic, partition }, 'dead-letter topic unavailable; pausing partition');
+        for (const p of poison) this.#m.processed.inc({ type: typeLabelOf(p.message), result: 'retry' });
+        return false;
+      }
+      for (const p of poison) {
+        this.#m.processed.inc({ type: typeLabelOf(p.message), result: 'dlq' });
+        this.#o.logger.warn({ topic, partition, offset: p.message.offset, reason: p.reason.slice(0, 500) }, 'poison message sent to the DLQ');
+      }
+    }
+    return true;
+  }
+}
+
+export function createInvalidator(o: InvalidatorOptions): Invalidator {
+  return new CacheInvalidator(o);
+}
