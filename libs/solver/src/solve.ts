@@ -68,6 +68,18 @@ export interface Tuning {
   rounds: number;
   /** Noise amplitude on DP costs, in units of the temperature. */
   noise: number;
+  /** Share of the time (or of maxIterations) for the Lagrangian phase; 0 disables it. */
+  lagrangeShare: number;
+  lagrangeIters: number;
+  /** Initial multipliers as a share of weightUnder. */
+  lagrangeStart: number;
+  lagrangeLambda: number;
+  lagrangePatience: number;
+  lagrangePrimalEvery: number;
+  /** Compound moves without a new best before a kick; kick size and noise. */
+  kickAfter: number;
+  kickShare: number;
+  kickNoise: number;
   /** Log best score changes to stderr. */
   trace: boolean;
 }
@@ -83,6 +95,15 @@ const DEFAULT_TUNING: Tuning = {
   windowShare: 1,
   rounds: 2,
   noise: 2,
+  kickAfter: 400,
+  kickShare: 0.3,
+  kickNoise: 20,
+  lagrangeShare: 0.4,
+  lagrangeIters: 2000,
+  lagrangeStart: 0.5,
+  lagrangeLambda: 1,
+  lagrangePatience: 8,
+  lagrangePrimalEvery: 3,
   tStart: 2,
   tEnd: 0.05,
   trace: false,
@@ -263,6 +284,17 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
   const tEnd = tune.tEnd * minWeight;
 
   let iterations = 0;
+  let compoundSinceBest = 0;
+  let lowerBound = Number.NEGATIVE_INFINITY;
+  // With integral weights and no fairness/cost terms, every score is an integer, so a best
+  // score reaching ceil(lower bound) is optimal.
+  const integral =
+    instance.weights.fairnessHours === 0 &&
+    instance.weights.fairnessWeekends === 0 &&
+    (instance.weights.cost === 0 || instance.employees.every((e) => e.hourlyCost === 0)) &&
+    instance.requests.every((r) => Number.isInteger(r.weight)) &&
+    p.wUnder.every(Number.isInteger) &&
+    p.wOver.every(Number.isInteger);
   let stoppedBy: StopReason = 'time';
   let lastProgress = t0;
   let temp = tStart;
@@ -273,6 +305,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
   const noteBest = (): void => {
     if (cur < best - EPS) {
       best = cur;
+      compoundSinceBest = 0;
       bestRows.set(st.rows);
       if (tune.trace) process.stderr.write(`${(performance.now() - t0).toFixed(0)}ms it=${iterations} best=${best.toFixed(2)} T=${temp.toFixed(3)}\n`);
     }
@@ -293,7 +326,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
       stoppedBy = 'iterations';
       return true;
     }
-    if (best <= EPS) {
+    if (best <= EPS || (integral && best <= Math.ceil(lowerBound - 1e-6) + EPS)) {
       stoppedBy = 'optimal';
       return true;
     }
@@ -321,7 +354,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
    * fixed), repeats up to `rounds` passes while something changes, and accepts or undoes the
    * whole compound move.
    */
-  const reopt = (S: number[], a: number, b: number, rounds: number, noise: number): void => {
+  const reopt = (S: number[], a: number, b: number, rounds: number, noise: number, force = false): void => {
     let delta = 0;
     S.forEach((e, j) => {
       saved.set(st.rows.subarray(rowOff(e), rowOff(e) + D), j * D);
@@ -354,7 +387,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
       penDelta += np - (oldPens[j] as number);
       return np;
     });
-    if (ok && accept(delta + penDelta)) {
+    if (ok && (force || accept(delta + penDelta))) {
       S.forEach((e, j) => (st.empPen[e] = newPens[j] as number));
       cur += delta + penDelta;
       noteBest();
@@ -365,11 +398,95 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
     }
   };
 
+  // ---- phase 1: Lagrangian relaxation of the cover constraints, solved by subgradient steps.
+  // Without cover, employees are independent, so the relaxed problem is one DP per employee
+  // with the multipliers as prices. This gives a lower bound (proof of optimality when it meets
+  // the best roster) and, through the prices, rosters that are globally coordinated — which the
+  // one-employee-at-a-time moves below find hard. Each step's rows are repaired by best
+  // responses and kept when better.
+  const lagEnd = maxIterations !== undefined ? maxIterations * tune.lagrangeShare : Number.POSITIVE_INFINITY;
+  const lagEndMs = timeLimitMs * tune.lagrangeShare;
+  if (tune.lagrangeShare > 0 && E > 0) {
+    const pi = new Float64Array(D * T);
+    for (let i = 0; i < D * T; i++) pi[i] = (p.wUnder[i] as number) * tune.lagrangeStart;
+    const lagRows = new Int16Array(E * D);
+    const x = new Int32Array(D * T);
+    let lambda = tune.lagrangeLambda;
+    let sinceImprove = 0;
+    const order = Array.from({ length: E }, (_x, i) => i);
+    for (let it = 0; it < tune.lagrangeIters; it++) {
+      x.fill(0);
+      let L = 0;
+      for (let e = 0; e < E; e++) {
+        const ep = p.emps[e]!;
+        for (let d = 0; d < D; d++) {
+          for (let t = 0; t < T; t++) choiceCost[d * T1 + t] = (ep.cell[d * T1 + t] as number) - (pi[d * T + t] as number);
+          choiceCost[d * T1 + T] = ep.cell[d * T1 + T] as number;
+        }
+        const c = ws(e).solve(p, ep, choiceCost, lagRows, e * D);
+        L += c;
+        for (let d = 0; d < D; d++) {
+          const t = lagRows[e * D + d] as number;
+          if (t >= 0) x[d * T + t]! += 1;
+        }
+      }
+      for (let i = 0; i < D * T; i++) L += (pi[i] as number) * (p.req[i] as number);
+      if (L > lowerBound + 1e-7) {
+        lowerBound = L;
+        sinceImprove = 0;
+      } else if (++sinceImprove >= tune.lagrangePatience) {
+        lambda /= 2;
+        sinceImprove = 0;
+      }
+      iterations += E;
+      if (tune.trace && it % 10 === 0) process.stderr.write(`lag it=${it} L=${L.toFixed(1)} lb=${lowerBound.toFixed(1)} lambda=${lambda} best=${best}\n`);
+      if (it % tune.lagrangePrimalEvery === 0) {
+        st.rows.set(lagRows);
+        st.recompute();
+        for (let pass = 0; pass < 2; pass++) {
+          for (let k = E - 1; k > 0; k--) {
+            const j = rng.int(k + 1);
+            [order[k], order[j]] = [order[j]!, order[k]!];
+          }
+          for (const e of order) if (bestResponse(e, 0)) applyRow(e, dpRow);
+        }
+        cur = st.total();
+        iterations += 2 * E;
+        noteBest();
+      }
+      let norm = 0;
+      for (let i = 0; i < D * T; i++) {
+        const g = (p.req[i] as number) - (x[i] as number);
+        norm += g * g;
+      }
+      if (norm === 0 || lambda < 1e-4) break;
+      const step = (lambda * Math.max(best - L, 0.05 * Math.abs(best) + 1e-6)) / norm;
+      for (let i = 0; i < D * T; i++) {
+        const g = (p.req[i] as number) - (x[i] as number);
+        pi[i] = Math.min(p.wUnder[i] as number, Math.max(-(p.wOver[i] as number), (pi[i] as number) + step * g));
+      }
+      if (checkStop() || iterations >= lagEnd || performance.now() - t0 >= lagEndMs) break;
+    }
+    st.rows.set(bestRows);
+    st.recompute();
+    cur = st.total();
+    if (tune.trace) process.stderr.write(`lagrange done: lb=${lowerBound.toFixed(2)} best=${best} lambda=${lambda}\n`);
+  }
+
   for (;;) {
     if ((iterations & 63) === 0 && checkStop()) break;
     iterations++;
     const r = rng.next();
     if (r < tune.pBestResponse + tune.pRuin + tune.pWindow) {
+      if (++compoundSinceBest > tune.kickAfter) {
+        // Stagnation: restart from the best roster with a strong noisy perturbation.
+        compoundSinceBest = 0;
+        st.rows.set(bestRows);
+        st.recompute();
+        cur = st.total();
+        reopt(pickEmployees(Math.max(1, Math.ceil(E * tune.kickShare))), 0, D, 1, tune.kickNoise * minWeight, true);
+        continue;
+      }
       if (r < tune.pBestResponse) {
         // Best response of one employee, noisy half of the time.
         reopt([rng.int(E)], 0, D, 1, rng.next() < 0.5 ? temp * tune.noise : 0);
