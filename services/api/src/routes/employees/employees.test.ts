@@ -115,7 +115,7 @@ describe('employee CRUD', () => {
     const failed = await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { departmentId: to, email: 'TAKEN@example.com', reason: 'x' } });
     expect(failed.status).toBe(409);
     expect(await historyCount(api, emp)).toBe(0);
-    expect((await api.tdb.db.query('SELECT department_id FROM employees WHERE id = $1', [emp])).rows[0].department_id).toBe(from);
+    expect((await api.tdb.db.query('SELECT department_id FROM employees WHERE id = $1', [emp])).rows[0]?.department_id).toBe(from);
     expect(await outboxTypes(api)).toEqual([]);
 
     const moved = await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { departmentId: to, reason: 'needed on To' } });
