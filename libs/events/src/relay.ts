@@ -160,6 +160,9 @@ class Relay implements OutboxRelay {
           this.#m.leader.set(1);
           this.#log.info({ lock: this.#o.lockName }, 'outbox relay is the leader');
         }
+        // Connect the producer (and create the topics) as soon as we lead, so /readyz tells
+        // the truth about Kafka before the first event.
+        if (!this.#producer) await this.#kafkaCall(() => this.#ensureProducer());
         const more = await this.#publishBatch(c);
         await this.#maybePrune(c);
         backoff = 200;
@@ -189,7 +192,7 @@ class Relay implements OutboxRelay {
       `SELECT id::text AS id, event_id::text AS event_id, type, partition_key, envelope::text AS envelope
          FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, [this.#o.batchSize]);
     if (r.rows.length === 0) return false;
-    try {
+    await this.#kafkaCall(async () => {
       const producer = await this.#ensureProducer();
       await producer.send({
         topic: this.#o.topic,
@@ -201,11 +204,7 @@ class Relay implements OutboxRelay {
           headers: { 'event-id': row.event_id, 'event-type': row.type },
         })),
       });
-    } catch (err) {
-      this.#kafka = { ok: false, detail: `failing since ${new Date().toISOString()}: ${(err as Error).message}` };
-      throw new KafkaPublishError('kafka send failed', { cause: err });
-    }
-    this.#kafka = { ok: true, detail: 'connected' };
+    });
     // Marked only after Kafka acknowledged (acks=all). Dying between the two re-sends the batch
     // from the next leader: at-least-once, and every consumer is idempotent.
     await c.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [r.rows.map((x) => x.id)]);
@@ -213,6 +212,17 @@ class Relay implements OutboxRelay {
     this.#m.published.inc(r.rows.length);
     end();
     return r.rows.length === this.#o.batchSize;
+  }
+
+  /** Runs a Kafka operation; a failure becomes a KafkaPublishError and the producer state. */
+  async #kafkaCall(fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (this.#kafka.ok) this.#kafka = { ok: false, detail: `failing since ${new Date().toISOString()}: ${(err as Error).message}` };
+      throw new KafkaPublishError('kafka call failed', { cause: err });
+    }
+    this.#kafka = { ok: true, detail: 'connected' };
   }
 
   async #ensureProducer(): Promise<Producer> {

@@ -1,0 +1,77 @@
+// Scenario helpers shared by the e2e tests and bench/invalidation.ts.
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { uniqueName } from '@rota/testkit';
+import { waitFor, type ApiResponse, type Harness } from './harness.ts';
+
+/** Waits until every outbox row is published and the invalidator committed everything. */
+export async function settle(h: Harness, timeoutMs = 20_000): Promise<void> {
+  await waitFor('outbox published', async () => {
+    const r = await h.tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
+    return r.rows[0]!.n === 0;
+  }, timeoutMs, 50);
+  await waitFor('invalidator caught up', async () => {
+    const [c, e] = await Promise.all([h.committedOffsets(), h.endOffsets()]);
+    return c === e;
+  }, timeoutMs, 100);
+}
+
+/** GETs `path` until the response is not a cache HIT (i.e. the entry was invalidated). */
+export async function readUntilNotHit<T = any>(h: Harness, token: string, path: string, timeoutMs = 10_000): Promise<ApiResponse<T>> {
+  return waitFor(`a non-HIT read of ${path}`, async () => {
+    const r = await h.request<T>('GET', path, { token });
+    if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.text}`);
+    return r.headers.get('x-cache') === 'HIT' ? undefined : r;
+  }, timeoutMs, 20);
+}
+
+/** GET that must succeed; returns the response. */
+export async function get<T = any>(h: Harness, token: string, path: string): Promise<ApiResponse<T>> {
+  const r = await h.request<T>('GET', path, { token });
+  if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.text}`);
+  return r;
+}
+
+/** A read twice: the second must be a HIT (the entry is cached). */
+export async function warm(h: Harness, token: string, path: string): Promise<ApiResponse> {
+  await get(h, token, path);
+  const r = await get(h, token, path);
+  if (r.headers.get('x-cache') !== 'HIT') throw new Error(`GET ${path} not cached after two reads: ${r.headers.get('x-cache')}`);
+  return r;
+}
+
+export type Consumed = { partition: number; offset: string; key: string | null; value: string | null; headers: Record<string, string> };
+
+/** Reads a topic from the beginning with a throw-away group until `done(messages)` or timeout. */
+export async function consumeAll(brokers: string, topic: string, done: (m: Consumed[]) => boolean, timeoutMs = 30_000): Promise<Consumed[]> {
+  const kafka = new Kafka({ clientId: uniqueName('e2e-reader'), brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const groupId = uniqueName('e2e-reader');
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  const out: Consumed[] = [];
+  const toConsumed = (partition: number, m: KafkaMessage): Consumed => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.headers ?? {})) {
+      const one = Array.isArray(v) ? v[0] : v;
+      if (one !== undefined) headers[k] = one.toString();
+    }
+    return { partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers };
+  };
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ partition, message }) => { out.push(toConsumed(partition, message)); } });
+    await waitFor(`messages on ${topic}`, async () => done(out), timeoutMs, 100);
+    return out;
+  } finally {
+    await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.disconnect();
+  }
+}
+
+/** Event ids of every outbox row of the harness database. */
+export async function outboxEventIds(h: Harness): Promise<string[]> {
+  const r = await h.tdb.db.query<{ event_id: string }>('SELECT event_id::text FROM outbox ORDER BY id');
+  return r.rows.map((x) => x.event_id);
+}
