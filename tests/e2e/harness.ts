@@ -280,13 +280,13 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const groupId = `rota-cache-invalidator-${prefix}`;
   const kafkaBrokers = o.kafkaBrokers ?? DEFAULT_KAFKA_BROKERS;
   const redisUrl = o.redisUrl ?? DEFAULT_REDIS_URL;
-  const logLevel = o.logLevel ?? 'info';
+  const serviceLogLevel = o.logLevel ?? 'info';
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   redis.on('error', () => {});
   const kafka = new Kafka({ clientId: `e2e-${prefix}`, brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 3 } });
 
   const common = {
-    LOG_LEVEL: logLevel,
+    LOG_LEVEL: serviceLogLevel,
     DATABASE_URL: tdb.url,
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: prefix,
