@@ -8,7 +8,7 @@ HERE="$(dirname "${BASH_SOURCE[0]}")"
 source "$HERE/lib.sh"
 
 # HOOK(prometheus-run): see infra-up.sh.
-if [[ -f "$HERE/prometheus-down.sh" ]]; then bash "$HERE/prometheus-down.sh"; fi
+bash "$HERE/prometheus-down.sh"
 
 bash "$HERE/kafka-down.sh"
 

@@ -91,15 +91,11 @@ rows+=("kafka|${KAFKA_BROKERS}|${kafka_state}")
 
 # --- Prometheus ----------------------------------------------------------------------------------
 bash "$HERE/prometheus-ensure.sh"
-# HOOK(prometheus-run): running Prometheus with the project's scrape config and rules is added by the
-# observability work. It will live in infra/scripts/prometheus-up.sh (and prometheus-down.sh); this
-# script calls it as soon as the file exists.
-if [[ -f "$HERE/prometheus-up.sh" ]]; then
-  bash "$HERE/prometheus-up.sh"
-  rows+=("prometheus|see prometheus-up.sh output|managed by prometheus-up.sh")
-else
-  rows+=("prometheus|$(command -v prometheus)|installed only (not running yet: HOOK prometheus-run)")
-fi
+# HOOK(prometheus-run): Prometheus with the project's scrape config and rules (infra/prometheus),
+# on PROMETHEUS_PORT (9090); prometheus-down.sh (called by infra-down.sh) stops it.
+bash "$HERE/prometheus-up.sh"
+prom_port="${PROMETHEUS_PORT:-9090}"; prom_name="prometheus"; [[ "$prom_port" == 9090 ]] || prom_name="prometheus-${prom_port}"
+rows+=("prometheus|http://127.0.0.1:${prom_port}|started by prometheus-up.sh (pid $(cat "$ROTA_RUN/${prom_name}.pid"), log .run/logs/${prom_name}.log)")
 
 # --- summary -------------------------------------------------------------------------------------
 echo
