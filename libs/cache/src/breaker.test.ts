@@ -70,6 +70,7 @@ describe('fail-open', () => {
       redis,
       registry,
       keyPrefix: uniqueName('cachet'),
+      timeoutMs: 500, // failures here are refused connections, not timeouts; spare a loaded CI box
       breaker: { name: 'redis-cache', volumeThreshold: 3, resetTimeoutMs: 300 },
     }), redis);
     const state = () => metricValue(registry, 'circuit_breaker_state', { name: 'redis-cache' });
@@ -129,7 +130,7 @@ describe('fail-open', () => {
     const r = await cache.getOrLoad(req(async () => 'pg'));
     const elapsed = performance.now() - started;
     expect(r.status).toBe('BYPASS');
-    expect(elapsed).toBeLessThan(300);
+    expect(elapsed).toBeLessThan(450); // Redis sleeps 500 ms: the answer did not wait for it
     expect(await metricValue(registry, 'circuit_breaker_events_total', { event: 'timeout' })).toBe(1);
     await sleeping;
   });

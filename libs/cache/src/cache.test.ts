@@ -28,7 +28,7 @@ const dept7List = (load: () => Promise<Buffer | string>): GetOrLoadRequest => ({
 
 describe('cache-aside', () => {
   test('miss, then hit, then stale served while one background refresh replaces it', async ({ makeCache, registry }) => {
-    const cache = makeCache({ namespaces: { employees: { freshMs: 300, staleMs: 10_000 } } });
+    const cache = makeCache({ namespaces: { employees: { freshMs: 1_000, staleMs: 10_000 } } });
     const l = counter('v');
 
     const first = await cache.getOrLoad(dept7List(l.load));
@@ -41,7 +41,7 @@ describe('cache-aside', () => {
     expect(hit.body.toString()).toBe('v:1');
     expect(l.calls).toBe(1);
 
-    await sleep(350);
+    await sleep(1_100);
     const stale = await Promise.all([1, 2, 3].map(() => cache.getOrLoad(dept7List(l.load))));
     expect(stale.map((r) => r.status)).toEqual(['STALE', 'STALE', 'STALE']);
     expect(stale.map((r) => r.body.toString())).toEqual(['v:1', 'v:1', 'v:1']);
@@ -277,8 +277,8 @@ describe('cache-aside', () => {
   });
 
   test('two caches can share a registry and a client', async ({ redis, registry, prefix }) => {
-    const one = createCache({ redis, registry, keyPrefix: prefix, breaker: { name: 'redis-cache-a' } });
-    const two = createCache({ redis, registry, keyPrefix: prefix, breaker: { name: 'redis-cache-b' } });
+    const one = createCache({ redis, registry, keyPrefix: prefix, timeoutMs: 2_000, breaker: { name: 'redis-cache-a' } });
+    const two = createCache({ redis, registry, keyPrefix: prefix, timeoutMs: 2_000, breaker: { name: 'redis-cache-b' } });
     try {
       await one.getOrLoad(dept7List(async () => 'x'));
       await one.settled();

@@ -47,7 +47,9 @@ export const test = base.extend<CacheFixtures>({
   makeCache: async ({ redis, prefix, registry }, use) => {
     const caches: Cache[] = [];
     await use((opts = {}) => {
-      const cache = createCache({ redis, registry, keyPrefix: prefix, earlyRefreshBeta: 0, ...opts });
+      // A generous Redis timeout: on a loaded CI machine a 50 ms timeout turns a fill into a
+      // BYPASS now and then; the timeout itself is tested in breaker.test.ts.
+      const cache = createCache({ redis, registry, keyPrefix: prefix, earlyRefreshBeta: 0, timeoutMs: 2_000, ...opts });
       caches.push(cache);
       return cache;
     });
