@@ -9,7 +9,7 @@ import { buildResponseCache } from './cache.ts';
 import { loadApiConfig } from './config.ts';
 import type { Deps } from './deps.ts';
 import { passThroughCache } from './http/cached.ts';
-import { noGenerationQueue } from './generation/queue.ts';
+import { createBullGenerationQueue } from './generation/queue.ts';
 
 const config = loadApiConfig();
 const logger = createLogger('api', config.LOG_LEVEL);
@@ -62,7 +62,7 @@ const deps: Deps = {
   config, db, redis, cache, logger, registry, tokens,
   auth: createAuthenticator(db, tokens),
   loginLimiter: createLoginLimiter({ redis, prefix: config.REDIS_KEY_PREFIX, perAccount: config.LOGIN_MAX_PER_ACCOUNT, perIp: config.LOGIN_MAX_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
-  generation: noGenerationQueue,
+  generation: createBullGenerationQueue({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger }),
 };
 
 const server = createApp(deps, { readiness: relay ? [() => relay.readiness()] : [] }).listen(config.PORT, config.HOST, () => {

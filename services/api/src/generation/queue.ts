@@ -1,14 +1,24 @@
 /**
- * The API's handle on the schedule-generation queue (BullMQ). Built in main.ts; the generation
- * routes use it to enqueue, cancel and report queue positions.
+ * The API's handle on the schedule-generation queue (BullMQ) and the run-event channel. Built in
+ * main.ts; the generation routes use it to enqueue, cancel, report queue positions and stream
+ * progress to SSE clients.
  */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  QUEUE_SCHEDULE_GENERATION, cancelChannel, generationJobSchema, jobIdOf, runEventSchema, runEventsChannel, type RunEvent,
+} from '@rota/generation';
+import type { Logger } from '@rota/telemetry';
+
 export type GenerationQueue = {
-  /** Adds the run's job (job id = run id). Throws when Redis is unavailable. */
+  /** Adds the run's job (job id `run-<runId>`). Throws when Redis is unavailable. */
   enqueue(runId: string): Promise<void>;
-  /** Signals a running job to stop (and removes a waiting one). */
+  /** Signals a running job to stop (and removes a waiting one). Best effort: the run row is the durable flag. */
   cancel(runId: string): Promise<void>;
   /** 1-based position among waiting jobs, or null when not waiting. */
   position(runId: string): Promise<number | null>;
+  /** Calls `onEvent` for every change event of the run until the returned function is called. */
+  subscribe(runId: string, onEvent: (e: RunEvent) => void): () => void;
   close(): Promise<void>;
 };
 
@@ -17,5 +27,105 @@ export const noGenerationQueue: GenerationQueue = {
   async enqueue() { throw new Error('generation queue is not configured'); },
   async cancel() {},
   async position() { return null; },
+  subscribe() { return () => {}; },
   async close() {},
 };
+
+export type BullGenerationQueueOptions = {
+  redisUrl: string;
+  /** QUEUE_PREFIX: BullMQ key prefix and pub/sub channel prefix, shared with the workers. */
+  prefix: string;
+  logger: Logger;
+  /** Attempts per job (transient faults are retried with exponential backoff). Default 3. */
+  attempts?: number;
+  /** First backoff delay in ms (doubles per attempt). Default 2000. */
+  backoffMs?: number;
+  /** An enqueue slower than this fails the submission with 503. Default 2000 ms. */
+  enqueueTimeoutMs?: number;
+};
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export function createBullGenerationQueue(o: BullGenerationQueueOptions): GenerationQueue {
+  const timeoutMs = o.enqueueTimeoutMs ?? 2000;
+  // Fail fast when Redis is down (no offline queue): the submission answers 503 instead of hanging.
+  const connection = new Redis(o.redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  connection.on('error', (err) => o.logger.debug({ err: err.message }, 'queue redis connection error'));
+  const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: o.prefix });
+  queue.on('error', (err) => o.logger.debug({ err: err.message }, 'queue error'));
+  const waitKey = queue.toKey('wait');
+
+  let sub: Redis | undefined;
+  const listeners = new Map<string, Set<(e: RunEvent) => void>>();
+  const subscriber = (): Redis => {
+    if (sub) return sub;
+    sub = new Redis(o.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 200, 2000) });
+    sub.on('error', (err) => o.logger.debug({ err: err.message }, 'run-event subscriber error'));
+    sub.on('message', (_channel, raw: string) => {
+      let parsed: RunEvent;
+      try {
+        parsed = runEventSchema.parse(JSON.parse(raw));
+      } catch {
+        return;
+      }
+      for (const fn of listeners.get(parsed.runId) ?? []) fn(parsed);
+    });
+    sub.subscribe(runEventsChannel(o.prefix)).catch((err: unknown) => o.logger.warn({ err }, 'run-event subscription failed'));
+    return sub;
+  };
+
+  return {
+    async enqueue(runId) {
+      const data = generationJobSchema.parse({ runId });
+      await withTimeout(queue.add('generate', data, {
+        jobId: jobIdOf(runId),
+        attempts: o.attempts ?? 3,
+        backoff: { type: 'exponential', delay: o.backoffMs ?? 2000 },
+        // generation_runs is the durable record; BullMQ keeps a little history for operators.
+        removeOnComplete: { age: 24 * 3600, count: 1000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+      }), timeoutMs, 'enqueue');
+    },
+    async cancel(runId) {
+      await withTimeout(connection.publish(cancelChannel(o.prefix), runId), timeoutMs, 'cancel publish').catch(() => {});
+      // Removes a waiting or delayed job; an active (locked) one is stopped by its worker instead.
+      await withTimeout(queue.remove(jobIdOf(runId)), timeoutMs, 'job removal').catch(() => {});
+    },
+    async position(runId) {
+      try {
+        const [pos, len] = await withTimeout(Promise.all([connection.lpos(waitKey, jobIdOf(runId)), connection.llen(waitKey)]), 500, 'position');
+        // Jobs are pushed on the left and taken from the right.
+        return pos === null ? null : len - pos;
+      } catch {
+        return null;
+      }
+    },
+    subscribe(runId, onEvent) {
+      subscriber();
+      let set = listeners.get(runId);
+      if (!set) listeners.set(runId, (set = new Set()));
+      set.add(onEvent);
+      return () => {
+        set.delete(onEvent);
+        if (set.size === 0) listeners.delete(runId);
+      };
+    },
+    async close() {
+      await queue.close().catch(() => {});
+      connection.disconnect();
+      sub?.disconnect();
+    },
+  };
+}

@@ -2,6 +2,7 @@ import type { RegisteredRoute } from '../http/route.ts';
 import { authRoutes } from './auth.ts';
 import { departmentRoutes } from './departments/index.ts';
 import { employeeRoutes } from './employees/index.ts';
+import { generationRoutes } from './generation/index.ts';
 import { meRoutes } from './me.ts';
 import { schedulingRoutes } from './schedules/all.ts';
 
@@ -12,4 +13,5 @@ export const allRoutes: readonly RegisteredRoute[] = [
   ...departmentRoutes,
   ...schedulingRoutes,
   ...employeeRoutes,
+  ...generationRoutes,
 ];

@@ -1,0 +1,12 @@
+export {
+  QUEUE_SCHEDULE_GENERATION, generationJobSchema, runOptionsSchema, runEventSchema, runEventsChannel, cancelChannel, jobIdOf,
+  RUN_STATUSES, TERMINAL_STATUSES,
+} from './job.ts';
+export type { GenerationJob, RunOptions, RunStatus, RunEvent, RunResult } from './job.ts';
+export { loadInstance, readRun, InvalidGenerationInputError } from './load.ts';
+export type { LoadedInstance, LoadedTemplate, RunRow } from './load.ts';
+export { writeResult, shiftRowsOf } from './write.ts';
+export type { WriteOptions, WriteOutcome, SolveSummary, ShiftRow } from './write.ts';
+export { importCurtois, evaluateCurtois } from './curtois.ts';
+export type { ImportOptions, ImportResult, CurtoisEvaluation } from './curtois.ts';
+export { addDays, dayNumber, isoWeekday, zonedInstant } from './time.ts';

@@ -1,0 +1,86 @@
+/**
+ * Wire contract between the API (producer) and the scheduler worker (consumer): the BullMQ job
+ * payload, the run options stored on generation_runs.options, and the Redis pub/sub channels.
+ * Channel names are wire names: renaming one breaks running workers and API instances.
+ */
+import { z } from 'zod';
+
+export { QUEUE_SCHEDULE_GENERATION } from '@rota/domain';
+
+/** The BullMQ job payload. The job id is the run id too; everything else lives in Postgres. */
+export const generationJobSchema = z.strictObject({
+  runId: z.string().regex(/^[1-9]\d{0,18}$/),
+});
+export type GenerationJob = z.infer<typeof generationJobSchema>;
+
+/**
+ * BullMQ job id of a run. BullMQ refuses integer-looking custom ids, so the run id is prefixed;
+ * one run → one job id, which makes a duplicate enqueue of the same run a no-op.
+ */
+export function jobIdOf(runId: string): string {
+  return `run-${runId}`;
+}
+
+/** Options a client may pass (stored verbatim on the run, so a retry solves the same problem). */
+export const runOptionsSchema = z.strictObject({
+  /** Wall-clock limit of the solver. Default: the worker's SOLVER_TIME_LIMIT_SECONDS. */
+  timeLimitSeconds: z.number().int().min(1).max(3600).optional(),
+  /** PRNG seed; the same seed and inputs give the same roster when maxIterations is set. Default 1. */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /**
+   * A deterministic budget: stop after this many moves (the time limit still applies as a cap).
+   * With it, a re-run of the same inputs reproduces the same roster exactly.
+   */
+  maxIterations: z.number().int().min(1).max(1_000_000_000).optional(),
+  /** Weights of the secondary soft terms (fairness, cost); defaults from @rota/solver. */
+  weights: z.strictObject({
+    fairnessHours: z.number().min(0).max(1000).optional(),
+    fairnessWeekends: z.number().min(0).max(1000).optional(),
+    cost: z.number().min(0).max(1000).optional(),
+  }).optional(),
+});
+export type RunOptions = z.infer<typeof runOptionsSchema>;
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Worker → API: "run X changed", published after the Postgres row was updated. */
+export function runEventsChannel(prefix: string): string {
+  return `${prefix}:generation:events`;
+}
+/** API → workers: "stop run X" (the run row's cancel_requested_at is the durable signal). */
+export function cancelChannel(prefix: string): string {
+  return `${prefix}:generation:cancel`;
+}
+
+/** Message on runEventsChannel. */
+export const runEventSchema = z.object({
+  runId: z.string(),
+  status: z.enum(RUN_STATUSES),
+  progress: z.number(),
+  bestScore: z.number().nullable(),
+});
+export type RunEvent = z.infer<typeof runEventSchema>;
+
+/** What the worker writes into generation_runs.result on success. */
+export type RunResult = {
+  scheduleId: string;
+  scheduleVersion: number;
+  /** Independent checker on the written roster; always 0 unless the solver has a bug. */
+  hardViolations: number;
+  /** Demand slots covered / demand slots, in %, 100 when there is no demand. */
+  coveragePct: number;
+  demandSlots: number;
+  coveredSlots: number;
+  openShifts: number;
+  softPenalties: { coverUnder: number; coverOver: number; onRequests: number; offRequests: number; fairness: number; cost: number; total: number };
+  shifts: { inserted: number; updated: number; deleted: number; unchanged: number; total: number };
+  solveTimeMs: number;
+  writeTimeMs: number;
+  iterations: number;
+  stoppedBy: string;
+  employees: number;
+  days: number;
+  shiftTypes: number;
+};

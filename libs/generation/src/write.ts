@@ -1,0 +1,180 @@
+/**
+ * Writes a solved roster in ONE transaction (SPEC §5): shift partitions, the schedule row (the
+ * department's live draft for the exact period, version + 1 on regeneration), the bulk upsert of
+ * shifts on their natural key (COPY → staging → INSERT … ON CONFLICT), deletion of this schedule's
+ * generated shifts that are no longer in the solution, the daily analytics, the run record and the
+ * `schedule.generated` outbox event. Rerunning it with the same roster converges to the same rows
+ * (0 inserted, 0 updated, 0 deleted); a failure anywhere leaves nothing written.
+ *
+ * A published schedule for the same period is never touched: the run fails with a clear reason
+ * (archive the published schedule first to generate a new draft).
+ */
+import { bulkUpsert, type Db } from '@rota/db';
+import { recordEvent, type ChangeEvent } from '@rota/events';
+import { checkAssignment, coverCounts, openSlots, type Assignment, type ScoreBreakdown } from '@rota/solver';
+import type { RunResult, RunStatus } from './job.ts';
+import { InvalidGenerationInputError, type LoadedInstance } from './load.ts';
+import { addDays, zonedInstant } from './time.ts';
+
+export type SolveSummary = { elapsedMs: number; iterations: number; stoppedBy: string; score: ScoreBreakdown };
+
+export type WriteOptions = {
+  /**
+   * Test-only fault injection: throw after the shifts were upserted and deleted, inside the
+   * transaction, to prove that nothing is half-written. Never set outside tests.
+   */
+  failAfterShiftsWritten?: boolean;
+};
+
+export type WriteOutcome =
+  | { kind: 'written'; result: RunResult; event: ChangeEvent }
+  /** The run was cancelled (or already finished by another attempt): nothing written. */
+  | { kind: 'skipped'; status: RunStatus };
+
+export type ShiftRow = {
+  employeeId: string | null;
+  templateId: string;
+  date: string;
+  openSlot: number;
+  startsAt: Date;
+  endsAt: Date;
+};
+
+/** The rows a roster maps to: one per worked day, plus open shifts (slot 1..n) for uncovered demand. */
+export function shiftRowsOf(loaded: LoadedInstance, assignment: Assignment): ShiftRow[] {
+  const { instance, templates, employeeIds, periodStart, timezone } = loaded;
+  const times = new Map<string, { s: Date; e: Date }>();
+  const timeOf = (d: number, t: number): { s: Date; e: Date } => {
+    const k = `${d}:${t}`;
+    let v = times.get(k);
+    if (!v) {
+      const tp = templates[t]!;
+      const date = addDays(periodStart, d);
+      v = { s: zonedInstant(date, tp.startMinute, timezone), e: zonedInstant(date, tp.startMinute + tp.durationMinutes, timezone) };
+      times.set(k, v);
+    }
+    return v;
+  };
+  const rows: ShiftRow[] = [];
+  assignment.forEach((row, e) => row.forEach((t, d) => {
+    if (t === null || t === undefined) return;
+    const tm = timeOf(d, t);
+    rows.push({ employeeId: employeeIds[e]!, templateId: templates[t]!.id, date: addDays(periodStart, d), openSlot: 0, startsAt: tm.s, endsAt: tm.e });
+  }));
+  for (const o of openSlots(instance, assignment)) {
+    const tm = timeOf(o.day, o.type);
+    for (let k = 1; k <= o.missing; k++) {
+      rows.push({ employeeId: null, templateId: templates[o.type]!.id, date: addDays(periodStart, o.day), openSlot: k, startsAt: tm.s, endsAt: tm.e });
+    }
+  }
+  return rows;
+}
+
+function coverage(loaded: LoadedInstance, assignment: Assignment): { demandSlots: number; coveredSlots: number } {
+  const counts = coverCounts(loaded.instance, assignment);
+  let demandSlots = 0;
+  let coveredSlots = 0;
+  loaded.instance.cover.forEach((row, d) => row.forEach((c, t) => {
+    demandSlots += c.requirement;
+    coveredSlots += Math.min(c.requirement, counts[d]?.[t] ?? 0);
+  }));
+  return { demandSlots, coveredSlots };
+}
+
+const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export async function writeResult(db: Db, loaded: LoadedInstance, assignment: Assignment, solve: SolveSummary, opts: WriteOptions = {}): Promise<WriteOutcome> {
+  const violations = checkAssignment(loaded.instance, assignment);
+  const rows = shiftRowsOf(loaded, assignment);
+  const { demandSlots, coveredSlots } = coverage(loaded, assignment);
+  const started = performance.now();
+  return db.tx(async (q) => {
+    const run = await q.query<{ status: RunStatus; cancel_requested_at: Date | null }>(
+      'SELECT status, cancel_requested_at FROM generation_runs WHERE id = $1 FOR UPDATE', [loaded.runId]);
+    const r0 = run.rows[0];
+    if (!r0) throw new InvalidGenerationInputError(`generation run ${loaded.runId} does not exist`);
+    if (r0.status !== 'running' && r0.status !== 'queued') return { kind: 'skipped', status: r0.status } as const;
+    if (r0.cancel_requested_at) {
+      await q.query(`UPDATE generation_runs SET status = 'cancelled', finished_at = now() WHERE id = $1`, [loaded.runId]);
+      return { kind: 'skipped', status: 'cancelled' } as const;
+    }
+    if (violations.length > 0) {
+      // The solver only returns rosters its own checker accepted; this is a bug guard, not a path.
+      throw new Error(`roster breaks ${violations.length} hard rule(s): ${violations.slice(0, 3).map((v) => v.message).join('; ')}`);
+    }
+    await q.query('SELECT rota_ensure_shift_partitions($1::date, $2::date)', [loaded.periodStart, loaded.periodEnd]);
+    const score = { ...solve.score };
+    const sched = await q.query<{ id: string; version: number }>(
+      `INSERT INTO schedules (department_id, period_start, period_end, status, version, score, generation_run_id)
+       VALUES ($1, $2, $3, 'draft', 1, $4, $5)
+       ON CONFLICT (department_id, period_start, period_end) WHERE status <> 'archived'
+       DO UPDATE SET version = schedules.version + 1, score = EXCLUDED.score, generation_run_id = EXCLUDED.generation_run_id
+       WHERE schedules.status = 'draft'
+       RETURNING id, version`,
+      [loaded.departmentId, loaded.periodStart, loaded.periodEnd, JSON.stringify(score), loaded.runId]);
+    const schedule = sched.rows[0];
+    if (!schedule) {
+      throw new InvalidGenerationInputError(
+        `a published schedule already covers ${loaded.periodStart}..${loaded.periodEnd}; archive it before generating a new draft`);
+    }
+    const up = await bulkUpsert(q.raw, {
+      table: 'shifts',
+      columns: ['schedule_id', 'department_id', 'employee_id', 'template_id', 'date', 'open_slot', 'starts_at', 'ends_at', 'source'],
+      conflictColumns: ['schedule_id', 'date', 'template_id', 'employee_id', 'open_slot'],
+      conflictConstraint: 'shifts_natural_key',
+      updateColumns: ['department_id', 'starts_at', 'ends_at'],
+      onUpdateSet: 'updated_at = now()',
+      rows,
+      values: (s) => [schedule.id, loaded.departmentId, s.employeeId, s.templateId, s.date, s.openSlot, s.startsAt, s.endsAt, 'generated'],
+    });
+    // Generated shifts of this schedule that the new roster no longer has. Manual shifts stay.
+    const del = await q.query(
+      `DELETE FROM shifts s
+        WHERE s.schedule_id = $1 AND s.source = 'generated' AND s.date BETWEEN $2 AND $3
+          AND NOT EXISTS (
+            SELECT 1 FROM unnest($4::date[], $5::bigint[], $6::bigint[], $7::smallint[]) AS k(date, template_id, employee_id, open_slot)
+             WHERE k.date = s.date AND k.template_id = s.template_id AND coalesce(k.employee_id, 0) = coalesce(s.employee_id, 0)
+               AND k.open_slot = s.open_slot)`,
+      [schedule.id, loaded.periodStart, loaded.periodEnd, rows.map((r) => r.date), rows.map((r) => r.templateId),
+        rows.map((r) => r.employeeId), rows.map((r) => r.openSlot)]);
+    if (opts.failAfterShiftsWritten) throw new Error('injected failure after the shifts were written (test hook)');
+    await q.query('SELECT rota_refresh_daily_stats($1, $2::date, $3::date)', [loaded.departmentId, loaded.periodStart, loaded.periodEnd]);
+    const result: RunResult = {
+      scheduleId: schedule.id,
+      scheduleVersion: schedule.version,
+      hardViolations: violations.length,
+      coveragePct: demandSlots === 0 ? 100 : round((coveredSlots / demandSlots) * 100, 2),
+      demandSlots,
+      coveredSlots,
+      openShifts: rows.filter((r) => r.employeeId === null).length,
+      softPenalties: {
+        coverUnder: round(score.coverUnder), coverOver: round(score.coverOver), onRequests: round(score.onRequests),
+        offRequests: round(score.offRequests), fairness: round(score.fairness), cost: round(score.cost), total: round(score.total),
+      },
+      shifts: { inserted: up.inserted, updated: up.updated, deleted: del.rowCount ?? 0, unchanged: up.unchanged, total: rows.length },
+      solveTimeMs: Math.round(solve.elapsedMs),
+      writeTimeMs: 0,
+      iterations: solve.iterations,
+      stoppedBy: solve.stoppedBy,
+      employees: loaded.employeeIds.length,
+      days: loaded.instance.days,
+      shiftTypes: loaded.templates.length,
+    };
+    result.writeTimeMs = Math.round(performance.now() - started);
+    await q.query(
+      `UPDATE generation_runs SET status = 'succeeded', progress = 100, best_score = $2, schedule_id = $3, result = $4, error = NULL, finished_at = now()
+        WHERE id = $1`,
+      [loaded.runId, round(score.total), schedule.id, JSON.stringify(result)]);
+    const event = await recordEvent(q, {
+      type: 'schedule.generated',
+      aggregate: { type: 'schedule', id: schedule.id },
+      departmentIds: [loaded.departmentId],
+      scheduleIds: [schedule.id],
+      payload: {
+        runId: loaded.runId, version: schedule.version, periodStart: loaded.periodStart, periodEnd: loaded.periodEnd,
+        inserted: up.inserted, updated: up.updated, deleted: del.rowCount ?? 0, coveragePct: result.coveragePct,
+      },
+    });
+    return { kind: 'written', result, event } as const;
+  });
+}

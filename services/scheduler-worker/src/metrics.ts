@@ -1,0 +1,60 @@
+import client from 'prom-client';
+import type { Queue } from 'bullmq';
+import { metric, type Registry } from '@rota/telemetry';
+
+export const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
+
+export type WorkerMetrics = {
+  duration: client.Histogram<'status'>;
+  score: client.Gauge;
+  jobs: client.Counter<'status'>;
+  busySeconds: client.Counter;
+  activeJobs: client.Gauge;
+};
+
+/**
+ * bullmq_job_count{queue,state} is read from Redis at scrape time (the KEDA autoscaling signal:
+ * waiting + prioritized), so every worker reports the same queue-wide numbers.
+ */
+export function registerWorkerMetrics(registry: Registry, queue: Queue): WorkerMetrics {
+  metric(registry, 'bullmq_job_count', () => new client.Gauge({
+    name: 'bullmq_job_count',
+    help: 'Jobs in the queue by state, read from Redis at scrape time',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      const counts = await queue.getJobCounts(...JOB_STATES);
+      for (const s of JOB_STATES) this.set({ queue: queue.name, state: s }, counts[s] ?? 0);
+    },
+  }));
+  return {
+    duration: metric(registry, 'schedule_generation_duration_seconds', () => new client.Histogram({
+      name: 'schedule_generation_duration_seconds',
+      help: 'Time from job start to its end (load, solve, write), by final status of the attempt',
+      labelNames: ['status'],
+      buckets: [0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200, 3600],
+      registers: [registry],
+    })),
+    score: metric(registry, 'schedule_generation_score', () => new client.Gauge({
+      name: 'schedule_generation_score',
+      help: 'Total soft penalty of the last roster this worker wrote (lower is better)',
+      registers: [registry],
+    })),
+    jobs: metric(registry, 'schedule_generation_jobs_total', () => new client.Counter({
+      name: 'schedule_generation_jobs_total',
+      help: 'Generation job attempts by outcome (succeeded, failed, retry, cancelled, handed_back, skipped)',
+      labelNames: ['status'],
+      registers: [registry],
+    })),
+    busySeconds: metric(registry, 'scheduler_worker_busy_seconds_total', () => new client.Counter({
+      name: 'scheduler_worker_busy_seconds_total',
+      help: 'Seconds spent processing jobs (sum over concurrent jobs); rate() / concurrency = utilisation',
+      registers: [registry],
+    })),
+    activeJobs: metric(registry, 'scheduler_worker_active_jobs', () => new client.Gauge({
+      name: 'scheduler_worker_active_jobs',
+      help: 'Jobs this worker is processing now',
+      registers: [registry],
+    })),
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * The schedule-generation consumer: a BullMQ Worker whose processor claims the run in Postgres,
+ * loads the solver instance, solves it in a worker thread (progress ≥ every second, cancellation
+ * within a second), and writes the roster in one transaction. The generation_runs row is the
+ * durable truth; BullMQ only carries the run id.
+ *
+ * Run states written here: queued → running → succeeded | failed | cancelled; running → queued
+ * when an attempt failed transiently (BullMQ retries it after a backoff) or the worker shut down
+ * and handed the job back.
+ */
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Db } from '@rota/db';
+import {
+  QUEUE_SCHEDULE_GENERATION, InvalidGenerationInputError, cancelChannel, generationJobSchema, loadInstance, readRun, runEventsChannel,
+  writeResult, type RunEvent, type RunRow, type RunStatus, type WriteOptions,
+} from '@rota/generation';
+import type { Logger, Registry } from '@rota/telemetry';
+import { registerWorkerMetrics } from './metrics.ts';
+import { SolverInputError, runSolver, type SolverHandle } from './solver-runner.ts';
+
+export type SchedulerWorkerOptions = {
+  db: Db;
+  redisUrl: string;
+  /** BullMQ prefix and pub/sub channel prefix (QUEUE_PREFIX). */
+  prefix: string;
+  concurrency: number;
+  logger: Logger;
+  registry: Registry;
+  defaultTimeLimitSeconds: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  progressIntervalMs: number;
+  /** Test-only fault injection, by attempt number (1-based). Never set in production wiring. */
+  writeOptionsFor?: (attempt: number) => WriteOptions;
+};
+
+export type SchedulerWorker = {
+  worker: Worker;
+  queue: Queue;
+  /** Runs being solved by this process now. */
+  activeRuns(): string[];
+  /**
+   * Stops taking jobs; active jobs may finish within `graceMs`, after which their solvers are
+   * stopped and the jobs handed back to the queue for another worker.
+   */
+  close(graceMs: number): Promise<void>;
+};
+
+type Active = { handle: SolverHandle | null; stopReason: 'cancel' | 'shutdown' | null };
+
+const ORPHAN_WAIT_MS = 5_000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function isInvalidInput(e: unknown): boolean {
+  return e instanceof InvalidGenerationInputError || e instanceof SolverInputError || (e as Error | null)?.name === 'ZodError';
+}
+
+export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorker {
+  const { db, logger } = o;
+  const bullConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const pub = new Redis(o.redisUrl, { maxRetriesPerRequest: 2 });
+  const sub = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  for (const c of [bullConnection, pub, sub]) c.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+  const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: bullConnection, prefix: o.prefix });
+  const metrics = registerWorkerMetrics(o.registry, queue);
+  const active = new Map<string, Active>();
+  let shuttingDown = false;
+
+  // Cancellation fast path: the API publishes the run id; the durable flag (cancel_requested_at)
+  // is also read with every progress update, so a lost message costs at most one interval.
+  void sub.subscribe(cancelChannel(o.prefix)).catch((err: unknown) => logger.warn({ err }, 'cancel subscription failed'));
+  sub.on('message', (_channel, runId: string) => {
+    const a = active.get(runId);
+    if (a && !a.stopReason) {
+      a.stopReason = 'cancel';
+      a.handle?.stop();
+      logger.info({ runId }, 'cancel requested: stopping solver');
+    }
+  });
+
+  const publish = (e: RunEvent): void => {
+    pub.publish(runEventsChannel(o.prefix), JSON.stringify(e)).catch(() => {});
+  };
+
+  async function setStatus(runId: string, status: RunStatus, sql: string, params: unknown[] = []): Promise<boolean> {
+    const r = await db.query<{ progress: number; best_score: string | null }>(sql, [runId, ...params]);
+    const row = r.rows[0];
+    if (row) publish({ runId, status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) });
+    return row !== undefined;
+  }
+  const markFailed = (runId: string, reason: string): Promise<boolean> => setStatus(runId, 'failed',
+    `UPDATE generation_runs SET status = 'failed', error = $2, finished_at = now()
+      WHERE id = $1 AND status IN ('queued', 'running') RETURNING progress, best_score`, [reason.slice(0, 2000)]);
+  const markCancelled = (runId: string): Promise<boolean> => setStatus(runId, 'cancelled',
+    `UPDATE generation_runs SET status = 'cancelled', finished_at = now()
+      WHERE id = $1 AND status IN ('queued', 'running') RETURNING progress, best_score`);
+  const markRequeued = (runId: string, reason: string | null): Promise<boolean> => setStatus(runId, 'queued',
+    `UPDATE generation_runs SET status = 'queued', progress = 0, error = $2
+      WHERE id = $1 AND status = 'running' RETURNING progress, best_score`, [reason]);
+
+  /** The API inserts the run and enqueues before COMMIT; give its transaction a moment to land. */
+  async function readRunPatiently(runId: string): Promise<RunRow | null> {
+    const deadline = Date.now() + ORPHAN_WAIT_MS;
+    for (;;) {
+      const run = await readRun(db, runId);
+      if (run || Date.now() > deadline) return run;
+      await sleep(100);
+    }
+  }
+
+  async function process(job: Job, token: string | undefined): Promise<unknown> {
+    const started = performance.now();
+    const attempt = job.attemptsMade + 1;
+    const parsed = generationJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid job payload: ${parsed.error.message}`);
+    const runId = parsed.data.runId;
+    const log = logger.child({ runId, jobId: job.id, attempt });
+    const entry: Active = { handle: null, stopReason: null };
+    active.set(runId, entry);
+    metrics.activeJobs.inc();
+    let outcome = 'failed';
+    try {
+      const run = await readRunPatiently(runId);
+      if (!run) {
+        log.warn('generation run not found: the submitting transaction rolled back; dropping the job');
+        outcome = 'skipped';
+        return { skipped: 'run-missing' };
+      }
+      if (run.status !== 'queued' && run.status !== 'running') {
+        outcome = 'skipped';
+        return { skipped: run.status };
+      }
+      if (run.cancel_requested_at) {
+        await markCancelled(runId);
+        outcome = 'cancelled';
+        return { cancelled: true };
+      }
+      const claimed = await setStatus(runId, 'running',
+        `UPDATE generation_runs SET status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1, progress = 1
+          WHERE id = $1 AND status IN ('queued', 'running') AND cancel_requested_at IS NULL RETURNING progress, best_score`);
+      if (!claimed) {
+        outcome = 'skipped';
+        return { skipped: 'changed' };
+      }
+      log.info('generation started');
+      const loaded = await loadInstance(db, run);
+      await job.updateProgress(5).catch(() => {});
+      if (entry.stopReason === 'cancel') {
+        await markCancelled(runId);
+        outcome = 'cancelled';
+        return { cancelled: true };
+      }
+
+      let lastReport = 0;
+      let reporting = false;
+      const report = async (pct: number, best: number): Promise<void> => {
+        reporting = true;
+        try {
+          const r = await db.query<{ status: RunStatus; cancel_requested_at: Date | null }>(
+            `UPDATE generation_runs SET progress = $2, best_score = $3 WHERE id = $1 RETURNING status, cancel_requested_at`,
+            [runId, pct, Math.round(best * 10_000) / 10_000]);
+          const row = r.rows[0];
+          if ((!row || row.cancel_requested_at || row.status !== 'running') && !entry.stopReason) {
+            entry.stopReason = 'cancel';
+            entry.handle?.stop();
+          }
+          publish({ runId, status: 'running', progress: pct, bestScore: best });
+          await job.updateProgress(pct);
+        } catch (err) {
+          log.warn({ err }, 'progress report failed');
+        } finally {
+          reporting = false;
+        }
+      };
+      const timeLimitMs = (loaded.options.timeLimitSeconds ?? o.defaultTimeLimitSeconds) * 1000;
+      entry.handle = runSolver(loaded.instance, {
+        seed: loaded.options.seed ?? 1,
+        timeLimitMs,
+        ...(loaded.options.maxIterations !== undefined ? { maxIterations: loaded.options.maxIterations } : {}),
+        progressIntervalMs: Math.min(250, o.progressIntervalMs),
+      }, (p) => {
+        const now = performance.now();
+        if (reporting || now - lastReport < o.progressIntervalMs) return;
+        lastReport = now;
+        void report(Math.min(95, Math.round((5 + 90 * p.progress) * 10) / 10), p.bestScore);
+      });
+      if (entry.stopReason) entry.handle.stop();
+      const solved = await entry.handle.result;
+      while (reporting) await sleep(10);
+      // Re-read: the subscriber and the progress reports set it while we awaited.
+      const stopReason = entry.stopReason as Active['stopReason'];
+      if (stopReason === 'cancel') {
+        await markCancelled(runId);
+        log.info({ elapsedMs: Math.round(solved.elapsedMs) }, 'generation cancelled');
+        outcome = 'cancelled';
+        return { cancelled: true };
+      }
+      if (stopReason === 'shutdown') {
+        await markRequeued(runId, null);
+        await job.moveToWait(token);
+        log.info('worker shutting down: job handed back to the queue');
+        outcome = 'handed_back';
+        throw new WaitingError();
+      }
+      const written = await writeResult(db, loaded, solved.assignment,
+        { elapsedMs: solved.elapsedMs, iterations: solved.iterations, stoppedBy: solved.stoppedBy, score: solved.score },
+        o.writeOptionsFor?.(attempt) ?? {});
+      if (written.kind === 'skipped') {
+        outcome = written.status === 'cancelled' ? 'cancelled' : 'skipped';
+        if (written.status === 'cancelled') publish({ runId, status: 'cancelled', progress: 95, bestScore: solved.score.total });
+        return { skipped: written.status };
+      }
+      publish({ runId, status: 'succeeded', progress: 100, bestScore: written.result.softPenalties.total });
+      metrics.score.set(written.result.softPenalties.total);
+      outcome = 'succeeded';
+      log.info({ scheduleId: written.result.scheduleId, shifts: written.result.shifts, coveragePct: written.result.coveragePct, solveTimeMs: written.result.solveTimeMs }, 'generation succeeded');
+      return { scheduleId: written.result.scheduleId, shifts: written.result.shifts, score: written.result.softPenalties.total };
+    } catch (e) {
+      if (e instanceof WaitingError) throw e;
+      const reason = e instanceof Error ? e.message : String(e);
+      if (e instanceof UnrecoverableError || isInvalidInput(e)) {
+        await markFailed(runId, reason).catch((err: unknown) => log.error({ err }, 'could not mark run failed'));
+        log.warn({ reason }, 'generation failed: invalid input, not retried');
+        outcome = 'failed';
+        throw e instanceof UnrecoverableError ? e : new UnrecoverableError(reason);
+      }
+      const last = attempt >= (job.opts.attempts ?? 1);
+      if (last) {
+        await markFailed(runId, reason).catch((err: unknown) => log.error({ err }, 'could not mark run failed'));
+        log.error({ err: e }, 'generation failed: attempts exhausted');
+        outcome = 'failed';
+      } else {
+        await markRequeued(runId, `attempt ${attempt} failed, retrying: ${reason}`).catch(() => {});
+        log.warn({ err: e }, 'generation attempt failed: will retry');
+        outcome = 'retry';
+      }
+      throw e;
+    } finally {
+      active.delete(runId);
+      metrics.activeJobs.dec();
+      const seconds = (performance.now() - started) / 1000;
+      metrics.busySeconds.inc(seconds);
+      metrics.jobs.inc({ status: outcome });
+      metrics.duration.observe({ status: outcome }, seconds);
+    }
+  }
+
+  const worker = new Worker(QUEUE_SCHEDULE_GENERATION, process, {
+    connection: bullConnection,
+    prefix: o.prefix,
+    concurrency: o.concurrency,
+    lockDuration: o.lockDurationMs,
+    stalledInterval: o.stalledIntervalMs,
+    maxStalledCount: o.maxStalledCount,
+    autorun: true,
+  });
+  worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
+  // A job can also fail without our processor deciding it (stalled more than maxStalledCount
+  // times, i.e. it keeps killing workers): make the run row say so.
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    void (async () => {
+      if ((await job.getState()) !== 'failed') return;
+      const runId = String((job.data as { runId?: unknown }).runId ?? job.id);
+      await markFailed(runId, err.message);
+    })().catch((e: unknown) => logger.warn({ err: e }, 'failed-job bookkeeping failed'));
+  });
+
+  return {
+    worker,
+    queue,
+    activeRuns: () => [...active.keys()],
+    async close(graceMs) {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      const timer = setTimeout(() => {
+        for (const [runId, a] of active) {
+          if (a.stopReason) continue;
+          a.stopReason = 'shutdown';
+          a.handle?.stop();
+          logger.info({ runId }, 'grace period over: stopping solver to hand the job back');
+        }
+      }, graceMs);
+      try {
+        await worker.close();
+      } finally {
+        clearTimeout(timer);
+        await queue.close().catch(() => {});
+        sub.disconnect();
+        pub.disconnect();
+        bullConnection.disconnect();
+      }
+    },
+  };
+}
