@@ -1,4 +1,5 @@
 import type { RegisteredRoute } from '../http/route.ts';
+import { apiKeyRoutes } from './api-keys/index.ts';
 import { authRoutes } from './auth.ts';
 import { departmentRoutes } from './departments/index.ts';
 import { employeeRoutes } from './employees/index.ts';
@@ -13,5 +14,6 @@ export const allRoutes: readonly RegisteredRoute[] = [
   ...departmentRoutes,
   ...schedulingRoutes,
   ...employeeRoutes,
+  ...apiKeyRoutes,
   ...generationRoutes,
 ];

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
+import { ROLES, type Role } from '@rota/domain';
+import { newApiKey } from '../../auth/api-keys.ts';
+import type { Principal } from '../../auth/principal.ts';
+import { AppError, forbidden, notFound } from '../../http/errors.ts';
+import { route } from '../../http/route.ts';
+import { boolParam, cursorParam, idParam, idsParams, limitParam } from '../../http/validate.ts';
+
+type Row = {
+  id: string; name: string; prefix: string; role: Role; department_id: string | null; scopes: string[];
+  created_by: string | null; created_at: Date; last_used_at: Date | null; revoked_at: Date | null;
+};
+const COLUMNS = 'k.id, k.name, k.prefix, k.role, k.department_id, k.scopes, k.created_by, k.created_at, k.last_used_at, k.revoked_at';
+const SORT: SortColumn[] = [{ sql: 'k.id', direction: 'desc', type: 'bigint' }];
+
+const apiKeySchema = z.object({
+  id: z.string(), name: z.string(), prefix: z.string().describe('the visible start of the key: rk_<prefix>_…'), role: z.enum(ROLES),
+  departmentId: z.string().nullable(), scopes: z.array(z.string()), createdBy: z.string().nullable(), createdAt: z.string(),
+  lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable(),
+});
+const toApiKey = (r: Row): z.infer<typeof apiKeySchema> => ({
+  id: r.id, name: r.name, prefix: r.prefix, role: r.role, departmentId: r.department_id, scopes: r.scopes, createdBy: r.created_by,
+  createdAt: r.created_at.toISOString(), lastUsedAt: r.last_used_at?.toISOString() ?? null, revokedAt: r.revoked_at?.toISOString() ?? null,
+});
+
+const createBody = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(100),
+  role: z.enum(ROLES),
+  /** Required for manager and employee keys: the key acts inside this department (subtree for managers). */
+  departmentId: idParam.nullable().optional(),
+  scopes: z.array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'must be a lower-case scope name')).max(50).optional(),
+}).refine((b) => b.role === 'admin' || b.departmentId, { path: ['departmentId'], message: 'required for manager and employee keys' });
+
+function adminOnly(p: Principal): void {
+  if (p.role !== 'admin') throw forbidden('only admins manage API keys');
+}
+
+// API keys are credentials, not roster data: no change event type exists for them and their
+// reads are not cached (an admin-only, rarely read list; a revocation must show at once).
+export const apiKeyRoutes = [
+  route({
+    method: 'post',
+    path: '/v1/api-keys',
+    summary: 'Create an API key for a machine client (admins). The key is in this response only; the server keeps its SHA-256 hash.',
+    tag: 'api-keys',
+    body: createBody,
+    responses: { 201: { description: 'Created; `key` is shown once', schema: apiKeySchema.extend({ key: z.string() }) }, 403: { description: 'Not an admin' } },
+    handler: async ({ body, principal, deps }) => {
+      adminOnly(principal);
+      if (body.departmentId) {
+        const d = await deps.db.query('SELECT 1 FROM departments WHERE id = $1', [body.departmentId]);
+        if (!d.rowCount) throw new AppError('validation_failed', 'department does not exist', { details: [{ field: 'body.departmentId', message: 'does not exist' }] });
+      }
+      const k = newApiKey();
+      const r = await deps.db.query<Row>(
+        `INSERT INTO api_keys AS k (name, prefix, key_hash, role, department_id, scopes, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+        [body.name, k.prefix, k.hash, body.role, body.departmentId ?? null, [...new Set(body.scopes ?? [])], principal.employeeId]);
+      const row = r.rows[0]!;
+      return { status: 201, json: { ...toApiKey(row), key: k.key }, headers: { Location: `/v1/api-keys/${row.id}` } };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/api-keys',
+    summary: 'List API keys, newest first (admins); never shows the secret',
+    tag: 'api-keys',
+    query: z.strictObject({ includeRevoked: boolParam.optional(), limit: limitParam, cursor: cursorParam }),
+    responses: { 200: { description: 'A page of keys', schema: z.object({ data: z.array(apiKeySchema), nextCursor: z.string().nullable() }) } },
+    handler: async ({ query, principal, deps }) => {
+      adminOnly(principal);
+      const sortKey = `keys:${query.includeRevoked ? 'all' : 'live'}`;
+      const after = query.cursor ? decodeCursor(query.cursor, sortKey, 1) : undefined;
+      const k = keysetClause(SORT, after, 1);
+      const r = await deps.db.read<Row>(
+        `SELECT ${COLUMNS} FROM api_keys k WHERE ${query.includeRevoked ? 'TRUE' : 'k.revoked_at IS NULL'} AND ${k.where}
+          ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}`, k.params);
+      const page = pageOf(r.rows, query.limit, (x) => [x.id], sortKey);
+      return { json: { data: page.data.map(toApiKey), nextCursor: page.nextCursor }, headers: { 'X-Cache': 'BYPASS' } };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/api-keys/:id',
+    summary: 'Revoke an API key (admins); requests with it get 401 from now on. Idempotent.',
+    tag: 'api-keys',
+    params: idsParams,
+    responses: { 204: { description: 'Revoked' }, 404: { description: 'No such key' } },
+    handler: async ({ params, principal, deps }) => {
+      adminOnly(principal);
+      const r = await deps.db.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1', [params.id]);
+      if (!r.rowCount) throw notFound('API key');
+      // Other instances drop their memoised principal within the authenticator's few-second TTL.
+      deps.auth.forget('apiKey', params.id);
+      return { status: 204 };
+    },
+  }),
+];
