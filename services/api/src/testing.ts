@@ -58,7 +58,7 @@ export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
   redis.on('error', () => {});
   const logger = createLogger('api-test', 'silent');
   const registry = createRegistry('api');
-  const cache: ResponseCache = o.cache === 'none' ? passThroughCache : buildResponseCache({ redis, prefix, registry, logger });
+  const cache: ResponseCache = o.cache === 'none' ? passThroughCache : buildResponseCache({ redis, prefix, registry, logger, timeoutMs: 2000 });
   const tokens = { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS, issuer: config.JWT_ISSUER };
   const base: Omit<Deps, 'generation'> = {
     config, db: tdb.db, redis, cache, logger, registry, tokens,

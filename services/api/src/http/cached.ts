@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { Namespace } from '@rota/cache';
+import { etagOf, type Namespace } from '@rota/cache';
 import type { Principal } from '../auth/principal.ts';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
@@ -15,9 +15,6 @@ export type ResponseCache = {
   invalidate(targets: readonly { ns: Namespace; scopes: readonly string[] }[]): Promise<void>;
 };
 
-export function etagOf(body: Buffer): string {
-  return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
-}
 
 /** Cache that never stores: every read loads (X-Cache: BYPASS). */
 export const passThroughCache: ResponseCache = {
