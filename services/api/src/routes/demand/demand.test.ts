@@ -41,7 +41,7 @@ describe('demand', () => {
 
     const changed = rows.map((r, i) => (i === 0 ? { ...r, required: 3 } : r));
     const put2 = await api.request('PUT', `/v1/departments/${dept}/demand`, { token, body: { rows: [...changed, { date: '2026-03-09', templateId: early, required: 1 }] } });
-    expect(put2.body).toMatchObject({ inserted: 1, updated: 1, unchanged: 14 });
+    expect(put2.body).toMatchObject({ inserted: 1, updated: 1, unchanged: 13 });
     const get2 = await api.request('GET', `/v1/departments/${dept}/demand?from=2026-03-02&to=2026-03-02&templateId=${early}`, { token });
     expect(get2.headers.get('x-cache')).toBe('MISS');
     expect(get2.body.data).toEqual([{ date: '2026-03-02', templateId: early, templateCode: 'E', required: 3, weightUnder: 100, weightOver: 1 }]);

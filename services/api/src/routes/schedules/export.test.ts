@@ -1,0 +1,142 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, test as base } from 'vitest';
+import { apiFixture, type TestApi } from '../../testing.ts';
+import { makeSchedule, makeShift } from './test-factories.ts';
+
+const test = base.extend<{ api: TestApi }>({ api: apiFixture({ cache: 'none' }) });
+
+/** Minimal RFC 4180 parser (quoted fields, doubled quotes, CRLF records). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\r' && text[i + 1] === '\n') { row.push(field); rows.push(row); row = []; field = ''; i++; }
+    else field += c;
+  }
+  return rows;
+}
+
+/** Unfolds iCalendar content lines and returns each VEVENT as a property map. */
+function parseIcs(text: string): { lines: string[]; events: Record<string, string>[] } {
+  const lines = text.split('\r\n');
+  const unfolded: string[] = [];
+  for (const l of lines) {
+    if (l.startsWith(' ')) unfolded[unfolded.length - 1] += l.slice(1);
+    else if (l !== '') unfolded.push(l);
+  }
+  const events: Record<string, string>[] = [];
+  let cur: Record<string, string> | null = null;
+  for (const l of unfolded) {
+    if (l === 'BEGIN:VEVENT') cur = {};
+    else if (l === 'END:VEVENT') { events.push(cur!); cur = null; }
+    else if (cur) { const i = l.indexOf(':'); cur[l.slice(0, i)] = l.slice(i + 1); }
+  }
+  return { lines, events };
+}
+
+// A handle on the collector, so heap samples measure live memory rather than uncollected garbage.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+describe('schedule export', () => {
+  test('CSV and ICS of a small schedule: quoting, escaping, UTC times across midnight and DST', async ({ api }) => {
+    const dept = await api.makeDepartment({ name: 'Ward, "East"', timezone: 'Europe/Berlin' });
+    const { token } = await api.login('manager', dept);
+    const night = await api.makeTemplate({ departmentId: dept, code: 'N', start: '22:00', end: '06:00' });
+    const ann = await api.makeEmployee({ departmentId: dept, firstName: 'Ann "Nan"', lastName: 'Lee, Jr' });
+    const s = await makeSchedule(api, { departmentId: dept, start: '2026-03-28', end: '2026-03-29' });
+    const a = await makeShift(api, { scheduleId: s, employeeId: ann, templateId: night, date: '2026-03-28' }); // DST starts that night
+    const b = await makeShift(api, { scheduleId: s, employeeId: null, templateId: night, date: '2026-03-29' });
+
+    const csv = await api.request('GET', `/v1/schedules/${s}/export?format=csv`, { token });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect(csv.headers.get('content-disposition')).toContain(`schedule-${s}-v1.csv`);
+    const rows = parseCsv(csv.text);
+    expect(rows[0]).toEqual(['shift_id', 'date', 'starts_at', 'ends_at', 'employee_id', 'employee_name', 'email', 'template_code', 'template_name', 'status', 'source']);
+    expect(rows).toHaveLength(3);
+    // 22:00 CET = 21:00Z; 06:00 CEST (after the clocks went forward) = 04:00Z: a 7-hour night.
+    expect(rows[1]!.slice(0, 6)).toEqual([a, '2026-03-28', '2026-03-28T21:00:00.000Z', '2026-03-29T04:00:00.000Z', ann, 'Ann "Nan" Lee, Jr']);
+    expect(rows[2]!.slice(0, 6)).toEqual([b, '2026-03-29', '2026-03-29T20:00:00.000Z', '2026-03-30T04:00:00.000Z', '', '']);
+
+    const ics = await api.request('GET', `/v1/schedules/${s}/export?format=ics`, { token });
+    expect(ics.status).toBe(200);
+    expect(ics.headers.get('content-type')).toContain('text/calendar');
+    const { lines, events } = parseIcs(ics.text);
+    expect(lines[0]).toBe('BEGIN:VCALENDAR');
+    expect(ics.text.endsWith('END:VCALENDAR\r\n')).toBe(true);
+    expect(ics.text.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/); // every line break is CRLF
+    for (const l of lines) expect(Buffer.byteLength(l)).toBeLessThanOrEqual(75);
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ UID: `shift-${a}@rota`, DTSTART: '20260328T210000Z', DTEND: '20260329T040000Z', SUMMARY: 'N – Ann "Nan" Lee\\, Jr' });
+    expect(events[1]).toMatchObject({ UID: `shift-${b}@rota`, SUMMARY: 'N – Open shift' });
+  });
+
+  test('streams 50,000 shifts from a cursor with bounded memory', async ({ api }) => {
+    const dept = await api.makeDepartment({ name: 'Big' });
+    const { token } = await api.login('admin', dept);
+    const t = await api.makeTemplate({ departmentId: dept, code: 'D', start: '08:00', end: '16:00' });
+    const s = await makeSchedule(api, { departmentId: dept, start: '2026-01-01', end: '2026-12-31' });
+    // 365 days × 137 open slots ≥ 50,000 shifts.
+    await api.tdb.db.query(
+      `INSERT INTO shifts (schedule_id, department_id, employee_id, template_id, date, open_slot, starts_at, ends_at)
+       SELECT $1, $2, NULL, $3, d::date, slot, d + time '08:00', d + time '16:00'
+         FROM generate_series('2026-01-01'::date, '2026-12-31'::date, interval '1 day') d, generate_series(1, 137) slot
+        LIMIT 50000`, [s, dept, t]);
+
+    // Warm-up: the first export also pays for one-time allocations (compiled code, pool clients).
+    await (await fetch(`${api.url}/v1/schedules/${s}/export?format=csv`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
+    for (const format of ['csv', 'ics'] as const) {
+      gc();
+      const baseline = process.memoryUsage().heapUsed;
+      let peak = baseline;
+      const res = await fetch(`${api.url}/v1/schedules/${s}/export?format=${format}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let bytes = 0;
+      let chunks = 0;
+      let count = 0;
+      let carry = '';
+      let first: string | undefined;
+      let last = '';
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.length;
+        const text = carry + decoder.decode(value, { stream: true });
+        const cut = text.lastIndexOf('\r\n');
+        const complete = text.slice(0, cut + 2);
+        carry = text.slice(cut + 2);
+        count += format === 'csv' ? complete.split('\r\n').length - 1 : complete.split('BEGIN:VEVENT').length - 1;
+        first ??= complete.slice(0, 400);
+        last = (last + complete).slice(-200);
+        if (++chunks % 50 === 0) {
+          gc();
+          peak = Math.max(peak, process.memoryUsage().heapUsed);
+        }
+      }
+      if (format === 'csv') {
+        expect(count).toBe(50_001); // header + rows
+        expect(parseCsv(first!.slice(0, first!.indexOf('\r\n', first!.indexOf('\r\n') + 2) + 2))[1]!.slice(1, 5)).toEqual(['2026-01-01', '2026-01-01T08:00:00.000Z', '2026-01-01T16:00:00.000Z', '']);
+      } else {
+        expect(count).toBe(50_000);
+        expect(last.endsWith('END:VEVENT\r\nEND:VCALENDAR\r\n')).toBe(true);
+      }
+      // The whole body (several MB) never sits in memory at once: the heap grows far less than the output.
+      expect(bytes).toBeGreaterThan(4_000_000);
+      // Materialising the 50,000 rows alone would take well over 10 MB.
+      expect(peak - baseline, `heap growth exporting ${bytes} bytes of ${format}`).toBeLessThan(4 * 1024 * 1024);
+    }
+  }, 120_000);
+});
