@@ -35,6 +35,8 @@ export type QueryEvent = {
   pool: 'writer' | 'reader';
   operation: string;
   text: string;
+  /** Bound parameters (for replaying a request's queries in benchmarks; never log them). */
+  values?: readonly unknown[] | undefined;
   durationMs: number;
   requestId?: string | undefined;
   error?: unknown;
@@ -92,6 +94,7 @@ export function createDb(o: PoolOptions): Db {
     name: 'writer' | 'reader',
     run: () => Promise<pg.QueryResult<R>>,
     text: string,
+    values?: readonly unknown[],
   ): Promise<pg.QueryResult<R>> {
     const ctx = currentQueryContext();
     if (ctx) ctx.queryCount++;
@@ -104,24 +107,24 @@ export function createDb(o: PoolOptions): Db {
       throw e;
     } finally {
       const durationMs = performance.now() - start;
-      const ev: QueryEvent = { pool: name, operation: operationOf(text), text, durationMs, requestId: ctx?.requestId, error };
+      const ev: QueryEvent = { pool: name, operation: operationOf(text), text, values, durationMs, requestId: ctx?.requestId, error };
       o.onQuery?.(ev);
       if (durationMs >= slowMs) o.onSlowQuery?.(ev);
     }
   }
 
   const query: Queryable['query'] = (text, values) =>
-    timed('writer', () => writer.query(text, values as unknown[]), text);
+    timed('writer', () => writer.query(text, values as unknown[]), text, values);
   const read: Queryable['query'] = (text, values) => {
     const useWriter = reader === writer || currentQueryContext()?.readYourWrites === true;
-    return useWriter ? query(text, values) : timed('reader', () => reader.query(text, values as unknown[]), text);
+    return useWriter ? query(text, values) : timed('reader', () => reader.query(text, values as unknown[]), text, values);
   };
 
   async function tx<T>(fn: (client: Queryable & { raw: PoolClient }) => Promise<T>): Promise<T> {
     const client = await writer.connect();
     const scoped: Queryable & { raw: PoolClient } = {
       raw: client,
-      query: (text, values) => timed('writer', () => client.query(text, values as unknown[]), text),
+      query: (text, values) => timed('writer', () => client.query(text, values as unknown[]), text, values),
     };
     try {
       await scoped.query('BEGIN');

@@ -1,9 +1,9 @@
-import { createCache, type Cache } from '@rota/cache';
+import { createCache, type Cache, type CacheOptions } from '@rota/cache';
 import type { Logger, Registry } from '@rota/telemetry';
 import type { Redis } from 'ioredis';
 import type { ResponseCache } from './http/cached.ts';
 
-export type ResponseCacheOptions = { redis: Redis; prefix: string; registry: Registry; logger: Logger; timeoutMs?: number };
+export type ResponseCacheOptions = { redis: Redis; prefix: string; registry: Registry; logger: Logger; timeoutMs?: number; namespaces?: CacheOptions['namespaces'] };
 
 /**
  * The API's cache: reads never fail because of Redis (BYPASS); its own post-commit invalidation
@@ -11,7 +11,7 @@ export type ResponseCacheOptions = { redis: Redis; prefix: string; registry: Reg
  * the Kafka-driven invalidator bumps the same scopes when Redis is back.
  */
 export function buildResponseCache(o: ResponseCacheOptions): ResponseCache & { inner: Cache } {
-  const inner = createCache({ redis: o.redis, registry: o.registry, logger: o.logger, keyPrefix: o.prefix, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+  const inner = createCache({ redis: o.redis, registry: o.registry, logger: o.logger, keyPrefix: o.prefix, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...(o.namespaces ? { namespaces: o.namespaces } : {}) });
   return {
     inner,
     getOrLoad: (read, load) => inner.getOrLoad({ ns: read.ns, key: read.key, scopes: read.scopes, load }),

@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { NAMESPACES, type Namespace, type NamespaceTtl } from '@rota/cache';
 import { TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
+
+const ttl = z.strictObject({ freshMs: z.number().int().min(1).optional(), staleMs: z.number().int().min(0).optional() });
+const namespaceTtls = z.partialRecord(z.enum(NAMESPACES), ttl);
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -17,6 +21,16 @@ export const apiEnvSchema = z.object({
   REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_:-]*$/).default('rota'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(50),
   CACHE_ENABLED: bool.default(true),
+  /** JSON overrides of the per-namespace windows, e.g. {"employees":{"freshMs":60000,"staleMs":60000}}. */
+  CACHE_NAMESPACE_TTLS: z.string().default('{}').transform((s, ctx) => {
+    try {
+      // zod's optional keys are `T | undefined`; JSON never carries undefined, so this is exact.
+      return namespaceTtls.parse(JSON.parse(s)) as Partial<Record<Namespace, Partial<NamespaceTtl>>>;
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `must be JSON like {"employees":{"freshMs":1000}}: ${(e as Error).message}` });
+      return z.NEVER;
+    }
+  }),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').default('rota-local-development-secret-change-me-0123456789'),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   JWT_ISSUER: z.string().default('rota'),

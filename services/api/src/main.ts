@@ -35,7 +35,7 @@ const redis = new Redis(config.REDIS_URL, {
 });
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
 
-const responseCache = config.CACHE_ENABLED ? buildResponseCache({ redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : passThroughCache;
+const responseCache = config.CACHE_ENABLED ? buildResponseCache({ redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, namespaces: config.CACHE_NAMESPACE_TTLS }) : passThroughCache;
 // CACHE_INVALIDATE_ON_WRITE=false leaves invalidation to the Kafka path alone (its tests, bench).
 const cache = config.CACHE_INVALIDATE_ON_WRITE ? responseCache : { ...responseCache, invalidate: async () => {} };
 
