@@ -10,3 +10,5 @@ export type { WriteOptions, WriteOutcome, SolveSummary, ShiftRow } from './write
 export { importCurtois, evaluateCurtois } from './curtois.ts';
 export type { ImportOptions, ImportResult, CurtoisEvaluation } from './curtois.ts';
 export { addDays, dayNumber, isoWeekday, zonedInstant } from './time.ts';
+export { createScenario, insertRun, DEFAULT_TEMPLATES } from './scenario.ts';
+export type { Scenario, ScenarioOptions, ScenarioTemplate } from './scenario.ts';

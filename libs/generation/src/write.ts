@@ -9,7 +9,8 @@
  * A published schedule for the same period is never touched: the run fails with a clear reason
  * (archive the published schedule first to generate a new draft).
  */
-import { bulkUpsert, type Db } from '@rota/db';
+import { copyInto, type Db, type Queryable } from '@rota/db';
+import type { PoolClient } from 'pg';
 import { recordEvent, type ChangeEvent } from '@rota/events';
 import { checkAssignment, coverCounts, openSlots, type Assignment, type ScoreBreakdown } from '@rota/solver';
 import type { RunResult, RunStatus } from './job.ts';
@@ -81,6 +82,44 @@ function coverage(loaded: LoadedInstance, assignment: Assignment): { demandSlots
   return { demandSlots, coveredSlots };
 }
 
+let stagingSeq = 0;
+
+/**
+ * COPY → staging → UPDATE changed rows + INSERT … ON CONFLICT (shifts_natural_key) DO NOTHING →
+ * DELETE generated rows missing from the staging table. The same shape as @rota/db's bulkUpsert
+ * (which counts inserts through xmax, a system column Postgres refuses on a partitioned table such
+ * as shifts), plus the deletion, all against the one staging table.
+ */
+async function upsertShifts(q: Queryable & { raw: PoolClient }, scheduleId: string, loaded: LoadedInstance, rows: ShiftRow[]):
+  Promise<{ inserted: number; updated: number; deleted: number; unchanged: number }> {
+  const staging = `rota_gen_shifts_${process.pid}_${++stagingSeq}`;
+  await q.query(`CREATE TEMP TABLE ${staging} (employee_id bigint, template_id bigint NOT NULL, date date NOT NULL, open_slot smallint NOT NULL,
+                   starts_at timestamptz NOT NULL, ends_at timestamptz NOT NULL) ON COMMIT DROP`);
+  await copyInto(q.raw, staging, ['employee_id', 'template_id', 'date', 'open_slot', 'starts_at', 'ends_at'], rows,
+    (r) => [r.employeeId, r.templateId, r.date, r.openSlot, r.startsAt, r.endsAt]);
+  await q.query(`ANALYZE ${staging}`);
+  const key = `t.date = s.date AND t.template_id = s.template_id AND coalesce(t.employee_id, 0) = coalesce(s.employee_id, 0) AND t.open_slot = s.open_slot`;
+  const params = [scheduleId, loaded.departmentId, loaded.periodStart, loaded.periodEnd];
+  const updated = await q.query(
+    `UPDATE shifts t SET starts_at = s.starts_at, ends_at = s.ends_at, department_id = $2, updated_at = now()
+       FROM ${staging} s
+      WHERE t.schedule_id = $1 AND t.date BETWEEN $3 AND $4 AND ${key}
+        AND (t.starts_at, t.ends_at, t.department_id) IS DISTINCT FROM (s.starts_at, s.ends_at, $2::bigint)`, params);
+  const inserted = await q.query(
+    `INSERT INTO shifts (schedule_id, department_id, employee_id, template_id, date, open_slot, starts_at, ends_at, source)
+     SELECT $1, $2, s.employee_id, s.template_id, s.date, s.open_slot, s.starts_at, s.ends_at, 'generated' FROM ${staging} s
+      WHERE s.date BETWEEN $3 AND $4
+     ON CONFLICT ON CONSTRAINT shifts_natural_key DO NOTHING`, params);
+  // Generated shifts of this schedule that the new roster no longer has. Manual shifts stay.
+  const deleted = await q.query(
+    `DELETE FROM shifts t WHERE t.schedule_id = $1 AND t.source = 'generated' AND t.date BETWEEN $3 AND $4
+        AND NOT EXISTS (SELECT 1 FROM ${staging} s WHERE ${key}) AND $2::bigint IS NOT NULL`, params);
+  await q.query(`DROP TABLE ${staging}`);
+  const ins = inserted.rowCount ?? 0;
+  const upd = updated.rowCount ?? 0;
+  return { inserted: ins, updated: upd, deleted: deleted.rowCount ?? 0, unchanged: rows.length - ins - upd };
+}
+
 const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function writeResult(db: Db, loaded: LoadedInstance, assignment: Assignment, solve: SolveSummary, opts: WriteOptions = {}): Promise<WriteOutcome> {
@@ -117,26 +156,7 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
       throw new InvalidGenerationInputError(
         `a published schedule already covers ${loaded.periodStart}..${loaded.periodEnd}; archive it before generating a new draft`);
     }
-    const up = await bulkUpsert(q.raw, {
-      table: 'shifts',
-      columns: ['schedule_id', 'department_id', 'employee_id', 'template_id', 'date', 'open_slot', 'starts_at', 'ends_at', 'source'],
-      conflictColumns: ['schedule_id', 'date', 'template_id', 'employee_id', 'open_slot'],
-      conflictConstraint: 'shifts_natural_key',
-      updateColumns: ['department_id', 'starts_at', 'ends_at'],
-      onUpdateSet: 'updated_at = now()',
-      rows,
-      values: (s) => [schedule.id, loaded.departmentId, s.employeeId, s.templateId, s.date, s.openSlot, s.startsAt, s.endsAt, 'generated'],
-    });
-    // Generated shifts of this schedule that the new roster no longer has. Manual shifts stay.
-    const del = await q.query(
-      `DELETE FROM shifts s
-        WHERE s.schedule_id = $1 AND s.source = 'generated' AND s.date BETWEEN $2 AND $3
-          AND NOT EXISTS (
-            SELECT 1 FROM unnest($4::date[], $5::bigint[], $6::bigint[], $7::smallint[]) AS k(date, template_id, employee_id, open_slot)
-             WHERE k.date = s.date AND k.template_id = s.template_id AND coalesce(k.employee_id, 0) = coalesce(s.employee_id, 0)
-               AND k.open_slot = s.open_slot)`,
-      [schedule.id, loaded.periodStart, loaded.periodEnd, rows.map((r) => r.date), rows.map((r) => r.templateId),
-        rows.map((r) => r.employeeId), rows.map((r) => r.openSlot)]);
+    const up = await upsertShifts(q, schedule.id, loaded, rows);
     if (opts.failAfterShiftsWritten) throw new Error('injected failure after the shifts were written (test hook)');
     await q.query('SELECT rota_refresh_daily_stats($1, $2::date, $3::date)', [loaded.departmentId, loaded.periodStart, loaded.periodEnd]);
     const result: RunResult = {
@@ -151,7 +171,7 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
         coverUnder: round(score.coverUnder), coverOver: round(score.coverOver), onRequests: round(score.onRequests),
         offRequests: round(score.offRequests), fairness: round(score.fairness), cost: round(score.cost), total: round(score.total),
       },
-      shifts: { inserted: up.inserted, updated: up.updated, deleted: del.rowCount ?? 0, unchanged: up.unchanged, total: rows.length },
+      shifts: { inserted: up.inserted, updated: up.updated, deleted: up.deleted, unchanged: up.unchanged, total: rows.length },
       solveTimeMs: Math.round(solve.elapsedMs),
       writeTimeMs: 0,
       iterations: solve.iterations,
@@ -172,7 +192,7 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
       scheduleIds: [schedule.id],
       payload: {
         runId: loaded.runId, version: schedule.version, periodStart: loaded.periodStart, periodEnd: loaded.periodEnd,
-        inserted: up.inserted, updated: up.updated, deleted: del.rowCount ?? 0, coveragePct: result.coveragePct,
+        inserted: up.inserted, updated: up.updated, deleted: up.deleted, coveragePct: result.coveragePct,
       },
     });
     return { kind: 'written', result, event } as const;
