@@ -25,7 +25,7 @@ const toApiKey = (r: Row): z.infer<typeof apiKeySchema> => ({
 });
 
 const createBody = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(100),
+  name: z.string().trim().min(1, 'must not be empty').max(100).refine((s) => !s.includes('\u0000'), 'must not contain NUL characters'),
   role: z.enum(ROLES),
   /** Required for manager and employee keys: the key acts inside this department (subtree for managers). */
   departmentId: idParam.nullable().optional(),

@@ -152,6 +152,8 @@ describe('GET /v1/employees', () => {
       ['/v1/employees?q=', 'query.q'],
       [`/v1/employees?q=${'x'.repeat(101)}`, 'query.q'],
       ['/v1/employees?bogus=1', 'query.bogus'],
+      ['/v1/employees?q=a%00b', 'query.q'],
+      ['/v1/employees?skill=%00', 'query.skill'],
       ['/v1/employees?cursor=garbage', 'cursor'],
       [`/v1/employees?sort=lastName&cursor=${foreignCursor}`, 'cursor'],
     ];

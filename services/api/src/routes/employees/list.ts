@@ -8,7 +8,7 @@ import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { boolParam, cursorParam, idParam, limitParam } from '../../http/validate.ts';
-import { EMPLOYEE_COLUMNS, employeeSchema, pageSchema, toEmployee, type EmployeeRow } from './shape.ts';
+import { EMPLOYEE_COLUMNS, employeeSchema, NO_NUL, noNul, pageSchema, toEmployee, type EmployeeRow } from './shape.ts';
 
 const SORTS = {
   lastName: { sql: 'e.last_name', type: 'text', key: (r: EmployeeRow) => r.last_name },
@@ -21,9 +21,9 @@ const listQuery = z.strictObject({
   departmentId: idParam.optional(),
   includeSubdepartments: boolParam.optional(),
   role: z.enum(ROLES).optional(),
-  skill: z.string().trim().min(1, 'must not be empty').max(64).optional(),
+  skill: z.string().trim().min(1, 'must not be empty').max(64).refine(noNul, NO_NUL).optional(),
   active: boolParam.optional(),
-  q: z.string().trim().min(1, 'must not be empty').max(100).optional(),
+  q: z.string().trim().min(1, 'must not be empty').max(100).refine(noNul, NO_NUL).optional(),
   sort: z.enum(['lastName', 'hireDate', 'createdAt']).default('lastName'),
   order: z.enum(['asc', 'desc']).default('asc'),
   limit: limitParam,

@@ -4,9 +4,9 @@ import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
 import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
-import { cursorParam, idsParams, isoDate, limitParam } from '../../http/validate.ts';
+import { cursorParam, idsParams, limitParam } from '../../http/validate.ts';
 import { authorize, loadTarget } from './access.ts';
-import { EMPLOYEE_COLUMNS, employeeSchema, pageSchema, toEmployee, type EmployeeRow } from './shape.ts';
+import { calendarDate, EMPLOYEE_COLUMNS, type EmployeeRow, employeeSchema, pageSchema, toEmployee } from './shape.ts';
 
 const HISTORY_SORT: SortColumn[] = [
   { sql: 'h.changed_at', direction: 'desc', type: 'timestamptz' },
@@ -99,11 +99,15 @@ export const employeeReadRoutes = [
       + 'employees in their subtree from draft and published schedules; archived schedules are left out.',
     tag: 'employees',
     params: idsParams,
-    query: z.strictObject({ from: isoDate.optional(), to: isoDate.optional() }),
+    query: z.strictObject({ from: calendarDate.optional(), to: calendarDate.optional() }),
     responses: { 200: { description: 'The shifts in the window', schema: z.object({ from: z.string(), to: z.string(), data: z.array(shiftSchema) }) } },
     handler: async ({ req, res, params, query, principal, deps }) => {
       const from = query.from ?? (query.to ? addDays(query.to, -DEFAULT_WINDOW_DAYS) : new Date().toISOString().slice(0, 10));
       const to = query.to ?? addDays(from, DEFAULT_WINDOW_DAYS);
+      // Defaults computed near year 0 or 9999 leave the 4-digit range: refuse rather than send Postgres a bad date.
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(from) || !/^\d{4}-\d{2}-\d{2}$/.test(to) || from < '0001-01-01') {
+        throw new AppError('validation_failed', 'date out of range', { details: [{ field: query.from ? 'query.from' : 'query.to', message: 'out of range' }] });
+      }
       if (to < from) throw new AppError('validation_failed', 'to must not be before from', { details: [{ field: 'query.to', message: 'must not be before from' }] });
       if ((Date.parse(to) - Date.parse(from)) / DAY_MS >= MAX_WINDOW_DAYS) {
         throw new AppError('validation_failed', `the window may span at most ${MAX_WINDOW_DAYS} days`, { details: [{ field: 'query.to', message: `at most ${MAX_WINDOW_DAYS} days after from` }] });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Role } from '@rota/domain';
+import { isoDate } from '../../http/validate.ts';
 
 export type EmployeeRow = {
   id: string; email: string; first_name: string; last_name: string; role: Role;
@@ -31,5 +32,12 @@ export function toEmployee(r: EmployeeRow): Employee {
     createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
   };
 }
+
+/** Postgres text cannot hold NUL: refuse it as a 400 instead of letting the insert fail. */
+export const noNul = (s: string): boolean => !s.includes('\u0000');
+export const NO_NUL = 'must not contain NUL characters';
+
+/** An ISO date Postgres accepts (there is no year 0). */
+export const calendarDate = isoDate.refine((d) => d >= '0001-01-01', 'must be in year 1 or later');
 
 export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
 import { AppError, notFound } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
-import { cursorParam, idParam, idsParams, isoDate, limitParam } from '../../http/validate.ts';
+import { cursorParam, idParam, idsParams, limitParam } from '../../http/validate.ts';
 import { employeeWrite, sendEmployeeRead } from './access.ts';
-import { pageSchema } from './shape.ts';
+import { calendarDate, pageSchema } from './shape.ts';
 
 const SORT: SortColumn[] = [
   { sql: 'x.date', direction: 'asc', type: 'date' },
@@ -27,7 +27,7 @@ export const shiftRequestRoutes = [
     summary: "An employee's wishes to work (on) or not work (off) dates, by date; optional from/to",
     tag: 'employees',
     params: idsParams,
-    query: z.strictObject({ from: isoDate.optional(), to: isoDate.optional(), limit: limitParam, cursor: cursorParam }),
+    query: z.strictObject({ from: calendarDate.optional(), to: calendarDate.optional(), limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of requests', schema: pageSchema(requestSchema) } },
     handler: async ({ req, res, params, query, principal, deps }) => {
       const sortKey = `requests:${query.from ?? ''}:${query.to ?? ''}`;
@@ -52,7 +52,7 @@ export const shiftRequestRoutes = [
     tag: 'employees',
     params: idsParams,
     body: z.strictObject({
-      date: isoDate, kind: z.enum(['on', 'off']), templateId: idParam.optional(),
+      date: calendarDate, kind: z.enum(['on', 'off']), templateId: idParam.optional(),
       weight: z.number().int('must be an integer').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
     }),
     responses: { 201: { description: 'Created', schema: requestSchema } },

@@ -261,6 +261,8 @@ describe('GET /v1/employees/:id/shifts', () => {
       ['from=2026-03-10&to=2026-03-01', 'query.to'],
       ['from=2026-01-01&to=2027-01-02', 'query.to'],
       ['from=2026-02-30', 'query.from'],
+      ['from=9999-12-30', 'query.from'],
+      ['to=0001-01-02', 'query.to'],
       ['day=2026-01-01', 'query.day'],
     ] as const) {
       const r = await api.request('GET', `/v1/employees/${emp}/shifts?${q}`, { token: manager.token });

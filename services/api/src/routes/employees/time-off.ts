@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
 import { AppError, forbidden, notFound } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
-import { cursorParam, idParam, idsParams, isoDate, limitParam } from '../../http/validate.ts';
+import { cursorParam, idParam, idsParams, limitParam } from '../../http/validate.ts';
 import { employeeWrite, sendEmployeeRead } from './access.ts';
-import { pageSchema } from './shape.ts';
+import { calendarDate, NO_NUL, noNul, pageSchema } from './shape.ts';
 
 const STATUSES = ['requested', 'approved', 'rejected'] as const;
 const MAX_DAYS = 366;
@@ -31,7 +31,7 @@ function checkSpan(start: string, end: string): void {
   }
 }
 
-const reason = z.string().trim().min(1, 'must not be empty').max(500);
+const reason = z.string().trim().min(1, 'must not be empty').max(500).refine(noNul, NO_NUL);
 
 export const timeOffRoutes = [
   route({
@@ -40,7 +40,7 @@ export const timeOffRoutes = [
     summary: 'Time off of one employee, latest start first; filters status and a date window (from/to: overlapping entries)',
     tag: 'employees',
     params: idsParams,
-    query: z.strictObject({ status: z.enum(STATUSES).optional(), from: isoDate.optional(), to: isoDate.optional(), limit: limitParam, cursor: cursorParam }),
+    query: z.strictObject({ status: z.enum(STATUSES).optional(), from: calendarDate.optional(), to: calendarDate.optional(), limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of time off', schema: pageSchema(timeOffSchema) } },
     handler: async ({ req, res, params, query, principal, deps }) => {
       const sortKey = `timeoff:${query.status ?? ''}:${query.from ?? ''}:${query.to ?? ''}`;
@@ -64,7 +64,7 @@ export const timeOffRoutes = [
     summary: 'Request time off (status requested; the employee themselves, or managers/admins in scope)',
     tag: 'employees',
     params: idsParams,
-    body: z.strictObject({ startDate: isoDate, endDate: isoDate, reason: reason.optional() }),
+    body: z.strictObject({ startDate: calendarDate, endDate: calendarDate, reason: reason.optional() }),
     responses: { 201: { description: 'Requested', schema: timeOffSchema } },
     handler: async ({ params, body, principal, deps }) => {
       checkSpan(body.startDate, body.endDate);
@@ -84,7 +84,7 @@ export const timeOffRoutes = [
       + 'or edit dates/reason (the employee while still requested; managers/admins any time)',
     tag: 'employees',
     params: z.strictObject({ id: idParam, timeOffId: idParam }),
-    body: z.strictObject({ status: z.enum(STATUSES).optional(), startDate: isoDate.optional(), endDate: isoDate.optional(), reason: reason.nullable().optional() })
+    body: z.strictObject({ status: z.enum(STATUSES).optional(), startDate: calendarDate.optional(), endDate: calendarDate.optional(), reason: reason.nullable().optional() })
       .refine((b) => Object.keys(b).length > 0, 'send at least one field'),
     responses: { 200: { description: 'Updated', schema: timeOffSchema }, 403: { description: 'Not allowed' }, 409: { description: 'Already decided' } },
     handler: async ({ params, body, principal, deps }) => {

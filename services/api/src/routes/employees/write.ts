@@ -5,28 +5,28 @@ import { invalidationsFor, recordEvent, type EventType } from '@rota/events';
 import { coversDepartment, type Principal } from '../../auth/principal.ts';
 import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
-import { idParam, idsParams, isoDate } from '../../http/validate.ts';
+import { idParam, idsParams } from '../../http/validate.ts';
 import { authorize, isSelf, loadTarget } from './access.ts';
-import { EMPLOYEE_COLUMNS, employeeSchema, toEmployee, type EmployeeRow } from './shape.ts';
+import { calendarDate, EMPLOYEE_COLUMNS, type EmployeeRow, employeeSchema, NO_NUL, noNul, toEmployee } from './shape.ts';
 
-const nameField = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const nameField = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noNul, NO_NUL);
 const email = z.string().trim().max(254, 'must be at most 254 characters').pipe(z.email('must be an email address'));
 const hourlyRate = z.union([z.number(), z.string()])
   .transform((v) => String(v).trim())
   .refine((v) => /^\d{1,10}(\.\d{1,2})?$/.test(v), 'must be a non-negative amount with at most 2 decimals, e.g. "21.50"');
-const skills = z.array(z.string().trim().min(1, 'must not be empty').max(64)).max(100).transform((s) => [...new Set(s)]);
+const skills = z.array(z.string().trim().min(1, 'must not be empty').max(64).refine(noNul, NO_NUL)).max(100).transform((s) => [...new Set(s)]);
 const password = z.string().min(12, 'must be at least 12 characters').max(200);
-const reason = z.string().trim().min(1).max(500);
+const reason = z.string().trim().min(1).max(500).refine(noNul, NO_NUL);
 
 const createBody = z.strictObject({
   email, firstName: nameField, lastName: nameField, departmentId: idParam,
-  role: z.enum(ROLES).optional(), contractId: idParam.nullable().optional(), hireDate: isoDate.optional(),
+  role: z.enum(ROLES).optional(), contractId: idParam.nullable().optional(), hireDate: calendarDate.optional(),
   hourlyRate: hourlyRate.optional(), skills: skills.optional(), active: z.boolean().optional(), password: password.optional(),
 });
 
 const patchBody = z.strictObject({
   email: email.optional(), firstName: nameField.optional(), lastName: nameField.optional(), departmentId: idParam.optional(),
-  role: z.enum(ROLES).optional(), contractId: idParam.nullable().optional(), hireDate: isoDate.optional(),
+  role: z.enum(ROLES).optional(), contractId: idParam.nullable().optional(), hireDate: calendarDate.optional(),
   hourlyRate: hourlyRate.optional(), skills: skills.optional(), active: z.boolean().optional(), password: password.optional(),
   /** Why the department changed; stored in the history row. Only with departmentId. */
   reason: reason.optional(),
