@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 
 /** The part of a pino logger the Kafka helpers use. */
@@ -66,7 +67,15 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
       topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions })),
       waitForLeaders: true,
     });
-    return missing.map((t) => t.topic);
+    // Every partition must report a leader before the first produce, or that produce fails and
+    // is retried (KRaft applies new partitions asynchronously, cf. KAFKA-15591).
+    const names = missing.map((t) => t.topic);
+    for (let i = 0; i < 50; i++) {
+      const meta = await admin.fetchTopicMetadata({ topics: names });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) break;
+      await sleep(100);
+    }
+    return names;
   } finally {
     await admin.disconnect();
   }

@@ -189,8 +189,9 @@ class Relay implements OutboxRelay {
     this.#dirty = false;
     const end = this.#m.batch.startTimer();
     const r = await c.query<Row>(
+      // ORDER BY outbox.id, not the text alias `id`: '10' sorts before '2'.
       `SELECT id::text AS id, event_id::text AS event_id, type, partition_key, envelope::text AS envelope
-         FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, [this.#o.batchSize]);
+         FROM outbox WHERE published_at IS NULL ORDER BY outbox.id LIMIT $1`, [this.#o.batchSize]);
     if (r.rows.length === 0) return false;
     await this.#kafkaCall(async () => {
       const producer = await this.#ensureProducer();
@@ -266,7 +267,7 @@ class Relay implements OutboxRelay {
     for (;;) {
       const r = await c.query(
         `DELETE FROM outbox WHERE id IN (
-           SELECT id FROM outbox WHERE published_at < now() - make_interval(hours => $1) LIMIT 5000)`,
+           SELECT id FROM outbox WHERE published_at < now() - $1::float8 * interval '1 hour' LIMIT 5000)`,
         [this.#o.retentionHours]);
       total += r.rowCount ?? 0;
       if ((r.rowCount ?? 0) < 5000 || this.#stopping) break;
