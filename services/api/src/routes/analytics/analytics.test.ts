@@ -1,0 +1,141 @@
+import { describe, expect, test as base } from 'vitest';
+import { apiFixture, type TestApi } from '../../testing.ts';
+import { makeSchedule, makeShift, refreshStats } from '../schedules/test-factories.ts';
+
+const test = base.extend<{ api: TestApi }>({ api: apiFixture() });
+
+type Truth = { head_count: number; minutes: number; cost: string; demand: number; covered: number; overtime: number };
+
+/** The same figures computed independently, straight from shifts, demand and employees. */
+async function truth(api: TestApi, rootId: string, from: string, to: string): Promise<Truth> {
+  const r = await api.tdb.db.query<Truth>(
+    `WITH scope AS (SELECT id FROM departments WHERE path <@ (SELECT path FROM departments WHERE id = $1)),
+     live AS (
+       SELECT s.date, s.template_id, s.department_id, (extract(epoch FROM s.ends_at - s.starts_at) / 60)::int AS minutes,
+              round((extract(epoch FROM s.ends_at - s.starts_at) / 60) * e.hourly_rate * t.pay_multiplier / 60.0, 2) AS cost
+         FROM shifts s JOIN schedules sc ON sc.id = s.schedule_id JOIN employees e ON e.id = s.employee_id
+         JOIN shift_templates t ON t.id = s.template_id
+        WHERE s.department_id IN (SELECT id FROM scope) AND s.date BETWEEN $2 AND $3 AND s.status <> 'cancelled' AND sc.status <> 'archived')
+     SELECT (SELECT count(*)::int FROM employees WHERE active AND department_id IN (SELECT id FROM scope)) AS head_count,
+            (SELECT coalesce(sum(minutes), 0)::int FROM live) AS minutes,
+            (SELECT coalesce(sum(cost), 0)::numeric(14,2)::text FROM live) AS cost,
+            (SELECT coalesce(sum(greatest(minutes - 480, 0)), 0)::int FROM live) AS overtime,
+            (SELECT coalesce(sum(required), 0)::int FROM demand WHERE department_id IN (SELECT id FROM scope) AND date BETWEEN $2 AND $3) AS demand,
+            (SELECT coalesce(sum(least(d.required, (SELECT count(*) FROM live l WHERE l.date = d.date AND l.template_id = d.template_id))), 0)::int
+               FROM demand d WHERE d.department_id IN (SELECT id FROM scope) AND d.date BETWEEN $2 AND $3) AS covered`,
+    [rootId, from, to]);
+  return r.rows[0]!;
+}
+
+describe('analytics', () => {
+  test('overview and daily figures equal an independent computation over shifts; writers keep them fresh; ≤ 2 queries; cached', async ({ api }) => {
+    const root = await api.makeDepartment({ name: 'Hospital' });
+    const ward = await api.makeDepartment({ name: 'Ward', parentId: root });
+    const { token } = await api.login('admin', root);
+    const E = await api.makeTemplate({ departmentId: ward, code: 'E', start: '06:00', end: '16:00' }); // 10 h: 2 h overtime
+    const R = await api.makeTemplate({ departmentId: root, code: 'R', start: '09:00', end: '17:00' });
+    await api.tdb.db.query('UPDATE shift_templates SET pay_multiplier = 1.5 WHERE id = $1', [R]);
+    const ann = await api.makeEmployee({ departmentId: ward, hourlyRate: 21.5 });
+    const bob = await api.makeEmployee({ departmentId: ward, hourlyRate: 30 });
+    const cyd = await api.makeEmployee({ departmentId: root, hourlyRate: 40 });
+    await api.makeEmployee({ departmentId: root, active: false }); // not in the head count (the admin is)
+    const sw = await makeSchedule(api, { departmentId: ward, start: '2026-03-02', end: '2026-03-08' });
+    const sr = await makeSchedule(api, { departmentId: root, start: '2026-03-02', end: '2026-03-08' });
+    const archived = await makeSchedule(api, { departmentId: ward, start: '2026-03-01', end: '2026-03-08', status: 'archived' });
+    await makeShift(api, { scheduleId: archived, employeeId: ann, templateId: E, date: '2026-03-05' }); // never counts
+    await refreshStats(api, ward, '2026-03-01', '2026-03-08');
+
+    // Writes through the API keep the daily stats fresh.
+    const put = (dept: string, rows: unknown[]) => api.request('PUT', `/v1/departments/${dept}/demand`, { token, body: { rows } });
+    expect((await put(ward, [{ date: '2026-03-02', templateId: E, required: 2 }, { date: '2026-03-03', templateId: E, required: 1 }])).status).toBe(200);
+    expect((await put(root, [{ date: '2026-03-02', templateId: R, required: 1 }])).status).toBe(200);
+    const post = (scheduleId: string, employeeId: string | null, templateId: string, date: string, status?: string) =>
+      api.request('POST', '/v1/shifts', { token, body: { scheduleId, employeeId, templateId, date, ...(status ? { status } : {}) } });
+    for (const r of [
+      await post(sw, ann, E, '2026-03-02'), await post(sw, bob, E, '2026-03-03'), await post(sw, ann, E, '2026-03-04'),
+      await post(sw, null, E, '2026-03-02'), await post(sw, bob, E, '2026-03-05', 'cancelled'), await post(sr, cyd, R, '2026-03-02'),
+    ]) expect(r.status, JSON.stringify(r.body)).toBe(201);
+
+    await api.request('GET', '/v1/me', { token });
+    const url = `/v1/analytics/overview?from=2026-03-01&to=2026-03-31&departmentId=${root}`;
+    const o = await api.request('GET', url, { token });
+    expect(o.status).toBe(200);
+    expect(Number(o.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
+    const t = await truth(api, root, '2026-03-01', '2026-03-31');
+    expect(t).toEqual({ head_count: 4, minutes: 3 * 600 + 480, cost: '1210.00', demand: 4, covered: 3, overtime: 360 });
+    expect(o.body).toMatchObject({
+      departmentId: root, headCount: t.head_count, scheduledHours: t.minutes / 60, labourCost: t.cost, demandSlots: t.demand,
+      coveredSlots: t.covered, understaffedSlots: t.demand - t.covered, coveragePercent: 75, overtimeHours: t.overtime / 60,
+      shiftCount: 4, openShifts: 1,
+    });
+    expect((await api.request('GET', url, { token })).headers.get('x-cache')).toBe('HIT');
+
+    const daily = await api.request('GET', `/v1/analytics/departments/${ward}/daily?from=2026-03-01&to=2026-03-07`, { token });
+    expect(daily.status).toBe(200);
+    expect(Number(daily.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
+    expect(daily.body.data).toHaveLength(7);
+    expect(daily.body.data[0]).toMatchObject({ date: '2026-03-01', scheduledHours: 0, demandSlots: 0, coveragePercent: null });
+    expect(daily.body.data[1]).toMatchObject({ date: '2026-03-02', scheduledHours: 10, labourCost: '215.00', scheduledHeadCount: 1, demandSlots: 2, coveredSlots: 1, understaffedSlots: 1, coveragePercent: 50, openShifts: 1, overtimeHours: 2 });
+    const wardTruth = await truth(api, ward, '2026-03-01', '2026-03-07');
+    const sum = (k: 'scheduledHours' | 'demandSlots' | 'coveredSlots' | 'overtimeHours') => daily.body.data.reduce((s: number, d: Record<string, number>) => s + d[k]!, 0);
+    expect(sum('scheduledHours')).toBe(wardTruth.minutes / 60);
+    expect(sum('demandSlots')).toBe(wardTruth.demand);
+    expect(sum('coveredSlots')).toBe(wardTruth.covered);
+    expect(sum('overtimeHours')).toBe(wardTruth.overtime / 60);
+    const rootOnly = await api.request('GET', `/v1/analytics/departments/${root}/daily?from=2026-03-02&to=2026-03-02&includeSubdepartments=false`, { token });
+    expect(rootOnly.body.data[0]).toMatchObject({ scheduledHours: 8, labourCost: '480.00', demandSlots: 1, coveredSlots: 1 });
+    const rootTree = await api.request('GET', `/v1/analytics/departments/${root}/daily?from=2026-03-02&to=2026-03-02`, { token });
+    expect(rootTree.body.data[0]).toMatchObject({ scheduledHours: 18, labourCost: '695.00', demandSlots: 3, coveredSlots: 2 });
+
+    // A change is visible at once: the API invalidates the analytics scopes after its commit.
+    expect((await post(sw, bob, E, '2026-03-02')).status).toBe(201);
+    const o2 = await api.request('GET', url, { token });
+    expect(o2.headers.get('x-cache')).toBe('MISS');
+    expect(o2.body.coveredSlots).toBe(4);
+    expect(o2.body.coveragePercent).toBe(100);
+    expect(o2.body.scheduledHours).toBe((await truth(api, root, '2026-03-01', '2026-03-31')).minutes / 60);
+  });
+
+  test('validation: from/to required, ordered, at most 366 days; ids checked', async ({ api }) => {
+    const { token, departmentId } = await api.login('admin');
+    const cases: [string, string][] = [
+      ['/v1/analytics/overview', 'query.from'],
+      ['/v1/analytics/overview?from=2026-01-01', 'query.to'],
+      ['/v1/analytics/overview?from=2026-01-31&to=2026-01-01', 'query.to'],
+      ['/v1/analytics/overview?from=2026-01-01&to=2027-01-02', 'query.to'],
+      ['/v1/analytics/overview?from=2026-01-01&to=2026-01-02&departmentId=0', 'query.departmentId'],
+      ['/v1/analytics/overview?from=20260101&to=2026-01-02', 'query.from'],
+      [`/v1/analytics/departments/${departmentId}/daily?from=2026-01-01&to=2027-06-01`, 'query.to'],
+      [`/v1/analytics/departments/${departmentId}/daily?from=2026-01-01&to=2026-01-02&includeSubdepartments=1`, 'query.includeSubdepartments'],
+      ['/v1/analytics/departments/x/daily?from=2026-01-01&to=2026-01-02', 'params.id'],
+    ];
+    for (const [path, field] of cases) {
+      const r = await api.request('GET', path, { token });
+      expect(r.status, path).toBe(400);
+      expect(JSON.stringify(r.body.error.details)).toContain(field);
+    }
+    expect((await api.request('GET', '/v1/analytics/overview?from=2026-01-01&to=2026-12-31', { token })).status).toBe(200); // 365 days
+    expect((await api.request('GET', '/v1/analytics/departments/987654/daily?from=2026-01-01&to=2026-01-02', { token })).status).toBe(404);
+  });
+
+  test('authorization: 401 anonymous, employees 403, managers limited to their subtree', async ({ api }) => {
+    const top = await api.makeDepartment();
+    const mine = await api.makeDepartment({ parentId: top });
+    const other = await api.makeDepartment({ parentId: top });
+    await api.makeEmployee({ departmentId: other });
+    await api.makeEmployee({ departmentId: other });
+    const manager = await api.login('manager', mine);
+    const employee = await api.login('employee', mine);
+    const range = 'from=2026-03-01&to=2026-03-31';
+    expect((await api.request('GET', `/v1/analytics/overview?${range}`)).status).toBe(401);
+    expect((await api.request('GET', `/v1/analytics/overview?${range}`, { token: employee.token })).status).toBe(403);
+    expect((await api.request('GET', `/v1/analytics/departments/${mine}/daily?${range}`, { token: employee.token })).status).toBe(403);
+    const own = await api.request('GET', `/v1/analytics/overview?${range}`, { token: manager.token });
+    expect(own.status).toBe(200);
+    expect(own.body.headCount).toBe(2); // the manager and the employee of `mine`, not `other`
+    expect((await api.request('GET', `/v1/analytics/overview?${range}&departmentId=${other}`, { token: manager.token })).status).toBe(403);
+    expect((await api.request('GET', `/v1/analytics/overview?${range}&departmentId=${top}`, { token: manager.token })).status).toBe(403);
+    expect((await api.request('GET', `/v1/analytics/departments/${other}/daily?${range}`, { token: manager.token })).status).toBe(403);
+    expect((await api.request('GET', `/v1/analytics/departments/${mine}/daily?${range}`, { token: manager.token })).status).toBe(200);
+  });
+});
