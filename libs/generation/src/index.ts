@@ -12,3 +12,5 @@ export type { ImportOptions, ImportResult, CurtoisEvaluation } from './curtois.t
 export { addDays, dayNumber, isoWeekday, zonedInstant } from './time.ts';
 export { createScenario, insertRun, DEFAULT_TEMPLATES } from './scenario.ts';
 export type { Scenario, ScenarioOptions, ScenarioTemplate } from './scenario.ts';
+export { checkStoredRoster } from './check-stored.ts';
+export type { StoredRosterCheck } from './check-stored.ts';

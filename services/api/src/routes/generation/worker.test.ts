@@ -1,0 +1,199 @@
+import { once } from 'node:events';
+import { describe, expect, test as base } from 'vitest';
+import { checkStoredRoster, createScenario } from '@rota/generation';
+import { apiFixture, type TestApi } from '../../testing.ts';
+import { readEvents, realQueue, spawnWorker, startWorker, waitFor } from './testing.ts';
+
+const test = base.extend<{ api: TestApi }>({ api: apiFixture({ generation: realQueue }) });
+
+type Run = { id: string; status: string; progress: number; attempts: number; error: string | null; scheduleId: string | null; result: any; bestScore: number | null };
+
+async function getRun(api: TestApi, token: string, id: string): Promise<Run> {
+  const r = await api.request<Run>('GET', `/v1/schedule-generations/${id}`, { token });
+  if (r.status !== 200) throw new Error(`GET run answered ${r.status}`);
+  return r.body;
+}
+
+const waitStatus = (api: TestApi, token: string, id: string, statuses: string[], timeoutMs = 40_000): Promise<Run> =>
+  waitFor(`run ${id} to be ${statuses.join('|')}`, async () => {
+    const r = await getRun(api, token, id);
+    return statuses.includes(r.status) ? r : undefined;
+  }, timeoutMs);
+
+async function storedRosterCheck(api: TestApi, runId: string, scheduleId: string) {
+  const c = await checkStoredRoster(api.tdb.db, runId, scheduleId);
+  return { rows: c.rows, doubleBooked: c.doubleBooked, duplicateKeys: c.duplicateKeys, violations: c.violations };
+}
+
+describe('schedule generation end to end (API → BullMQ → worker → Postgres)', () => {
+  test('a run succeeds; SSE streams progress until the terminal state; GET shows the result summary', { timeout: 60_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const s = await createScenario(api.tdb.db, { employees: 12, periodStart: '2030-01-07', days: 14, successions: [['N', 'E']] });
+    const worker = startWorker(api);
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 3 } },
+      });
+      expect(post.status).toBe(202);
+      const events = await readEvents(`${api.url}/v1/schedule-generations/${post.body.id}/events`, token);
+      const statuses = events.map((e) => e.status);
+      expect(statuses.at(-1)).toBe('succeeded');
+      const running = events.filter((e) => e.status === 'running');
+      // ≥ 1 update per second over a 3 s solve.
+      expect(running.length).toBeGreaterThanOrEqual(3);
+      for (let i = 1; i < running.length; i++) expect(running[i]!.progress).toBeGreaterThanOrEqual(running[i - 1]!.progress);
+      expect(running.some((e) => e.bestScore !== null)).toBe(true);
+
+      const run = await getRun(api, token, post.body.id);
+      expect(run).toMatchObject({ status: 'succeeded', progress: 100, attempts: 1, error: null });
+      expect(run.result).toMatchObject({ hardViolations: 0, scheduleId: run.scheduleId, employees: 12, days: 14 });
+      expect(run.result.shifts.inserted).toBe(run.result.shifts.total);
+      expect(run.result.coveragePct).toBeGreaterThan(0);
+      expect(run.result.solveTimeMs).toBeGreaterThan(2000);
+      expect(Object.keys(run.result.softPenalties).sort()).toEqual(['cost', 'coverOver', 'coverUnder', 'fairness', 'offRequests', 'onRequests', 'total']);
+      const check = await storedRosterCheck(api, run.id, run.scheduleId!);
+      expect(check).toMatchObject({ rows: run.result.shifts.total, doubleBooked: 0, duplicateKeys: 0, violations: [] });
+      const metrics = await worker.queue.getJobCounts('completed');
+      expect(metrics['completed']).toBe(1);
+      // An SSE client arriving after the end gets the final object and the stream closes.
+      const late = await readEvents(`${api.url}/v1/schedule-generations/${post.body.id}/events`, token, 5000);
+      expect(late.map((e) => e.status)).toEqual(['succeeded']);
+    } finally {
+      await worker.close(0);
+    }
+  });
+
+  test('DELETE stops a running solver within a second; nothing is written', { timeout: 60_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const s = await createScenario(api.tdb.db, { employees: 30, periodStart: '2030-01-07', days: 28 });
+    const worker = startWorker(api);
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 120 } },
+      });
+      await waitFor('solver progress', async () => (await getRun(api, token, post.body.id)).progress > 5, 30_000);
+      const t0 = Date.now();
+      const del = await api.request('DELETE', `/v1/schedule-generations/${post.body.id}`, { token });
+      expect(del.status).toBe(200);
+      expect(del.body.cancelRequested).toBe(true);
+      const done = await waitStatus(api, token, post.body.id, ['cancelled', 'succeeded', 'failed'], 5000);
+      const elapsed = Date.now() - t0;
+      expect(done.status).toBe('cancelled');
+      expect(elapsed).toBeLessThan(1000);
+      await waitFor('worker idle', async () => worker.activeRuns().length === 0, 5000);
+      expect((await api.tdb.db.query('SELECT 1 FROM shifts')).rowCount).toBe(0);
+      expect((await api.request('DELETE', `/v1/schedule-generations/${post.body.id}`, { token })).body.status).toBe('cancelled');
+    } finally {
+      await worker.close(0);
+    }
+  });
+
+  test('invalid input fails the run once with a clear reason (no retry loop)', { timeout: 60_000 }, async ({ api }) => {
+    const { token, departmentId } = await api.login('admin');
+    await api.makeEmployee({ departmentId });
+    const worker = startWorker(api);
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', { token, body: { departmentId, periodStart: '2030-01-07', periodEnd: '2030-01-13' } });
+      const run = await waitStatus(api, token, post.body.id, ['failed', 'succeeded']);
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(/no active shift templates/);
+      expect(run.attempts).toBe(1);
+      const job = await worker.queue.getJob(`run-${post.body.id}`);
+      expect(job?.attemptsMade).toBe(1);
+      expect(await job?.getState()).toBe('failed');
+    } finally {
+      await worker.close(0);
+    }
+  });
+
+  test('a failure inside the write transaction is retried; the retry leaves the complete roster and nothing twice', { timeout: 60_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const s = await createScenario(api.tdb.db, { employees: 8, periodStart: '2030-01-07', days: 14 });
+    const attemptsSeen: number[] = [];
+    const worker = startWorker(api, {
+      writeOptionsFor: (attempt) => {
+        attemptsSeen.push(attempt);
+        return attempt === 1 ? { failAfterShiftsWritten: true } : {};
+      },
+    });
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 1, maxIterations: 2000 } },
+      });
+      const run = await waitStatus(api, token, post.body.id, ['succeeded', 'failed']);
+      expect(run.status).toBe('succeeded');
+      expect(run.attempts).toBe(2);
+      expect(attemptsSeen).toEqual([1, 2]);
+      // The first attempt's rows were rolled back: the second inserted every row itself.
+      expect(run.result.shifts.inserted).toBe(run.result.shifts.total);
+      const schedules = await api.tdb.db.query<{ version: number }>('SELECT version FROM schedules');
+      expect(schedules.rows).toEqual([{ version: 1 }]);
+      const check = await storedRosterCheck(api, run.id, run.scheduleId!);
+      expect(check).toMatchObject({ rows: run.result.shifts.total, doubleBooked: 0, duplicateKeys: 0, violations: [] });
+      const events = await api.tdb.db.query<{ type: string }>(`SELECT type FROM outbox WHERE type = 'schedule.generated'`);
+      expect(events.rowCount).toBe(1);
+    } finally {
+      await worker.close(0);
+    }
+  });
+
+  test('a worker killed with SIGKILL mid-solve: another worker recovers the job; no duplicate or missing shifts', { timeout: 90_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const s = await createScenario(api.tdb.db, { employees: 15, periodStart: '2030-01-07', days: 14 });
+    const child = spawnWorker(api);
+    let rescuer: ReturnType<typeof startWorker> | undefined;
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 4 } },
+      });
+      await waitFor('child worker solving', async () => {
+        const r = await getRun(api, token, post.body.id);
+        return r.status === 'running' && r.progress > 5;
+      }, 40_000);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      expect((await getRun(api, token, post.body.id)).status).toBe('running');
+      rescuer = startWorker(api);
+      const run = await waitStatus(api, token, post.body.id, ['succeeded', 'failed'], 60_000);
+      expect(run.status).toBe('succeeded');
+      expect(run.attempts).toBe(2);
+      const check = await storedRosterCheck(api, run.id, run.scheduleId!);
+      expect(check).toMatchObject({ rows: run.result.shifts.total, doubleBooked: 0, duplicateKeys: 0, violations: [] });
+      // Every demand slot is either covered by an assigned shift or visible as an open shift.
+      const cover = await api.tdb.db.query<{ missing: number }>(
+        `SELECT count(*)::int AS missing FROM demand d
+          WHERE d.department_id = $1 AND d.required > (SELECT count(*) FROM shifts s WHERE s.schedule_id = $2 AND s.date = d.date AND s.template_id = d.template_id)`,
+        [s.departmentId, run.scheduleId]);
+      expect(cover.rows[0]!.missing).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await rescuer?.close(0);
+    }
+  });
+
+  test('SIGTERM past the grace period hands the job back; another worker finishes it', { timeout: 90_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const s = await createScenario(api.tdb.db, { employees: 10, periodStart: '2030-01-07', days: 14 });
+    const child = spawnWorker(api, { SHUTDOWN_GRACE_SECONDS: '1' });
+    let next: ReturnType<typeof startWorker> | undefined;
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 60 } },
+      });
+      await waitFor('child worker solving', async () => (await getRun(api, token, post.body.id)).progress > 5, 40_000);
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      const handedBack = await getRun(api, token, post.body.id);
+      expect(handedBack.status).toBe('queued');
+      await api.tdb.db.query(`UPDATE generation_runs SET options = '{"timeLimitSeconds": 1}' WHERE id = $1`, [post.body.id]);
+      next = startWorker(api);
+      const run = await waitStatus(api, token, post.body.id, ['succeeded', 'failed'], 30_000);
+      expect(run.status).toBe('succeeded');
+      expect(run.attempts).toBe(2);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await next?.close(0);
+    }
+  });
+});
