@@ -108,7 +108,6 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     `SELECT id, code, start_time::text, duration_minutes, required_skills, pay_multiplier::text
        FROM shift_templates WHERE department_id = $1 AND active ORDER BY id`, [run.department_id]);
   if (tpl.rows.length === 0) throw new InvalidGenerationInputError(`department ${run.department_id} has no active shift templates`);
-  const T = tpl.rows.length;
   const tIndex = new Map(tpl.rows.map((t, i) => [t.id, i]));
   const succ = await q.query<{ from_template_id: string; to_template_id: string }>(
     'SELECT from_template_id, to_template_id FROM template_successions WHERE department_id = $1', [run.department_id]);

@@ -19,7 +19,7 @@ export const eventsRoute = route({
     403: { description: 'Outside your scope' },
     404: { description: 'Unknown run' },
   },
-  handler: async ({ req, res, params, principal, deps }) => {
+  handler: async ({ res, params, principal, deps }) => {
     const run = await visibleRun(deps, principal, params.id);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
