@@ -2,13 +2,13 @@ import { describe, expect, test } from 'vitest';
 import {
   checkAvailability, checkConsecutiveDays, checkMinRest, checkOneShiftPerDay, checkPeriodMinutes, checkShiftTypeCaps,
   checkShifts, checkSkills, checkSuccessions, checkTimeOff, checkWeekMinutes, checkWeekends, introducedViolations, isoWeekday,
-  type RuleContext, type RuleShift,
+  type RuleContext, type RuleShift, type RuleTemplate,
 } from './rules.ts';
 
 // 2026-03-02 is a Monday; the period is four full weeks.
-const E = { id: '1', code: 'E', requiredSkills: [], startTime: '06:00', durationMinutes: 480 };
-const L = { id: '2', code: 'L', requiredSkills: [], startTime: '14:00', durationMinutes: 480 };
-const N = { id: '3', code: 'N', requiredSkills: ['icu'], startTime: '22:00', durationMinutes: 480 };
+const E: RuleTemplate = { id: '1', code: 'E', requiredSkills: [], startTime: '06:00', durationMinutes: 480 };
+const L: RuleTemplate = { id: '2', code: 'L', requiredSkills: [], startTime: '14:00', durationMinutes: 480 };
+const N: RuleTemplate = { id: '3', code: 'N', requiredSkills: ['icu'], startTime: '22:00', durationMinutes: 480 };
 const TEMPLATES = new Map([E, L, N].map((t) => [t.id, t]));
 
 function ctx(o: Partial<RuleContext> = {}): RuleContext {
@@ -20,7 +20,7 @@ function ctx(o: Partial<RuleContext> = {}): RuleContext {
 }
 
 let seq = 0;
-function shift(date: string, t: typeof E = E, id = String(++seq)): RuleShift {
+function shift(date: string, t: RuleTemplate = E, id = String(++seq)): RuleShift {
   const [h, m] = t.startTime.split(':').map(Number) as [number, number];
   const startsAt = new Date(Date.parse(`${date}T00:00:00Z`) + (h * 60 + m) * 60_000);
   return { id, date, templateId: t.id, startsAt, endsAt: new Date(startsAt.getTime() + t.durationMinutes * 60_000) };

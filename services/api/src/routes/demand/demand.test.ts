@@ -56,7 +56,7 @@ describe('demand', () => {
 
   test('10,000 rows in one request', async ({ api }) => {
     const { token, departmentId: dept } = await api.login('admin');
-    const templates = [];
+    const templates: string[] = [];
     for (let i = 0; i < 10; i++) templates.push(await api.makeTemplate({ departmentId: dept, code: `T${i}` }));
     const rows = days('2025-01-01', 1000).flatMap((date) => templates.map((templateId) => ({ date, templateId, required: 1 })));
     expect(rows).toHaveLength(10_000);
