@@ -50,6 +50,15 @@ export function eventScope(t: Pick<Target, 'id' | 'department_id'>): { departmen
 }
 
 /**
+ * Extra scopes for a manager's cached reads about one employee: a department move can take the
+ * employee out of the manager's subtree without touching the employee, and that bumps
+ * `tree:<manager's department>` — so access is re-checked at once, not after the TTL.
+ */
+export function viewerScopes(p: Principal): string[] {
+  return p.role === 'manager' && p.departmentId ? [scopes.subtree(p.departmentId)] : [];
+}
+
+/**
  * A cached read about one employee (namespace `employees`, scope `emp:E`): the loader checks
  * access (one query) and then loads (one more), so a list costs at most 2 queries.
  */
@@ -61,7 +70,7 @@ export async function sendEmployeeRead(
   load: (t: Target) => Promise<unknown>,
 ): Promise<void> {
   const { req, res, principal, deps } = ctx;
-  const read = { ns: 'employees' as const, key: cacheKey(name, principal, employeeId, inputs), scopes: [scopes.employee(employeeId)] };
+  const read = { ns: 'employees' as const, key: cacheKey(name, principal, employeeId, inputs), scopes: [scopes.employee(employeeId), ...viewerScopes(principal)] };
   await sendCached(req, res, deps.cache, read, async () => load(authorize(principal, await loadTarget({ query: deps.db.read }, employeeId), 'read')));
 }
 

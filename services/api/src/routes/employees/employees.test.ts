@@ -204,6 +204,23 @@ describe('employee CRUD', () => {
     expect((await api.request('DELETE', `/v1/employees/${admin.employeeId}`, { token: admin.token })).status).toBe(403);
   });
 
+  test("a manager's cached read is re-checked when a department move takes the employee out of their subtree", async ({ api }) => {
+    const admin = await api.login('admin');
+    const top = await api.makeDepartment();
+    const mine = await api.makeDepartment({ parentId: top });
+    const sub = await api.makeDepartment({ parentId: mine });
+    const manager = await api.login('manager', mine);
+    const emp = await api.makeEmployee({ departmentId: sub });
+    for (const path of [`/v1/employees/${emp}`, `/v1/employees/${emp}/work-rules`]) {
+      expect((await api.request('GET', path, { token: manager.token })).status).toBe(200);
+      expect((await api.request('GET', path, { token: manager.token })).headers.get('x-cache')).toBe('HIT');
+    }
+    expect((await api.request('PATCH', `/v1/departments/${sub}`, { token: admin.token, body: { parentId: top } })).status).toBe(200);
+    for (const path of [`/v1/employees/${emp}`, `/v1/employees/${emp}/work-rules`]) {
+      expect((await api.request('GET', path, { token: manager.token })).status, path).toBe(403);
+    }
+  });
+
   test('single employee reads are cached and invalidated by a write', async ({ api }) => {
     const admin = await api.login('admin');
     const emp = await api.makeEmployee({ departmentId: admin.departmentId, skills: ['a'] });

@@ -5,7 +5,7 @@ import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { cursorParam, idsParams, limitParam } from '../../http/validate.ts';
-import { authorize, loadTarget } from './access.ts';
+import { authorize, loadTarget, viewerScopes } from './access.ts';
 import { calendarDate, EMPLOYEE_COLUMNS, type EmployeeRow, employeeSchema, pageSchema, toEmployee } from './shape.ts';
 
 const HISTORY_SORT: SortColumn[] = [
@@ -47,7 +47,7 @@ export const employeeReadRoutes = [
     responses: { 200: { description: 'The employee', schema: employeeSchema }, 403: { description: 'Outside your subtree' }, 404: { description: 'Not found' } },
     handler: async ({ req, res, params, principal, deps }) => {
       // Scope emp:E only: a department rename reaches this entry's departmentName within the TTL.
-      await sendCached(req, res, deps.cache, { ns: 'employees', key: cacheKey('employees.get', principal, params.id), scopes: [scopes.employee(params.id)] }, async () => {
+      await sendCached(req, res, deps.cache, { ns: 'employees', key: cacheKey('employees.get', principal, params.id), scopes: [scopes.employee(params.id), ...viewerScopes(principal)] }, async () => {
         const r = await deps.db.read<EmployeeRow & { path: string }>(
           `SELECT ${EMPLOYEE_COLUMNS}, d.path::text AS path FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [params.id]);
         const row = r.rows[0];
@@ -66,7 +66,7 @@ export const employeeReadRoutes = [
     responses: { 200: { description: 'A page of moves', schema: pageSchema(historySchema) } },
     handler: async ({ req, res, params, query, principal, deps }) => {
       const after = query.cursor ? decodeCursor(query.cursor, 'history', 2) : undefined;
-      const read = { ns: 'employees' as const, key: cacheKey('employees.history', principal, params.id, query), scopes: [scopes.employee(params.id)] };
+      const read = { ns: 'employees' as const, key: cacheKey('employees.history', principal, params.id, query), scopes: [scopes.employee(params.id), ...viewerScopes(principal)] };
       await sendCached(req, res, deps.cache, read, async () => {
         authorize(principal, await loadTarget({ query: deps.db.read }, params.id), 'read');
         const k = keysetClause(HISTORY_SORT, after, 2);
