@@ -53,6 +53,18 @@ describe('manual shifts', () => {
     expect(events.rows[2]!.envelope.scopes.employeeIds).toEqual([ann]); // the employee who lost the shift
     const sources = await api.tdb.db.query<{ source: string }>('SELECT DISTINCT source FROM shifts');
     expect(sources.rows).toEqual([{ source: 'manual' }]);
+
+    // Across a month boundary the row moves to another partition (created on demand).
+    const span = await makeSchedule(api, { departmentId: dept, start: '2026-04-27', end: '2026-05-10' });
+    const x = await api.request('POST', '/v1/shifts', { token, body: { scheduleId: span, employeeId: ann, templateId: E, date: '2026-04-30' } });
+    expect(x.status).toBe(201);
+    const y = await api.request('PATCH', `/v1/shifts/${x.body.id}`, { token, body: { date: '2026-05-04' } });
+    expect(y.status).toBe(200);
+    const where = await api.tdb.db.query<{ part: string; date: string }>(`SELECT tableoid::regclass::text AS part, date::text AS date FROM shifts WHERE id = $1`, [x.body.id]);
+    expect(where.rows).toEqual([{ part: 'shifts_2026_05', date: '2026-05-04' }]);
+    // A deactivated employee's shift can still be confirmed (the employee is not being assigned).
+    await api.tdb.db.query('UPDATE employees SET active = false WHERE id = $1', [ann]);
+    expect((await api.request('PATCH', `/v1/shifts/${x.body.id}`, { token, body: { status: 'confirmed' } })).status).toBe(200);
   });
 
   test('every hard rule broken by an edit is named in a 409 rule_violation, and nothing is written', async ({ api }) => {

@@ -11,8 +11,10 @@ import { TEMPLATE_COLUMNS, templateSchema, toTemplate, type TemplateRow } from '
 
 const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d(:00)?$/, 'must be a local time HH:MM');
 const code = z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, 'must be 1-16 letters, digits, _ or -');
-const name = z.string().trim().min(1, 'must not be empty').max(100);
-const skills = z.array(z.string().trim().min(1).max(64)).max(50);
+// Postgres text cannot hold NUL; refuse it here rather than fail in the database.
+const noNul = (v: string): boolean => !v.includes('\u0000');
+const name = z.string().trim().min(1, 'must not be empty').max(100).refine(noNul, 'must not contain NUL characters');
+const skills = z.array(z.string().trim().min(1).max(64).refine(noNul, 'must not contain NUL characters')).max(50);
 const payMultiplier = z.number().gt(0, 'must be greater than 0').max(10, 'must be at most 10')
   .refine((v) => Math.abs(v * 1000 - Math.round(v * 1000)) < 1e-6, 'at most 3 decimals');
 const successors = z.array(idParam).max(100);

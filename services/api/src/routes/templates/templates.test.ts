@@ -74,6 +74,8 @@ describe('shift templates', () => {
       ['POST', base, { ...night, cannotBeFollowedBy: [foreign] }, 'body.cannotBeFollowedBy.0'],
       ['POST', base, { ...night, cannotBeFollowedBy: ['x'] }, 'body.cannotBeFollowedBy.0'],
       ['POST', base, { ...night, bogus: 1 }, 'body.bogus'],
+      ['POST', base, { ...night, name: 'a\u0000b' }, 'body.name'],
+      ['POST', base, { ...night, requiredSkills: ['x\u0000'] }, 'body.requiredSkills.0'],
       ['POST', base, { name: 'x' }, 'body.code'],
       ['PATCH', `${base}/1`, {}, 'body'],
       ['GET', `${base}?limit=0`, undefined, 'query.limit'],
