@@ -75,3 +75,39 @@ export async function outboxEventIds(h: Harness): Promise<string[]> {
   const r = await h.tdb.db.query<{ event_id: string }>('SELECT event_id::text FROM outbox ORDER BY id');
   return r.rows.map((x) => x.event_id);
 }
+
+export type Scenario = { token: string; hq: string; deptA: string; deptB: string; empA: string; empB: string; listA: string; listB: string; treeHq: string };
+
+/** HQ with departments A and B, one employee in each, through the API; waits until delivered. */
+export async function seedScenario(h: Harness): Promise<Scenario> {
+  const token = await h.login();
+  const hq = h.admin.departmentId;
+  const mk = async (path: string, body: unknown): Promise<string> => {
+    const r = await h.request('POST', path, { token, body });
+    if (r.status !== 201) throw new Error(`POST ${path}: ${r.status} ${r.text}`);
+    return (r.body as { id: string }).id;
+  };
+  const deptA = await mk('/v1/departments', { name: 'Dept A', parentId: hq });
+  const deptB = await mk('/v1/departments', { name: 'Dept B', parentId: hq });
+  const empA = await mk('/v1/employees', { email: `a-${deptA}@example.com`, firstName: 'Alice', lastName: 'Original', departmentId: deptA });
+  const empB = await mk('/v1/employees', { email: `b-${deptB}@example.com`, firstName: 'Bob', lastName: 'Sibling', departmentId: deptB });
+  if (h.invalidator) await settle(h);
+  return {
+    token, hq, deptA, deptB, empA, empB,
+    listA: `/v1/employees?departmentId=${deptA}`,
+    listB: `/v1/employees?departmentId=${deptB}`,
+    treeHq: `/v1/employees?departmentId=${hq}&includeSubdepartments=true`,
+  };
+}
+
+/** PATCHes an employee's last name; the write must commit. */
+export async function rename(h: Harness, s: Scenario, employeeId: string, lastName: string): Promise<void> {
+  const r = await h.request('PATCH', `/v1/employees/${employeeId}`, { token: s.token, body: { lastName } });
+  if (r.status !== 200) throw new Error(`PATCH employee: ${r.status} ${r.text}`);
+}
+
+/** Pending (unpublished) outbox rows. */
+export async function pendingOutbox(h: Harness): Promise<number> {
+  const r = await h.tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
+  return r.rows[0]!.n;
+}
