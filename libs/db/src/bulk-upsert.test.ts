@@ -7,7 +7,7 @@ const test = base.extend<{ tdb: TestDatabase }>({ tdb: testDatabase });
 // Postgres refuses xmax in RETURNING of a partitioned table ("cannot retrieve a system column in
 // this context"), which bulkUpsert uses to count inserts: until it handles partitioned targets,
 // the shifts scenarios are skipped. Flip this once it does.
-const partitionedTargetsSupported = false;
+const partitionedTargetsSupported = true;
 const testPartitioned = partitionedTargetsSupported ? test : test.skip;
 
 type ShiftRow = { employee: string | null; slot: number; day: number; status: string; startHour: number };

@@ -26,13 +26,19 @@ export type BulkUpsertResult = { inserted: number; updated: number; unchanged: n
 /** COPY text-format escaping of one value. */
 export function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'number') return String(v);
   let s: string;
   if (v instanceof Date) s = v.toISOString();
   else if (Array.isArray(v)) s = pgArray(v);
   else if (typeof v === 'object') s = JSON.stringify(v);
   else s = String(v);
-  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  // Most values need no escaping; one test is far cheaper than four replaces (bench:bulk-upsert).
+  return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPES, (c) => ESCAPED[c] ?? c) : s;
 }
+
+const NEEDS_ESCAPE = /[\\\n\r\t]/;
+const ESCAPES = /[\\\n\r\t]/g;
+const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 function pgArray(items: readonly unknown[]): string {
   return `{${items.map((i) => (i === null ? 'NULL' : `"${String(i).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)).join(',')}}`;
@@ -65,6 +71,17 @@ export async function copyInto<R>(
 
 let stagingSeq = 0;
 
+const partitioned = new Map<string, boolean>();
+async function isPartitioned(client: PoolClient, table: string): Promise<boolean> {
+  let p = partitioned.get(table);
+  if (p === undefined) {
+    const r = await client.query<{ p: boolean }>(`SELECT relkind = 'p' AS p FROM pg_class WHERE oid = $1::regclass`, [table]);
+    p = r.rows[0]?.p ?? false;
+    partitioned.set(table, p);
+  }
+  return p;
+}
+
 /**
  * Bulk upsert inside the caller's transaction: COPY into a temporary staging table, then one
  * INSERT … SELECT … ON CONFLICT DO UPDATE that skips rows whose values did not change. Nothing is
@@ -80,19 +97,40 @@ export async function bulkUpsert<R>(client: PoolClient, o: BulkUpsertOptions<R>)
   );
   const staged = await copyInto(client, staging, o.columns, o.rows, o.values);
   const target = o.conflictConstraint ? `ON CONSTRAINT ${o.conflictConstraint}` : `(${o.conflictColumns.join(', ')})`;
-  const action = update.length === 0
-    ? 'DO NOTHING'
-    : `DO UPDATE SET ${update.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}${o.onUpdateSet ? `, ${o.onUpdateSet}` : ''}
+  const doUpdate = `DO UPDATE SET ${update.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}${o.onUpdateSet ? `, ${o.onUpdateSet}` : ''}
        WHERE (${update.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${update.map((c) => `EXCLUDED.${c}`).join(', ')})`;
-  const res = await client.query<{ inserted: string; updated: string }>(
-    `WITH up AS (
-       INSERT INTO ${o.table} AS t (${cols}) SELECT ${cols} FROM ${staging}
-       ${`ON CONFLICT ${target} ${action}`}
-       RETURNING (xmax = 0) AS ins
-     ) SELECT count(*) FILTER (WHERE ins) AS inserted, count(*) FILTER (WHERE NOT ins) AS updated FROM up`,
-  );
+  let inserted: number;
+  let updated: number;
+  if (!(await isPartitioned(client, o.table))) {
+    // One pass; xmax = 0 tells a fresh insert from an update.
+    const res = await client.query<{ inserted: string; updated: string }>(
+      `WITH up AS (
+         INSERT INTO ${o.table} AS t (${cols}) SELECT ${cols} FROM ${staging}
+         ON CONFLICT ${target} ${update.length === 0 ? 'DO NOTHING' : doUpdate}
+         RETURNING (xmax = 0) AS ins
+       ) SELECT count(*) FILTER (WHERE ins) AS inserted, count(*) FILTER (WHERE NOT ins) AS updated FROM up`,
+    );
+    inserted = Number(res.rows[0]?.inserted ?? 0);
+    updated = Number(res.rows[0]?.updated ?? 0);
+  } else {
+    // Postgres refuses system columns (xmax) in RETURNING of a partitioned table. The transaction's
+    // own insert/update counters of the leaf partitions, read before and after, give the same two
+    // numbers in one pass over the rows.
+    const counters = async (): Promise<{ ins: number; upd: number }> => {
+      const r = await client.query<{ ins: string; upd: string }>(
+        `SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(relid)), 0) AS ins,
+                coalesce(sum(pg_stat_get_xact_tuples_updated(relid)), 0) AS upd
+           FROM pg_partition_tree($1::regclass) WHERE isleaf`, [o.table]);
+      return { ins: Number(r.rows[0]?.ins ?? 0), upd: Number(r.rows[0]?.upd ?? 0) };
+    };
+    const before = await counters();
+    await client.query(
+      `INSERT INTO ${o.table} AS t (${cols}) SELECT ${cols} FROM ${staging}
+       ON CONFLICT ${target} ${update.length === 0 ? 'DO NOTHING' : doUpdate}`);
+    const after = await counters();
+    inserted = after.ins - before.ins;
+    updated = after.upd - before.upd;
+  }
   await client.query(`DROP TABLE ${staging}`);
-  const inserted = Number(res.rows[0]?.inserted ?? 0);
-  const updated = Number(res.rows[0]?.updated ?? 0);
   return { inserted, updated, unchanged: staged - inserted - updated };
 }

@@ -28,6 +28,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (![n, r, p].every((x) => Number.isInteger(x) && x > 0) || n > 1 << 20) return false;
   const salt = Buffer.from(parts[4]!, 'base64');
   const expected = Buffer.from(parts[5]!, 'base64');
+  // An empty derived key would compare equal to an empty stored one: refuse such hashes.
+  if (salt.length < 8 || expected.length < 16) return false;
   const key = await derive(password, salt, n, r, p, expected.length);
   return key.length === expected.length && timingSafeEqual(key, expected);
 }

@@ -4,7 +4,7 @@ import { describe, expect, test as base } from 'vitest';
 import { testDatabase, type TestDatabase } from '@rota/testkit';
 import type { Queryable } from '../pool.ts';
 import { seedDatabase, SeedRefusedError, SEEDED_TABLES, type SeedInput } from './seed.ts';
-import { verifyPassword } from './password.ts';
+import { verifyPassword } from '@rota/domain';
 
 const test = base.extend<{ tdb: TestDatabase }>({ tdb: testDatabase });
 

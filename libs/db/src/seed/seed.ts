@@ -3,7 +3,7 @@
 import type { PoolClient } from 'pg';
 import { copyInto } from '../bulk-upsert.ts';
 import { createRng } from './prng.ts';
-import { hashPassword } from './password.ts';
+import { hashPassword } from '@rota/domain';
 import { isoOf, minutesOf, toDay, weekdayOf, zonedInstant } from './calendar.ts';
 import {
   deptAt, FORBIDDEN, KIND_D, KIND_N, KINDS, planAvailability, planContracts, planDepartments, planEmployees, planTimeOff,
