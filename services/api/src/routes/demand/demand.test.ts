@@ -31,6 +31,7 @@ describe('demand', () => {
     const get1 = await api.request('GET', `/v1/departments/${dept}/demand?from=2026-03-02&to=2026-03-03`, { token });
     expect(get1.status).toBe(200);
     expect(get1.headers.get('x-cache')).toBe('MISS');
+    expect(Number(get1.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
     expect(get1.body.data).toEqual([
       { date: '2026-03-02', templateId: early, templateCode: 'E', required: 2, weightUnder: 100, weightOver: 1 },
       { date: '2026-03-02', templateId: late, templateCode: 'L', required: 1, weightUnder: 50, weightOver: 5 },
