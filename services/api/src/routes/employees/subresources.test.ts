@@ -274,3 +274,46 @@ describe('GET /v1/employees/:id/shifts', () => {
     expect((await api.request('GET', `/v1/employees/${emp}/shifts`)).status).toBe(401);
   });
 });
+
+describe('sub-resources: shared validation and authorization', () => {
+  test('400 naming the field, 401 anonymous, 403 for a manager outside the subtree, 404 for colleagues and unknown ids', async ({ api }) => {
+    const { emp, empToken } = await team(api);
+    const stranger = await api.login('manager');
+    const colleague = await api.login('employee');
+    const reads = ['work-rules', 'availability', 'time-off', 'shift-requests', 'department-history', 'shifts'];
+    for (const sub of reads) {
+      expect((await api.request('GET', `/v1/employees/${emp}/${sub}`)).status, sub).toBe(401);
+      expect((await api.request('GET', `/v1/employees/${emp}/${sub}`, { token: stranger.token })).status, sub).toBe(403);
+      expect((await api.request('GET', `/v1/employees/${emp}/${sub}`, { token: colleague.token })).status, sub).toBe(404);
+      expect((await api.request('GET', `/v1/employees/424242/${sub}`, { token: stranger.token })).status, sub).toBe(404);
+      expect((await api.request('GET', `/v1/employees/x1/${sub}`, { token: empToken })).body.error.details[0].field, sub).toBe('params.id');
+      expect((await api.request('GET', `/v1/employees/${emp}/${sub}`, { token: empToken })).status, sub).toBe(200);
+    }
+    const bad: [string, string][] = [
+      [`/v1/employees/${emp}/availability?limit=0`, 'query.limit'],
+      [`/v1/employees/${emp}/availability?cursor=zzz`, 'cursor'],
+      [`/v1/employees/${emp}/time-off?status=maybe`, 'query.status'],
+      [`/v1/employees/${emp}/time-off?from=2026-13-01`, 'query.from'],
+      [`/v1/employees/${emp}/shift-requests?to=yesterday`, 'query.to'],
+      [`/v1/employees/${emp}/shift-requests?extra=1`, 'query.extra'],
+      [`/v1/employees/${emp}/work-rules?x=1`, 'query.x'],
+    ];
+    for (const [path, field] of bad) {
+      const r = await api.request('GET', path, { token: empToken });
+      expect(r.status, path).toBe(400);
+      expect(JSON.stringify(r.body.error.details), path).toContain(field);
+    }
+    const writes: [string, string, unknown][] = [
+      ['POST', 'availability', { weekday: 1, startTime: '08:00', endTime: '09:00' }],
+      ['POST', 'time-off', { startDate: '2026-01-01', endDate: '2026-01-02' }],
+      ['POST', 'shift-requests', { date: '2026-01-01', kind: 'off' }],
+      ['PUT', 'work-rules', {}],
+    ];
+    for (const [method, sub, body] of writes) {
+      expect((await api.request(method, `/v1/employees/${emp}/${sub}`, { body })).status, sub).toBe(401);
+      expect((await api.request(method, `/v1/employees/${emp}/${sub}`, { token: stranger.token, body })).status, sub).toBe(403);
+      expect((await api.request(method, `/v1/employees/${emp}/${sub}`, { token: colleague.token, body })).status, sub).toBe(404);
+    }
+    expect(await outboxTypes(api)).toEqual([]);
+  });
+});
