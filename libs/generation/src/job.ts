@@ -77,7 +77,9 @@ export type RunResult = {
   softPenalties: { coverUnder: number; coverOver: number; onRequests: number; offRequests: number; fairness: number; cost: number; total: number };
   shifts: { inserted: number; updated: number; deleted: number; unchanged: number; total: number };
   solveTimeMs: number;
+  /** The whole write transaction, and its two big parts: the shift upsert/delete and the analytics refresh. */
   writeTimeMs: number;
+  writePhasesMs: { shifts: number; dailyStats: number };
   iterations: number;
   stoppedBy: string;
   employees: number;

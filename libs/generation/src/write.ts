@@ -90,17 +90,17 @@ let stagingSeq = 0;
  * (which counts inserts through xmax, a system column Postgres refuses on a partitioned table such
  * as shifts), plus the deletion, all against the one staging table.
  */
-async function upsertShifts(q: Queryable & { raw: PoolClient }, scheduleId: string, loaded: LoadedInstance, rows: ShiftRow[]):
+async function upsertShifts(q: Queryable & { raw: PoolClient }, scheduleId: string, fresh: boolean, loaded: LoadedInstance, rows: ShiftRow[]):
   Promise<{ inserted: number; updated: number; deleted: number; unchanged: number }> {
   const staging = `rota_gen_shifts_${process.pid}_${++stagingSeq}`;
   await q.query(`CREATE TEMP TABLE ${staging} (employee_id bigint, template_id bigint NOT NULL, date date NOT NULL, open_slot smallint NOT NULL,
                    starts_at timestamptz NOT NULL, ends_at timestamptz NOT NULL) ON COMMIT DROP`);
   await copyInto(q.raw, staging, ['employee_id', 'template_id', 'date', 'open_slot', 'starts_at', 'ends_at'], rows,
     (r) => [r.employeeId, r.templateId, r.date, r.openSlot, r.startsAt, r.endsAt]);
-  await q.query(`ANALYZE ${staging}`);
   const key = `t.date = s.date AND t.template_id = s.template_id AND coalesce(t.employee_id, 0) = coalesce(s.employee_id, 0) AND t.open_slot = s.open_slot`;
   const params = [scheduleId, loaded.departmentId, loaded.periodStart, loaded.periodEnd];
-  const updated = await q.query(
+  // A schedule created by this transaction has no shifts yet: nothing to update or delete.
+  const updated = fresh ? { rowCount: 0 } : await q.query(
     `UPDATE shifts t SET starts_at = s.starts_at, ends_at = s.ends_at, department_id = $2, updated_at = now()
        FROM ${staging} s
       WHERE t.schedule_id = $1 AND t.date BETWEEN $3 AND $4 AND ${key}
@@ -111,7 +111,7 @@ async function upsertShifts(q: Queryable & { raw: PoolClient }, scheduleId: stri
       WHERE s.date BETWEEN $3 AND $4
      ON CONFLICT ON CONSTRAINT shifts_natural_key DO NOTHING`, params);
   // Generated shifts of this schedule that the new roster no longer has. Manual shifts stay.
-  const deleted = await q.query(
+  const deleted = fresh ? { rowCount: 0 } : await q.query(
     `DELETE FROM shifts t WHERE t.schedule_id = $1 AND t.source = 'generated' AND t.date BETWEEN $3 AND $4
         AND NOT EXISTS (SELECT 1 FROM ${staging} s WHERE ${key}) AND $2::bigint IS NOT NULL`, params);
   await q.query(`DROP TABLE ${staging}`);
@@ -143,22 +143,26 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
     }
     await q.query('SELECT rota_ensure_shift_partitions($1::date, $2::date)', [loaded.periodStart, loaded.periodEnd]);
     const score = { ...solve.score };
-    const sched = await q.query<{ id: string; version: number }>(
+    const sched = await q.query<{ id: string; version: number; inserted: boolean }>(
       `INSERT INTO schedules (department_id, period_start, period_end, status, version, score, generation_run_id)
        VALUES ($1, $2, $3, 'draft', 1, $4, $5)
        ON CONFLICT (department_id, period_start, period_end) WHERE status <> 'archived'
        DO UPDATE SET version = schedules.version + 1, score = EXCLUDED.score, generation_run_id = EXCLUDED.generation_run_id
        WHERE schedules.status = 'draft'
-       RETURNING id, version`,
+       RETURNING id, version, (xmax = 0) AS inserted`,
       [loaded.departmentId, loaded.periodStart, loaded.periodEnd, JSON.stringify(score), loaded.runId]);
     const schedule = sched.rows[0];
     if (!schedule) {
       throw new InvalidGenerationInputError(
         `a published schedule already covers ${loaded.periodStart}..${loaded.periodEnd}; archive it before generating a new draft`);
     }
-    const up = await upsertShifts(q, schedule.id, loaded, rows);
+    const tShifts = performance.now();
+    const up = await upsertShifts(q, schedule.id, schedule.inserted, loaded, rows);
+    const shiftsMs = performance.now() - tShifts;
     if (opts.failAfterShiftsWritten) throw new Error('injected failure after the shifts were written (test hook)');
+    const tStats = performance.now();
     await q.query('SELECT rota_refresh_daily_stats($1, $2::date, $3::date)', [loaded.departmentId, loaded.periodStart, loaded.periodEnd]);
+    const statsMs = performance.now() - tStats;
     const result: RunResult = {
       scheduleId: schedule.id,
       scheduleVersion: schedule.version,
@@ -174,6 +178,7 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
       shifts: { inserted: up.inserted, updated: up.updated, deleted: up.deleted, unchanged: up.unchanged, total: rows.length },
       solveTimeMs: Math.round(solve.elapsedMs),
       writeTimeMs: 0,
+      writePhasesMs: { shifts: Math.round(shiftsMs), dailyStats: Math.round(statsMs) },
       iterations: solve.iterations,
       stoppedBy: solve.stoppedBy,
       employees: loaded.employeeIds.length,
