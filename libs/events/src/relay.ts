@@ -301,6 +301,10 @@ class Relay implements OutboxRelay {
     });
     try {
       await c.connect();
+      // If this process dies while its backend waits (e.g. on a row lock), Postgres would keep
+      // the session — and the leadership — until that wait ends. With this the backend checks
+      // its client socket every second and ends the session, so a standby can take over.
+      await c.query("SET client_connection_check_interval = '1s'");
       await c.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
     } catch (err) {
       await c.end().catch(() => {});
