@@ -61,7 +61,10 @@ export function fromPgError(e: unknown): AppError | undefined {
   switch (info.code) {
     case '23505': return new AppError('conflict', 'a conflicting row already exists', { details: [{ message: info.detail ?? info.message }] });
     case '23503': return new AppError('validation_failed', 'a referenced resource does not exist', { details: [{ message: info.detail ?? info.message }] });
+    // check/not-null violations, bad text representation, out of range, bad date/time, bad
+    // parameter, NUL or unencodable characters, string too long, row too big for an index
     case '23514': case '23502': case '22P02': case '22003': case '22007': case '22008': case '22023':
+    case '22021': case '22P05': case '22001': case '54000':
       return new AppError('validation_failed', info.message, { details: [{ message: info.message, ...(info.constraint ? { constraint: info.constraint } : {}) }] });
     case '57014': return new AppError('unavailable', 'the database took too long to answer', { retryAfterSeconds: 1 });
     default: return undefined;
