@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import client from 'prom-client';
 import { CacheUnavailableError, type Cache, type InvalidationTarget, type Namespace } from '@rota/cache';
 import { EVENT_TYPES, ensureTopics, invalidationsFor, parseEvent, type ChangeEvent, type KafkaLogger } from '@rota/events';
@@ -83,7 +83,8 @@ class CacheInvalidator implements Invalidator {
       maxWaitTimeInMs: 100,
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
-    this.#dlq = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // Dead letters are rare and a duplicate one is harmless: a plain producer (acks=all per send).
+    this.#dlq = o.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     const registers = [o.registry];
     const paused = new client.Gauge({ name: 'cache_invalidator_paused_partitions', help: 'Partitions paused while Redis (or the DLQ) is unavailable', registers });
     this.#m = {
