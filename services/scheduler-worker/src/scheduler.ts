@@ -17,7 +17,7 @@ import {
 } from '@rota/generation';
 import type { Logger, Registry } from '@rota/telemetry';
 import { registerWorkerMetrics } from './metrics.ts';
-import { SolverInputError, runSolver, type SolverHandle } from './solver-runner.ts';
+import { SolverInputError, createSolverPool, type SolverHandle } from './solver-runner.ts';
 
 export type SchedulerWorkerOptions = {
   db: Db;
@@ -66,6 +66,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
   const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: bullConnection, prefix: o.prefix });
   const metrics = registerWorkerMetrics(o.registry, queue);
   const active = new Map<string, Active>();
+  const solvers = createSolverPool(o.concurrency);
   let shuttingDown = false;
 
   // Cancellation fast path: the API publishes the run id; the durable flag (cancel_requested_at)
@@ -175,7 +176,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         }
       };
       const timeLimitMs = (loaded.options.timeLimitSeconds ?? o.defaultTimeLimitSeconds) * 1000;
-      entry.handle = runSolver(loaded.instance, {
+      entry.handle = solvers.run(loaded.instance, {
         seed: loaded.options.seed ?? 1,
         timeLimitMs,
         ...(loaded.options.maxIterations !== undefined ? { maxIterations: loaded.options.maxIterations } : {}),
@@ -288,6 +289,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
       } finally {
         clearTimeout(timer);
         await queue.close().catch(() => {});
+        await solvers.close();
         sub.disconnect();
         pub.disconnect();
         bullConnection.disconnect();

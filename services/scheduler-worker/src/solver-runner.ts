@@ -3,6 +3,10 @@ import type { Assignment, Instance, ScoreBreakdown } from '@rota/solver';
 
 export type ThreadResult = { assignment: Assignment; score: ScoreBreakdown; iterations: number; elapsedMs: number; stoppedBy: string; violations: number };
 
+export type SolveThreadOptions = { seed: number; timeLimitMs: number; maxIterations?: number; progressIntervalMs: number };
+
+export type ThreadRequest = { instance: Instance; options: SolveThreadOptions; stop: SharedArrayBuffer };
+
 export type ThreadMessage =
   | { kind: 'progress'; progress: number; bestScore: number; elapsedMs: number }
   | { kind: 'done'; result: ThreadResult }
@@ -19,33 +23,80 @@ export type SolverHandle = {
   stop(): void;
 };
 
+export type ProgressListener = (p: { progress: number; bestScore: number; elapsedMs: number }) => void;
+
+export type SolverPool = {
+  run(instance: Instance, options: SolveThreadOptions, onProgress: ProgressListener): SolverHandle;
+  close(): Promise<void>;
+};
+
 const THREAD_URL = new URL('./solve-thread.ts', import.meta.url);
 
-export function runSolver(
-  instance: Instance,
-  options: { seed: number; timeLimitMs: number; maxIterations?: number; progressIntervalMs: number },
-  onProgress: (p: { progress: number; bestScore: number; elapsedMs: number }) => void,
-): SolverHandle {
-  const stop = new SharedArrayBuffer(4);
-  const flag = new Int32Array(stop);
-  const thread = new Worker(THREAD_URL, { workerData: { instance, options, stop } });
-  const result = new Promise<ThreadResult>((resolve, reject) => {
-    let settled = false;
-    thread.on('message', (m: ThreadMessage) => {
-      if (m.kind === 'progress') onProgress(m);
-      else if (m.kind === 'done') { settled = true; resolve(m.result); }
-      else {
-        settled = true;
-        reject(m.invalidInput ? new SolverInputError(m.message) : new Error(`${m.name}: ${m.message}`));
+type Slot = {
+  thread: Worker;
+  /** The job on this thread, if any. */
+  current: { resolve: (r: ThreadResult) => void; reject: (e: Error) => void; onProgress: ProgressListener } | null;
+};
+
+/**
+ * `size` warm solver threads (one per concurrent job). A thread that dies (OOM, crash) fails its
+ * job — BullMQ retries it — and is replaced.
+ */
+export function createSolverPool(size: number): SolverPool {
+  const slots: Slot[] = [];
+  let closed = false;
+
+  const spawn = (): Slot => {
+    const slot: Slot = { thread: new Worker(THREAD_URL), current: null };
+    slot.thread.on('message', (m: ThreadMessage) => {
+      const cur = slot.current;
+      if (!cur) return;
+      if (m.kind === 'progress') {
+        cur.onProgress(m);
+        return;
       }
+      slot.current = null;
+      if (m.kind === 'done') cur.resolve(m.result);
+      else cur.reject(m.invalidInput ? new SolverInputError(m.message) : new Error(`${m.name}: ${m.message}`));
     });
-    thread.on('error', (e) => { settled = true; reject(e); });
-    thread.on('exit', (code) => {
-      if (!settled) reject(new Error(`solver thread exited with code ${code} before returning a result`));
-    });
-  });
+    let dead = false;
+    const died = (e: Error): void => {
+      if (dead) return;
+      dead = true;
+      const cur = slot.current;
+      slot.current = null;
+      cur?.reject(e);
+      const i = slots.indexOf(slot);
+      if (i >= 0) slots.splice(i, 1);
+      if (!closed) slots.push(spawn());
+    };
+    slot.thread.on('error', died);
+    slot.thread.on('exit', (code) => { if (!closed) died(new Error(`solver thread exited with code ${code}`)); });
+    // An idle warm thread must not keep the process alive on its own.
+    slot.thread.unref();
+    return slot;
+  };
+  for (let i = 0; i < size; i++) slots.push(spawn());
+
   return {
-    result: result.finally(() => void thread.terminate()),
-    stop: () => { Atomics.store(flag, 0, 1); },
+    run(instance, options, onProgress) {
+      let slot = slots.find((s) => s.current === null);
+      if (!slot) {
+        slot = spawn();
+        slots.push(slot);
+      }
+      const stop = new SharedArrayBuffer(4);
+      const flag = new Int32Array(stop);
+      const s = slot;
+      const result = new Promise<ThreadResult>((resolve, reject) => {
+        s.current = { resolve, reject, onProgress };
+        s.thread.postMessage({ instance, options, stop } satisfies ThreadRequest);
+      });
+      return { result, stop: () => { Atomics.store(flag, 0, 1); } };
+    },
+    async close() {
+      closed = true;
+      await Promise.all(slots.map((s) => s.thread.terminate()));
+    },
   };
 }
