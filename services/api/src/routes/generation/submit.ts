@@ -79,6 +79,10 @@ async function submit(deps: Deps, body: SubmitBody, requestedBy: string, key: st
       if (existing) return replayOrConflict(existing, hash);
     }
     const live = await liveRun(deps, body);
+    if (live?.cancel_requested_at) {
+      // The live index still holds the period until the worker has stopped (within a second).
+      throw new AppError('conflict', `generation run ${live.id} for this period is being cancelled; retry in a moment`, { retryAfterSeconds: 1 });
+    }
     if (live) return { run: live, kind: 'deduplicated' };
     try {
       const id = await deps.db.tx(async (q) => {
