@@ -111,7 +111,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     }
   }
 
-  async function process(job: Job, token: string | undefined): Promise<unknown> {
+  async function processJob(job: Job, token: string | undefined): Promise<unknown> {
     const started = performance.now();
     const attempt = job.attemptsMade + 1;
     const parsed = generationJobSchema.safeParse(job.data);
@@ -248,7 +248,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     }
   }
 
-  const worker = new Worker(QUEUE_SCHEDULE_GENERATION, process, {
+  const worker = new Worker(QUEUE_SCHEDULE_GENERATION, processJob, {
     connection: bullConnection,
     prefix: o.prefix,
     concurrency: o.concurrency,
