@@ -3,6 +3,9 @@ import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { uniqueName } from '@rota/testkit';
 import { waitFor, type ApiResponse, type Harness } from './harness.ts';
 
+// Benchmarks under bench/ resolve packages through this folder.
+export { versionKey } from '@rota/cache';
+
 /** Waits until every outbox row is published and the invalidator committed everything. */
 export async function settle(h: Harness, timeoutMs = 20_000): Promise<void> {
   await waitFor('outbox published', async () => {
