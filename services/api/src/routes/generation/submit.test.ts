@@ -154,6 +154,11 @@ describe('POST /v1/schedule-generations (no worker running: runs stay queued)', 
       expect(r.status, JSON.stringify(b)).toBe(status);
       if (field) expect(JSON.stringify(r.body.error.details)).toContain(field);
     }
+    const doc = await api.request('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths).filter((p) => p.includes('schedule-generations')).sort()).toEqual([
+      '/v1/schedule-generations', '/v1/schedule-generations/{id}', '/v1/schedule-generations/{id}/events',
+    ]);
     const badKey = await post(admin.token, body(mine), { 'idempotency-key': 'x'.repeat(300) });
     expect(badKey.status).toBe(400);
     // A published schedule for the exact period is never overwritten by a generation.
