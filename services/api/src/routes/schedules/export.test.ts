@@ -48,6 +48,20 @@ function parseIcs(text: string): { lines: string[]; events: Record<string, strin
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
+async function bigSchedule(api: TestApi, n: number): Promise<{ s: string; token: string }> {
+  const dept = await api.makeDepartment({ name: 'Big' });
+  const { token } = await api.login('admin', dept);
+  const t = await api.makeTemplate({ departmentId: dept, code: 'D', start: '08:00', end: '16:00' });
+  const s = await makeSchedule(api, { departmentId: dept, start: '2026-01-01', end: '2026-12-31' });
+  // 365 days × 137 open slots ≥ 50,000 shifts.
+  await api.tdb.db.query(
+    `INSERT INTO shifts (schedule_id, department_id, employee_id, template_id, date, open_slot, starts_at, ends_at)
+     SELECT $1, $2, NULL, $3, d::date, slot, d + time '08:00', d + time '16:00'
+       FROM generate_series('2026-01-01'::date, '2026-12-31'::date, interval '1 day') d, generate_series(1, 137) slot
+      LIMIT $4`, [s, dept, t, n]);
+  return { s, token };
+}
+
 describe('schedule export', () => {
   test('CSV and ICS of a small schedule: quoting, escaping, UTC times across midnight and DST', async ({ api }) => {
     const dept = await api.makeDepartment({ name: 'Ward, "East"', timezone: 'Europe/Berlin' });
@@ -83,16 +97,7 @@ describe('schedule export', () => {
   });
 
   test('streams 50,000 shifts from a cursor with bounded memory', async ({ api }) => {
-    const dept = await api.makeDepartment({ name: 'Big' });
-    const { token } = await api.login('admin', dept);
-    const t = await api.makeTemplate({ departmentId: dept, code: 'D', start: '08:00', end: '16:00' });
-    const s = await makeSchedule(api, { departmentId: dept, start: '2026-01-01', end: '2026-12-31' });
-    // 365 days × 137 open slots ≥ 50,000 shifts.
-    await api.tdb.db.query(
-      `INSERT INTO shifts (schedule_id, department_id, employee_id, template_id, date, open_slot, starts_at, ends_at)
-       SELECT $1, $2, NULL, $3, d::date, slot, d + time '08:00', d + time '16:00'
-         FROM generate_series('2026-01-01'::date, '2026-12-31'::date, interval '1 day') d, generate_series(1, 137) slot
-        LIMIT 50000`, [s, dept, t]);
+    const { s, token } = await bigSchedule(api, 50_000);
 
     // Warm-up: the first export also pays for one-time allocations (compiled code, pool clients).
     await (await fetch(`${api.url}/v1/schedules/${s}/export?format=csv`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
@@ -140,3 +145,4 @@ describe('schedule export', () => {
     }
   }, 120_000);
 });
+

@@ -79,4 +79,13 @@ describe('export formats', () => {
     expect(closed).toBe(true);
     expect(pulled).toBeLessThan(10_000);
   });
+
+  test('writeRows gives up on a destination that stops reading', async () => {
+    async function* rows(): AsyncGenerator<string> { for (;;) yield 'z'.repeat(1000); }
+    const stuck = new Writable({ highWaterMark: 1024, write() { /* never calls back */ } });
+    const started = Date.now();
+    expect(await writeRows(stuck, rows(), (r) => r, '', '', 100)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(stuck.destroyed).toBe(true);
+  });
 });

@@ -96,12 +96,19 @@ export function icsEvent(s: ExportShift, h: ExportHeader, dtstamp: string, host:
 
 // ---- streaming -------------------------------------------------------------------------------
 
-async function drainOrClose(out: Writable): Promise<void> {
+/** Waits for 'drain' or 'close'; a destination that takes longer than `stallMs` is destroyed. */
+async function drainOrClose(out: Writable, stallMs: number): Promise<void> {
   const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([once(out, 'drain', { signal: ac.signal }), once(out, 'close', { signal: ac.signal })]);
+    await Promise.race([
+      once(out, 'drain', { signal: ac.signal }),
+      once(out, 'close', { signal: ac.signal }),
+      new Promise<void>((resolve) => { timer = setTimeout(() => { out.destroy(); resolve(); }, stallMs); }),
+    ]);
   } finally {
-    ac.abort(); // removes the listener that did not fire
+    clearTimeout(timer);
+    ac.abort(); // removes the listeners that did not fire
   }
 }
 
@@ -109,19 +116,25 @@ async function drainOrClose(out: Writable): Promise<void> {
 const CHUNK_BYTES = 64 * 1024;
 
 /**
+ * A client that reads nothing for this long loses the export: it would otherwise hold a database
+ * connection (and its open cursor) for as long as it likes.
+ */
+export const DEFAULT_STALL_MS = 60_000;
+
+/**
  * Writes `head`, one rendered string per row, then `tail` to `out`, waiting for 'drain' whenever
  * the stream's buffer is full, so at most one chunk plus the cursor's batch is in memory
  * whatever the number of rows. Stops early (returns false) when the destination closes (client
- * went away); the caller's `finally` then closes the cursor.
+ * went away) or stalls longer than `stallMs`; the caller's `finally` then closes the cursor.
  */
-export async function writeRows<R>(out: Writable, rows: AsyncIterable<R>, render: (row: R) => string, head: string, tail: string): Promise<boolean> {
+export async function writeRows<R>(out: Writable, rows: AsyncIterable<R>, render: (row: R) => string, head: string, tail: string, stallMs = DEFAULT_STALL_MS): Promise<boolean> {
   let chunk = head;
   const flush = async (): Promise<boolean> => {
     if (out.destroyed || out.writableEnded) return false;
     const ok = out.write(chunk);
     chunk = '';
     if (!ok) {
-      await drainOrClose(out);
+      await drainOrClose(out, stallMs);
       if (out.destroyed) return false;
     }
     return true;

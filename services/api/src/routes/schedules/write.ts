@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import { invalidationsFor, recordEvent } from '@rota/events';
-import { streamQuery } from '@rota/db';
 import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { idsParams } from '../../http/validate.ts';
 import { authorizeSchedule, loadSchedule } from './access.ts';
+import { withExportCursor } from './cursor.ts';
 import { CSV_COLUMNS, ICS_FOOTER, csvLine, csvRow, icsEvent, icsHeader, icsUtc, writeRows, type ExportHeader, type ExportShift } from './formats.ts';
 import { SCHEDULE_COLUMNS, scheduleSchema, toSchedule, type ScheduleRow } from './shape.ts';
 
-/** Rows fetched per cursor round trip during an export. */
-const EXPORT_BATCH = 1000;
 
 export const scheduleWriteRoutes = [
   route({
@@ -76,36 +74,39 @@ export const scheduleWriteRoutes = [
       const header: ExportHeader = { scheduleId: s.id, departmentName: s.department_name, periodStart: s.period_start, periodEnd: s.period_end, version: s.version };
       // Colleagues' email addresses are for managers; employees see names only.
       const email = principal.role === 'employee' ? 'NULL::text' : 'e.email';
-      const client = await deps.db.connect();
+      // Reads go to the replica when there is one (the reader pool is the writer's otherwise).
+      const client = await deps.db.reader.connect();
       let broken = false;
       try {
-        const rows = streamQuery<ExportShift>(client,
-          `SELECT sh.id, sh.date::text AS date, sh.starts_at, sh.ends_at, sh.employee_id,
+        const sql = `SELECT sh.id, sh.date::text AS date, sh.starts_at, sh.ends_at, sh.employee_id,
                   e.first_name || ' ' || e.last_name AS employee_name, ${email} AS email,
                   t.code AS template_code, t.name AS template_name, sh.status, sh.source
              FROM shifts sh
              JOIN shift_templates t ON t.id = sh.template_id
              LEFT JOIN employees e ON e.id = sh.employee_id
             WHERE sh.schedule_id = $1 AND sh.date BETWEEN $2 AND $3
-            ORDER BY sh.date, sh.id`, [s.id, s.period_start, s.period_end], EXPORT_BATCH);
+            ORDER BY sh.date, sh.id`;
         const base = `schedule-${s.id}-v${s.version}`;
         res.status(200);
         res.setHeader('X-Cache', 'BYPASS');
         res.setHeader('Cache-Control', 'private, no-store');
-        if (query.format === 'csv') {
-          res.setHeader('Content-Type', 'text/csv; charset=utf-8; header=present');
-          res.setHeader('Content-Disposition', `attachment; filename="${base}.csv"`);
-          if (await writeRows(res, rows, csvRow, csvLine(CSV_COLUMNS), '')) res.end();
-        } else {
-          const dtstamp = icsUtc(new Date());
-          res.setHeader('Content-Type', 'text/calendar; charset=utf-8');
-          res.setHeader('Content-Disposition', `attachment; filename="${base}.ics"`);
-          if (await writeRows(res, rows, (r) => icsEvent(r, header, dtstamp, 'rota'), icsHeader(header), ICS_FOOTER)) res.end();
-        }
+        await withExportCursor<ExportShift>(client, sql, [s.id, s.period_start, s.period_end], async (rows) => {
+          if (query.format === 'csv') {
+            res.setHeader('Content-Type', 'text/csv; charset=utf-8; header=present');
+            res.setHeader('Content-Disposition', `attachment; filename="${base}.csv"`);
+            if (await writeRows(res, rows, csvRow, csvLine(CSV_COLUMNS), '')) res.end();
+          } else {
+            const dtstamp = icsUtc(new Date());
+            res.setHeader('Content-Type', 'text/calendar; charset=utf-8');
+            res.setHeader('Content-Disposition', `attachment; filename="${base}.ics"`);
+            if (await writeRows(res, rows, (r) => icsEvent(r, header, dtstamp, 'rota'), icsHeader(header), ICS_FOOTER)) res.end();
+          }
+        });
       } catch (e) {
         broken = true;
         throw e;
       } finally {
+        // After a failure the connection may be mid-protocol or in a failed transaction: destroy it.
         client.release(broken);
       }
     },
