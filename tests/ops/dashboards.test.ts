@@ -1,10 +1,13 @@
 /**
- * Every Grafana panel query returns data from the real system: the three services run as real
+ * Every Grafana panel query and every Prometheus rule works on the real system: the three services run as real
  * processes (tests/e2e/harness.ts: own database, Redis prefix, queue prefix, topics), a real
  * Prometheus scrapes them every second, a short load exercises the API (reads, writes, errors),
  * the event pipeline (outbox → Kafka → invalidator) and the generation queue (two jobs), and then
  * each panel's expression is evaluated through /api/v1/query. Grafana's interval variables are
- * replaced by a concrete range that covers the whole load.
+ * replaced by a concrete range that covers the whole load. The same Prometheus loads the project's
+ * recording and alert rules: every recorded series must have data, and every metric an alert or
+ * recording rule reads must be one the services really export (the promtool unit tests cannot
+ * catch a misspelt metric name: they feed the rules the same name).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from '../e2e/harness.ts';
 import { startPrometheus, type Sample, type TestPrometheus } from './prometheus.ts';
-import { repoRoot } from './support.ts';
+import { readYaml, repoRoot } from './support.ts';
 
 type Target = { expr: string; refId: string };
 type Panel = { type: string; title: string; targets?: Target[]; panels?: Panel[] };
@@ -26,6 +29,32 @@ const queries = dashboards.flatMap(({ file, d }) => {
   return flat(d.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ name: `${file} / ${p.title} / ${t.refId}`, expr: t.expr })));
 });
 
+type RuleFile = { groups: { rules: { record?: string; alert?: string; expr: string }[] }[] };
+const ruleFiles = ['recording.yml', 'alerts.yml'].map((f) => resolve(repoRoot, 'infra/prometheus/rules', f));
+const rules = ruleFiles.flatMap((f) => readYaml<RuleFile>(f).groups.flatMap((g) => g.rules));
+const recorded = rules.flatMap((r) => (r.record ? [r.record] : []));
+
+/**
+ * Metric names a PromQL expression reads: identifiers that are not functions (followed by `(`),
+ * not inside label matchers, strings or `by/on/without (...)` lists, not keywords, not recorded.
+ */
+function metricNames(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\b(by|on|without|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ');
+  const keywords = new Set(['and', 'or', 'unless', 'by', 'on', 'without', 'ignoring', 'bool', 'offset']);
+  const names = new Set<string>();
+  for (const m of stripped.matchAll(/(?<![\w:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
+    const id = m[1]!;
+    if (m[2] || keywords.has(id) || recorded.includes(id)) continue;
+    names.add(id);
+  }
+  return [...names];
+}
+const ruleMetrics = [...new Set(rules.flatMap((r) => metricNames(r.expr)))].sort();
+
 /** The load runs well under this; rate() over it sees every increase of the run. */
 const RANGE = '3m';
 const concrete = (expr: string): string => expr.replaceAll('$__rate_interval', RANGE).replaceAll('$__interval', RANGE).replaceAll('$__range', RANGE);
@@ -35,6 +64,7 @@ describe('Grafana dashboards against a real Prometheus scraping the real service
   let prom: TestPrometheus;
   const results = new Map<string, Sample[]>();
   const runStatuses: string[] = [];
+  const exported: string[] = [];
 
   beforeAll(async () => {
     h = await startHarness({ workerEnv: { SOLVER_TIME_LIMIT_SECONDS: '2' } });
@@ -42,6 +72,7 @@ describe('Grafana dashboards against a real Prometheus scraping the real service
     const hostPort = (url: string): string => url.replace(/^http:\/\//, '');
     prom = await startPrometheus({
       scrapeInterval: '1s',
+      ruleFiles,
       targets: {
         api: [hostPort(h.api.url)],
         'scheduler-worker': [hostPort(h.worker.url)],
@@ -53,6 +84,9 @@ describe('Grafana dashboards against a real Prometheus scraping the real service
     // Let Prometheus scrape the final state of every counter (1 s interval) before querying.
     await sleep(3000);
     for (const q of queries) results.set(q.name, await prom.query(concrete(q.expr)));
+    for (const r of recorded) results.set(`record ${r}`, await prom.query(r));
+    const names = await fetch(`${prom.url}/api/v1/label/__name__/values`).then((r) => r.json() as Promise<{ data: string[] }>);
+    exported.push(...names.data);
   }, 300_000);
 
   afterAll(async () => {
@@ -67,6 +101,22 @@ describe('Grafana dashboards against a real Prometheus scraping the real service
 
   it('the load ran real generation jobs to success (so duration and score panels show real solves)', () => {
     expect(runStatuses).toEqual(['succeeded', 'succeeded']);
+  });
+
+  it('the metric-name extraction sees through PromQL syntax', () => {
+    expect(metricNames('sum by (service, le) (rate(http_request_duration_seconds_bucket{route!~".*/(export|events)"}[5m])) > 0.5 and on (service) up == 0'))
+      .toEqual(['http_request_duration_seconds_bucket', 'up']);
+    expect(ruleMetrics).toEqual(expect.arrayContaining(['bullmq_job_count', 'kafka_consumer_lag', 'outbox_oldest_pending_age_seconds', 'cache_requests_total']));
+  });
+
+  it.each(ruleMetrics.map((m) => [m] as const))('rules read %s, which the services export', (m) => {
+    expect(exported).toContain(m);
+  });
+
+  it.each(recorded.map((r) => [r] as const))('recording rule %s has data', (r) => {
+    const samples = results.get(`record ${r}`) ?? [];
+    expect(samples.length, `no data for ${r}`).toBeGreaterThan(0);
+    expect(samples.some((x) => Number.isFinite(Number(x.value[1]))), `only NaN for ${r}: ${JSON.stringify(samples)}`).toBe(true);
   });
 
   it.each(queries.map((q) => [q.name, q] as const))('%s returns data', (_name, q) => {
