@@ -62,18 +62,22 @@ async function editableSchedule(q: Queryable, p: Principal, scheduleId: string):
 
 /**
  * Checks the parts of a shift that must fit its schedule: date in period, template of the
- * department, an active employee of the department. `employeeChanged` false (a PATCH that keeps
- * the employee) skips the employee checks, so a shift of someone who has since moved or left can
- * still be confirmed or cancelled.
+ * department (active), an active employee of the department. A PATCH that keeps the employee or
+ * the template skips their activity/membership checks, so a shift of someone who has since moved
+ * or left, or of a retired template, can still be confirmed or cancelled.
  */
-async function checkShiftInputs(q: Queryable, s: ScheduleRef, v: { templateId: string; date: string; employeeId: string | null }, prefix: string, employeeChanged = true): Promise<RuleEmployee | undefined> {
+async function checkShiftInputs(
+  q: Queryable, s: ScheduleRef, v: { templateId: string; date: string; employeeId: string | null }, prefix: string,
+  changed: { employee: boolean; template: boolean } = { employee: true, template: true },
+): Promise<RuleEmployee | undefined> {
   if (v.date < s.period_start || v.date > s.period_end) throw invalid(`${prefix}date`, `must lie in the schedule period ${s.period_start}..${s.period_end}`);
-  const t = await q.query('SELECT 1 FROM shift_templates WHERE id = $1 AND department_id = $2', [v.templateId, s.department_id]);
-  if (!t.rowCount) throw invalid(`${prefix}templateId`, `is not a template of department ${s.department_id}`);
+  const t = await q.query<{ active: boolean }>('SELECT active FROM shift_templates WHERE id = $1 AND department_id = $2', [v.templateId, s.department_id]);
+  if (!t.rows[0]) throw invalid(`${prefix}templateId`, `is not a template of department ${s.department_id}`);
+  if (!t.rows[0].active && changed.template) throw invalid(`${prefix}templateId`, 'the template is deactivated');
   if (v.employeeId === null) return undefined;
   const e = await lockEmployeeForRules(q, v.employeeId);
   if (!e) throw invalid(`${prefix}employeeId`, 'employee does not exist');
-  if (!employeeChanged) return e;
+  if (!changed.employee) return e;
   if (!e.active) throw invalid(`${prefix}employeeId`, 'employee is deactivated');
   if (e.department_id !== s.department_id) throw invalid(`${prefix}employeeId`, `employee does not belong to department ${s.department_id}`);
   return e;
@@ -179,7 +183,7 @@ export const shiftRoutes = [
           date: body.date ?? cur.date,
           status: body.status ?? cur.status,
         };
-        const emp = await checkShiftInputs(q, s, next, 'body.', next.employeeId !== cur.employee_id);
+        const emp = await checkShiftInputs(q, s, next, 'body.', { employee: next.employeeId !== cur.employee_id, template: next.templateId !== cur.template_id });
         if (next.date !== cur.date) await q.query('SELECT rota_ensure_shift_partitions($1, $1)', [next.date]);
         // An open shift that stays open in the same slot keeps its number; otherwise take the next free one.
         const keepsSlot = cur.employee_id === null && next.employeeId === null && next.date === cur.date && next.templateId === cur.template_id;

@@ -184,6 +184,11 @@ describe('manual shifts', () => {
       expect(JSON.stringify(r.body.error.details)).toContain(field);
     }
     expect((await api.request('POST', '/v1/shifts', { token, body: { ...ok, scheduleId: '987654' } })).status).toBe(404);
+    const retired = await api.makeTemplate({ departmentId: dept, code: 'OLD' });
+    await api.tdb.db.query('UPDATE shift_templates SET active = false WHERE id = $1', [retired]);
+    const r = await api.request('POST', '/v1/shifts', { token, body: { ...ok, templateId: retired } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.details[0].field).toBe('body.templateId');
     const s = await api.request('POST', '/v1/shifts', { token, body: { ...ok, status: 'cancelled' } });
     expect(s.status).toBe(201);
     const dup = await api.request('POST', '/v1/shifts', { token, body: ok });

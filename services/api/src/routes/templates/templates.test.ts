@@ -26,6 +26,8 @@ describe('shift templates', () => {
     expect(list1.body.data.map((t: { code: string }) => t.code)).toEqual(['E', 'N']);
     const list2 = await api.request('GET', `/v1/departments/${dept}/shift-templates`, { token });
     expect(list2.headers.get('x-cache')).toBe('HIT');
+    const notModified = await api.request('GET', `/v1/departments/${dept}/shift-templates`, { token, headers: { 'if-none-match': list2.headers.get('etag')! } });
+    expect(notModified.status).toBe(304);
 
     const patched = await api.request('PATCH', `/v1/departments/${dept}/shift-templates/${n.body.id}`, { token, body: { endTime: '07:00', cannotBeFollowedBy: [] } });
     expect(patched.status).toBe(200);
