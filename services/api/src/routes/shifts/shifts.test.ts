@@ -203,6 +203,16 @@ describe('manual shifts', () => {
     expect((await api.request('DELETE', `/v1/shifts/${s.body.id}`, { token })).status).toBe(409);
   });
 
+  test('concurrent edits for one employee are checked one after the other', async ({ api }) => {
+    const { dept, token, E, L, schedule } = await setup(api);
+    const ann = await api.makeEmployee({ departmentId: dept });
+    const results = await Promise.all([E, L, E, L].map((templateId, i) =>
+      api.request('POST', '/v1/shifts', { token, body: { scheduleId: schedule, employeeId: ann, templateId, date: '2026-03-10' } })));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+    const n = await api.tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM shifts WHERE employee_id = $1', [ann]);
+    expect(n.rows[0]!.n).toBe(1);
+  });
+
   test('authorization: 401 anonymous, employees may not edit, managers only inside their subtree', async ({ api }) => {
     const top = await api.makeDepartment();
     const mine = await api.makeDepartment({ parentId: top });
