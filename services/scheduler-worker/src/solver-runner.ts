@@ -35,8 +35,13 @@ const THREAD_URL = new URL('./solve-thread.ts', import.meta.url);
 type Slot = {
   thread: Worker;
   /** The job on this thread, if any. */
-  current: { resolve: (r: ThreadResult) => void; reject: (e: Error) => void; onProgress: ProgressListener } | null;
+  current: { resolve: (r: ThreadResult) => void; reject: (e: Error) => void; onProgress: ProgressListener; touch(): void } | null;
 };
+
+/** A thread that says nothing for this long (progress comes every ≤ 250 ms) is hung: killed, job retried. */
+const SILENCE_MS = 20_000;
+/** …and one that runs this much past the job's time limit. */
+const OVERRUN_MS = 30_000;
 
 /**
  * `size` warm solver threads (one per concurrent job). A thread that dies (OOM, crash) fails its
@@ -51,6 +56,7 @@ export function createSolverPool(size: number): SolverPool {
     slot.thread.on('message', (m: ThreadMessage) => {
       const cur = slot.current;
       if (!cur) return;
+      cur.touch();
       if (m.kind === 'progress') {
         cur.onProgress(m);
         return;
@@ -88,9 +94,29 @@ export function createSolverPool(size: number): SolverPool {
       const stop = new SharedArrayBuffer(4);
       const flag = new Int32Array(stop);
       const s = slot;
+      let silence: NodeJS.Timeout | undefined;
+      let overrun: NodeJS.Timeout | undefined;
+      const hung = (why: string): void => {
+        const cur = s.current;
+        if (!cur) return;
+        s.current = null;
+        cur.reject(new Error(`solver thread ${why}; thread restarted`));
+        void s.thread.terminate();
+      };
       const result = new Promise<ThreadResult>((resolve, reject) => {
-        s.current = { resolve, reject, onProgress };
+        s.current = {
+          resolve, reject, onProgress,
+          touch: () => {
+            clearTimeout(silence);
+            silence = setTimeout(() => hung(`silent for ${SILENCE_MS / 1000} s`), SILENCE_MS);
+          },
+        };
+        s.current.touch();
+        overrun = setTimeout(() => hung(`still running ${OVERRUN_MS / 1000} s past its time limit`), options.timeLimitMs + OVERRUN_MS);
         s.thread.postMessage({ instance, options, stop } satisfies ThreadRequest);
+      }).finally(() => {
+        clearTimeout(silence);
+        clearTimeout(overrun);
       });
       return { result, stop: () => { Atomics.store(flag, 0, 1); } };
     },
