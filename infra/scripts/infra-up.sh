@@ -93,9 +93,19 @@ rows+=("kafka|${KAFKA_BROKERS}|${kafka_state}")
 bash "$HERE/prometheus-ensure.sh"
 # HOOK(prometheus-run): Prometheus with the project's scrape config and rules (infra/prometheus),
 # on PROMETHEUS_PORT (9090); prometheus-down.sh (called by infra-down.sh) stops it.
-bash "$HERE/prometheus-up.sh"
+# A port held by another process (exit 3) is reported, not fatal: the tests start their own
+# Prometheus on free ports, and nothing else needs ours to start.
 prom_port="${PROMETHEUS_PORT:-9090}"; prom_name="prometheus"; [[ "$prom_port" == 9090 ]] || prom_name="prometheus-${prom_port}"
-rows+=("prometheus|http://127.0.0.1:${prom_port}|started by prometheus-up.sh (pid $(cat "$ROTA_RUN/${prom_name}.pid"), log .run/logs/${prom_name}.log)")
+prom_rc=0
+bash "$HERE/prometheus-up.sh" || prom_rc=$?
+if [[ "$prom_rc" == 0 ]]; then
+  rows+=("prometheus|http://127.0.0.1:${prom_port}|started by prometheus-up.sh (pid $(cat "$ROTA_RUN/${prom_name}.pid"), log .run/logs/${prom_name}.log)")
+elif [[ "$prom_rc" == 3 ]]; then
+  warn "Prometheus not started: port ${prom_port} belongs to another process (set PROMETHEUS_PORT to run ours elsewhere)"
+  rows+=("prometheus|:${prom_port}|NOT started: port held by another process")
+else
+  die "prometheus-up.sh failed (exit ${prom_rc}); see .run/logs/${prom_name}.log"
+fi
 
 # --- summary -------------------------------------------------------------------------------------
 echo

@@ -3,6 +3,7 @@
 # and rules (infra/prometheus), unless ours already runs. Idempotent; called by infra-up.sh.
 #   data  .run/prometheus/data      log  .run/logs/prometheus.log      pid  .run/prometheus.pid
 # Settings: PROMETHEUS_PORT (9090), PROMETHEUS_RETENTION (2d), PROMETHEUS_START_TIMEOUT (30 s).
+# Exit codes: 0 running (started or already ours), 3 the port is held by another process, 1 failure.
 set -euo pipefail
 ROTA_SCRIPT=prometheus-up
 # shellcheck source=infra/scripts/lib.sh
@@ -29,7 +30,9 @@ if pid_alive "$PID_FILE"; then
   die "pid $(cat "$PID_FILE") from $PID_FILE is alive but $URL/-/ready does not answer; see $LOG_FILE or run prometheus-down.sh"
 fi
 if tcp_open 127.0.0.1 "$PROMETHEUS_PORT"; then
-  die "port $PROMETHEUS_PORT is taken by a process we did not start; stop it or set PROMETHEUS_PORT"
+  # Exit code 3 (not 1): infra-up.sh tells this case apart and carries on without our Prometheus.
+  printf '[%s] ERROR: %s\n' "$ROTA_SCRIPT" "port $PROMETHEUS_PORT is taken by a process we did not start; stop it or set PROMETHEUS_PORT" >&2
+  exit 3
 fi
 
 command -v prometheus >/dev/null 2>&1 || bash "$(dirname "${BASH_SOURCE[0]}")/prometheus-ensure.sh"
