@@ -12,7 +12,7 @@ let s: Scenario;
 beforeAll(async () => {
   kafka = await PrivateKafka.create();
   await kafka.start();
-  h = await startHarness({ kafkaBrokers: kafka.brokers, apiEnv: { CACHE_INVALIDATE_ON_WRITE: 'false' } });
+  h = await startHarness({ kafkaBrokers: kafka.brokers, worker: false, apiEnv: { CACHE_INVALIDATE_ON_WRITE: 'false' } });
   s = await seedScenario(h);
 }, 180_000);
 

@@ -10,7 +10,7 @@ let h: Harness;
 let s: Scenario;
 
 beforeAll(async () => {
-  h = await startHarness({ apiEnv: { CACHE_INVALIDATE_ON_WRITE: 'false' } });
+  h = await startHarness({ worker: false, apiEnv: { CACHE_INVALIDATE_ON_WRITE: 'false' } });
   s = await seedScenario(h);
 }, 180_000);
 

@@ -12,7 +12,7 @@ let s: Scenario;
 beforeAll(async () => {
   redis = await PrivateRedis.create();
   await redis.start();
-  h = await startHarness({ redisUrl: redis.url, apiEnv: { CACHE_INVALIDATE_ON_WRITE: 'false' } });
+  h = await startHarness({ redisUrl: redis.url, worker: false, apiEnv: { CACHE_INVALIDATE_ON_WRITE: 'false' } });
   s = await seedScenario(h);
 }, 180_000);
 
