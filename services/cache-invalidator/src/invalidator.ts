@@ -142,6 +142,7 @@ class CacheInvalidator implements Invalidator {
         delay = Math.min(delay * 2, 5_000);
       }
     }
+    if (this.#stopping) return;
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
