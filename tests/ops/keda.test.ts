@@ -97,7 +97,10 @@ describe('KEDA ScaledObject of scheduler-worker', () => {
         targets.push(s.target);
       }
       api = createBullGenerationQueue({ redisUrl: DEFAULT_REDIS_URL, prefix, logger });
-      prom = await startPrometheus({ targets: { 'scheduler-worker': targets }, scrapeInterval: '1s' });
+      prom = await startPrometheus({
+        targets: { 'scheduler-worker': targets }, scrapeInterval: '1s',
+        ruleFiles: [resolve(repoRoot, 'infra/prometheus/rules/recording.yml')],
+      });
       await prom.waitForTargets();
     }, 120_000);
 
@@ -144,6 +147,8 @@ describe('KEDA ScaledObject of scheduler-worker', () => {
       const naive = 'sum(bullmq_job_count{queue="schedule-generation",state=~"waiting|prioritized"})';
       await waitFor('both replicas scraped', async () => single(await prom.query(naive)) === 2 * jobs, 15_000, 250);
       expect(single(await prom.query(query))).toBe(jobs);
+      // The alerts and the dashboard use the recording rule: it must say the same as KEDA.
+      await waitFor('the recording rule', async () => single(await prom.query('queue:bullmq_backlog_jobs:max')) === jobs, 15_000, 250);
     }, 30_000);
 
     it('prioritized jobs count; delayed ones do not', async () => {
