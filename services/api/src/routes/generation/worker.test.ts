@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, test as base } from 'vitest';
 import { checkStoredRoster, createScenario } from '@rota/generation';
 import { apiFixture, type TestApi } from '../../testing.ts';
@@ -7,6 +8,14 @@ import { readEvents, realQueue, spawnWorker, startWorker, waitFor } from './test
 const test = base.extend<{ api: TestApi }>({ api: apiFixture({ generation: realQueue }) });
 
 type Run = { id: string; status: string; progress: number; attempts: number; error: string | null; scheduleId: string | null; result: any; bestScore: number | null };
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
 
 async function getRun(api: TestApi, token: string, id: string): Promise<Run> {
   const r = await api.request<Run>('GET', `/v1/schedule-generations/${id}`, { token });
@@ -174,9 +183,19 @@ describe('schedule generation end to end (API → BullMQ → worker → Postgres
   test('SIGTERM past the grace period hands the job back; another worker finishes it', { timeout: 90_000 }, async ({ api }) => {
     const { token } = await api.login('admin');
     const s = await createScenario(api.tdb.db, { employees: 10, periodStart: '2030-01-07', days: 14 });
-    const child = spawnWorker(api, { SHUTDOWN_GRACE_SECONDS: '1' });
+    const port = await freePort();
+    const child = spawnWorker(api, { SHUTDOWN_GRACE_SECONDS: '1', METRICS_PORT: String(port) });
     let next: ReturnType<typeof startWorker> | undefined;
     try {
+      // The worker process serves /healthz and /metrics on METRICS_PORT.
+      const health = await waitFor('worker /healthz', async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+        return r?.status === 200 ? r.json() : undefined;
+      }, 20_000, 100);
+      expect(health).toMatchObject({ status: 'ok', activeRuns: [] });
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/bullmq_job_count\{[^}]*state="waiting"[^}]*\} 0/);
+      expect(metrics).toContain('db_client_connections');
       const post = await api.request('POST', '/v1/schedule-generations', {
         token, body: { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 60 } },
       });
