@@ -45,8 +45,11 @@ it('keeps events in the outbox while Kafka is down and delivers all of them afte
   expect(stale.text).toContain('Original');
 
   await kafka.start();
+  const back = Date.now();
   await waitFor('outbox drained', async () => (await pendingOutbox(h)) === 0, 60_000, 100);
+  const drainedMs = Date.now() - back;
   const fresh = await readUntilNotHit(h, s.token, s.listA, 30_000);
+  console.info(`kafka outage: outbox drained ${drainedMs} ms and the list refreshed ${Date.now() - back} ms after the broker answered again`);
   expect(fresh.text).toContain(`Outage${writes}`);
   await settle(h, 60_000);
   expect((await get(h, s.token, s.listB)).headers.get('x-cache')).toBe('HIT');

@@ -179,7 +179,8 @@ class Relay implements OutboxRelay {
           await this.#dropClient();
         }
         await this.#pause(backoff);
-        backoff = Math.min(backoff * 2, 5_000);
+        // Capped low: one attempt every 2 s costs nothing, and Kafka's return is noticed quickly.
+        backoff = Math.min(backoff * 2, 2_000);
       }
     }
   }

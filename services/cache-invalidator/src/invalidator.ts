@@ -77,11 +77,16 @@ class CacheInvalidator implements Invalidator {
     this.#o = { maxChunk: 500, retryInitialMs: 200, retryMaxMs: 2_000, ...o };
     this.#consumer = o.kafka.consumer({
       groupId: o.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A member that vanished (SIGKILL, or a broker restart that forgot our connection) holds its
+      // partitions until its session expires: measured ~30 s of stalled invalidations after a
+      // Kafka restart with kafkajs' 30 s default, so 10 s (heartbeats every second; every chunk
+      // of a batch also heartbeats, and one chunk is one Redis round trip).
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 10_000,
+      heartbeatInterval: 1_000,
       // Fetch returns as soon as one message is there: latency over throughput.
       maxWaitTimeInMs: 100,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2_000 },
     });
     // Dead letters are rare and a duplicate one is harmless: a plain producer (acks=all per send).
     this.#dlq = o.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
