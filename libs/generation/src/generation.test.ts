@@ -40,7 +40,7 @@ async function storedAssignment(db: Db, loaded: LoadedInstance, scheduleId: stri
 }
 
 describe('loadInstance + writeResult', () => {
-  test('writes the roster in one transaction; a re-run with the same seed converges to the same rows', async ({ tdb }) => {
+  test('writes the roster in one transaction; a re-run with the same seed converges to the same rows', { timeout: 90_000 }, async ({ tdb }) => {
     const s = await createScenario(tdb.db, { employees: 12, periodStart: '2030-01-07', days: 14, successions: [['N', 'E'], ['L', 'E']], skills: ['icu'],
       templates: [{ code: 'E', start: '06:00', end: '14:00' }, { code: 'L', start: '14:00', end: '22:00', skills: ['icu'] }, { code: 'N', start: '22:00', end: '06:00' }] });
     const runId = await insertRun(tdb.db, s);
@@ -147,7 +147,7 @@ describe('loadInstance + writeResult', () => {
     await expect(loadInstance(tdb.db, { ...base, options: { timeLimitSeconds: -1 } })).rejects.toThrow(/invalid run options/);
   });
 
-  test('property: random small departments → the stored roster breaks no hard rule', async ({ tdb }) => {
+  test('property: random small departments → the stored roster breaks no hard rule', { timeout: 180_000 }, async ({ tdb }) => {
     await fc.assert(fc.asyncProperty(
       fc.record({
         employees: fc.integer({ min: 1, max: 8 }),
@@ -187,7 +187,7 @@ describe('loadInstance + writeResult', () => {
 });
 
 describe('Curtois import and evaluation', () => {
-  test('Instance 1 through Postgres: the evaluator reproduces the objective of the solver roster; no hard violations', async ({ tdb }) => {
+  test('Instance 1 through Postgres: the evaluator reproduces the objective of the solver roster; no hard violations', { timeout: 90_000 }, async ({ tdb }) => {
     const text = readFileSync(join(CURTOIS, 'Instance1.txt'), 'utf8');
     const imp = await importCurtois(tdb.db, text, { departmentName: 'Curtois 1', periodStart: '2030-01-07' });
     expect(imp).toMatchObject({ employees: 8, templates: 1, periodEnd: '2030-01-20' });

@@ -22,7 +22,7 @@ async function jobOf(api: TestApi, runId: string) {
 }
 
 describe('POST /v1/schedule-generations (no worker running: runs stay queued)', () => {
-  test('idempotency: same key + body → same run; same key + other body → 409; other key, same period → deduplicated; concurrent submissions → one run', async ({ api }) => {
+  test('idempotency: same key + body → same run; same key + other body → 409; other key, same period → deduplicated; concurrent submissions → one run', { timeout: 60_000 }, async ({ api }) => {
     const { token } = await api.login('admin');
     const s = await createScenario(api.tdb.db, { employees: 3, periodStart: '2030-01-07', days: 7 });
     const body = { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 5, seed: 3 } };
