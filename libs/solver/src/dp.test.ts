@@ -92,6 +92,7 @@ describe('DpWorkspace.solve', () => {
           for (const r of rows) if (r.every((t, d) => (d >= a && d < b) || t === fixed[d])) best = Math.min(best, cost(r));
           const got = ws.solve(p, ep, choiceCost, out, 0, fixed, 0, a, b);
           expect(got).toBeCloseTo(best, 9);
+          expect(ws.solve(p, ep, choiceCost, out, 0, fixed, 0, a, b, cost([...fixed]))).toBeCloseTo(best, 9);
           expect(cost([...out])).toBeCloseTo(best, 9);
           return;
         }
@@ -103,6 +104,10 @@ describe('DpWorkspace.solve', () => {
           expect(got).toBeCloseTo(best, 9);
           expect(cost([...out])).toBeCloseTo(best, 9);
           expect(checkAssignment(inst, [[...out].map((t) => (t < 0 ? null : t))])).toEqual([]);
+          // Pruning against the cost of any feasible row keeps the optimum.
+          const ub = cost(rows[c.costs[0]! % rows.length >= 0 ? Math.abs(c.costs[0]!) % rows.length : 0]!);
+          expect(ws.solve(p, ep, choiceCost, out, 0, null, 0, 0, days, ub)).toBeCloseTo(best, 9);
+          expect(cost([...out])).toBeCloseTo(best, 9);
         }
       }),
       { numRuns: 300, seed: 11 },

@@ -40,6 +40,7 @@ export class DpWorkspace {
   /** stamp[key] === gen ⇒ slot[key] is valid for the layer being built */
   private readonly stamp: Int32Array;
   private readonly slot: Int32Array;
+  private readonly suffix: Float64Array;
   private gen = 0;
   // Labels of all layers, flat.
   private last: number[] = [];
@@ -111,6 +112,7 @@ export class DpWorkspace {
     };
     this.stamp = new Int32Array(S);
     this.slot = new Int32Array(S);
+    this.suffix = new Float64Array(p.D);
   }
 
   /**
@@ -118,6 +120,8 @@ export class DpWorkspace {
    * terminal penalty), or returns +Infinity (out untouched) when the employee has no feasible row.
    * choiceCost[d*(T+1)+c]: cost of choice c on day d, c = T meaning a day off.
    * With `fixed`, days outside [winStart, winEnd) keep the choice fixed[fixedOff + d].
+   * `ub`: cost of a known feasible row; labels that cannot finish at or below it are pruned
+   * (bound: cheapest allowed choice on every remaining day, terminal penalty ≥ 0).
    */
   solve(
     p: Prep,
@@ -129,6 +133,7 @@ export class DpWorkspace {
     fixedOff = 0,
     winStart = 0,
     winEnd = p.D,
+    ub = Number.POSITIVE_INFINITY,
   ): number {
     const L = this.layout;
     const { D, T } = p;
@@ -159,6 +164,20 @@ export class DpWorkspace {
     const stamp = this.stamp;
     const slot = this.slot;
 
+    // suffix[d] = Σ_{k>d} cheapest choice allowed on day k (respecting fixed days).
+    let limit = Number.POSITIVE_INFINITY;
+    const suffix = this.suffix;
+    if (ub < Number.POSITIVE_INFINITY) {
+      let acc = 0;
+      for (let d = D - 1; d >= 0; d--) {
+        suffix[d] = acc;
+        const forcedD = fixed !== null && (d < winStart || d >= winEnd) ? (fixed[fixedOff + d] as number) : -2;
+        let m = forcedD === -2 || forcedD === OFF ? (choiceCost[d * (T + 1) + T] as number) : Number.POSITIVE_INFINITY;
+        for (let t = 0; t < T; t++)
+          if (ep.allowed[d * T + t] && (forcedD === -2 || forcedD === t)) m = Math.min(m, choiceCost[d * (T + 1) + t] as number);
+        acc += m;
+      }
+    }
     const push = (
       last: number,
       run: number,
@@ -171,6 +190,7 @@ export class DpWorkspace {
       parent: number,
       ch: number,
     ): void => {
+      if (cost > limit) return;
       const key = ((((((last * R + run) * 2 + init) * W1 + wk) * TC + tc) * WM + wm) * M) + mins;
       if (stamp[key] === this.gen) {
         const s = slot[key] as number;
@@ -209,6 +229,7 @@ export class DpWorkspace {
 
     // Layer for day 0, from a virtual start.
     this.gen++;
+    if (ub < Number.POSITIVE_INFINITY) limit = ub - (suffix[0] as number) + 1e-7;
     let layerStart = 0;
     {
       const d = 0;
@@ -248,6 +269,7 @@ export class DpWorkspace {
 
     for (let d = 1; d < D; d++) {
       this.gen++;
+      if (ub < Number.POSITIVE_INFINITY) limit = ub - (suffix[d] as number) + 1e-7;
       const remain = (D - 1 - d) * maxDurU;
       const isWe = (p.weekend[d] as number) >= 0;
       const sunday = p.isSunday[d] === 1;

@@ -30,7 +30,7 @@
 import { type HardViolation, checkAssignment } from './check.ts';
 import { DpWorkspace } from './dp.ts';
 import { type Assignment, type Instance, validateInstance } from './model.ts';
-import { OFF, type Prep, coverCell, prepare, rowFeasible, rowPenalty } from './prep.ts';
+import { OFF, type Prep, coverCell, prepare, rowFeasible, rowPenalty, terminalPenalty } from './prep.ts';
 import { createRng } from './rng.ts';
 import { type OpenSlot, type ScoreBreakdown, openSlots, scoreAssignment } from './score.ts';
 
@@ -55,6 +55,8 @@ export interface SolveOptions {
   progressIntervalMs?: number;
   /** Start roster (e.g. the previous version); rows breaking a hard rule are rebuilt. */
   initial?: Assignment;
+  /** Independent searches sharing the time limit; the best roster wins. Default 3. */
+  restarts?: number;
   /** Search parameters, for experiments; the defaults are tuned on the Curtois instances. */
   tuning?: Partial<Tuning>;
 }
@@ -91,10 +93,17 @@ export interface Tuning {
   pChain: number;
   chainDepth: number;
   chainCandidates: number;
+  /** Share of ruin and window moves aimed at a random under-covered cell. */
+  targeted: number;
   /** Compound moves without a new best before a kick; kick size and noise. */
   kickAfter: number;
   kickShare: number;
   kickNoise: number;
+  /** Row pool per employee (from the Lagrangian phase) and the annealing over it. */
+  poolMax: number;
+  poolIters: number;
+  poolShare: number;
+  poolTStart: number;
   /** Log best score changes to stderr. */
   trace: boolean;
 }
@@ -113,9 +122,14 @@ const DEFAULT_TUNING: Tuning = {
   pChain: 0,
   chainDepth: 4,
   chainCandidates: 4,
+  targeted: 0.7,
   kickAfter: 400,
   kickShare: 0.3,
   kickNoise: 20,
+  poolMax: 400,
+  poolIters: 2_000_000,
+  poolShare: 0.25,
+  poolTStart: 30,
   lagrangeShare: 0.5,
   lagrangeIters: 2000,
   lagrangeStart: 0.5,
@@ -206,8 +220,52 @@ class State {
   }
 }
 
+/**
+ * Solves `instance`: `restarts` independent searches (seeds derived from `seed`) share the time
+ * limit (and maxIterations), and the best roster wins. Runs vary a lot by seed on tight
+ * instances, so the best of a few shorter runs beats one long run on average.
+ */
 export function solve(instance: Instance, options: SolveOptions = {}): SolveResult {
   validateInstance(instance);
+  const restarts = Math.max(1, Math.floor(options.restarts ?? 3));
+  const t0 = performance.now();
+  const limit = options.timeLimitMs ?? 10_000;
+  const seed = options.seed ?? 1;
+  let best: SolveResult | undefined;
+  let iterations = 0;
+  let stoppedBy: StopReason = 'time';
+  for (let k = 0; k < restarts; k++) {
+    const elapsed = performance.now() - t0;
+    const remaining = limit - elapsed;
+    if (k > 0 && remaining <= 0) break;
+    const onProgress = options.onProgress;
+    const bestSoFar = best?.score.total ?? Number.POSITIVE_INFINITY;
+    const r = solveOnce(instance, {
+      ...options,
+      seed: (seed + k * 1_000_003) >>> 0,
+      timeLimitMs: Math.max(1, remaining / (restarts - k)),
+      ...(options.maxIterations !== undefined ? { maxIterations: Math.ceil(options.maxIterations / restarts) } : {}),
+      ...(onProgress
+        ? {
+            onProgress: (pr: SolveProgress) =>
+              onProgress({
+                elapsedMs: elapsed + pr.elapsedMs,
+                bestScore: Math.min(bestSoFar, pr.bestScore),
+                progress: Math.min(1, (k + pr.progress) / restarts),
+              }),
+          }
+        : {}),
+    });
+    iterations += r.iterations;
+    stoppedBy = r.stoppedBy;
+    if (!best || r.score.total < best.score.total - 1e-9) best = r;
+    if (r.stoppedBy === 'cancel' || r.stoppedBy === 'optimal') break;
+  }
+  const res = best as SolveResult;
+  return { ...res, iterations, elapsedMs: performance.now() - t0, stoppedBy };
+}
+
+function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
   const t0 = performance.now();
   const seed = options.seed ?? 1;
   const timeLimitMs = options.timeLimitMs ?? 10_000;
@@ -368,6 +426,57 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
     return all.slice(0, k);
   };
   const oldPens = new Float64Array(E);
+  /** Cost of a feasible row under the current choiceCost (the DP's objective), for pruning. */
+  const rowCost = (e: number, rows: Int16Array, off: number): number => {
+    let c = 0;
+    let minutes = 0;
+    let weekends = 0;
+    let lastWeekend = -1;
+    for (let d = 0; d < D; d++) {
+      const t = rows[off + d] as number;
+      c += choiceCost[d * T1 + (t < 0 ? T : t)] as number;
+      if (t >= 0) {
+        minutes += p.dur[t] as number;
+        const we = p.weekend[d] as number;
+        if (we >= 0 && we !== lastWeekend) {
+          weekends++;
+          lastWeekend = we;
+        }
+      }
+    }
+    return c + terminalPenalty(p, p.emps[e]!, minutes, weekends);
+  };
+  /** A uniformly random under-covered (day, type) cell index, or -1. */
+  const randomUnderCell = (): number => {
+    let n = 0;
+    let pick = -1;
+    for (let i = 0; i < D * T; i++)
+      if ((st.counts[i] as number) < (p.req[i] as number) && (p.wUnder[i] as number) > 0 && rng.int(++n) === 0) pick = i;
+    return pick;
+  };
+  /**
+   * k employees, up to half of them (at least one) able to take the given cell and not already
+   * on it; the rest random. Falls back to random employees.
+   */
+  const pickForCell = (cell: number, k: number): number[] => {
+    if (cell < 0) return pickEmployees(k);
+    const d = Math.floor(cell / T);
+    const t = cell % T;
+    const able: number[] = [];
+    for (let e = 0; e < E; e++) if (p.emps[e]!.allowed[d * T + t] && st.rows[e * D + d] !== t) able.push(e);
+    const out: number[] = [];
+    const want = Math.max(1, Math.floor(k / 2));
+    while (out.length < want && able.length > 0) out.push(able.splice(rng.int(able.length), 1)[0]!);
+    for (const e of pickEmployees(E)) {
+      if (out.length >= k) break;
+      if (!out.includes(e)) out.push(e);
+    }
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  };
   const chainSaved = new Int16Array(D * 16);
   const chainEmp: number[] = [];
   const candRow = new Int16Array(D);
@@ -469,9 +578,11 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
     let ok = true;
     for (let round = 0; round < rounds && ok; round++) {
       let changed = false;
-      for (const e of S) {
+      for (const [j, e] of S.entries()) {
         fillChoiceCost(e, round === 0 ? noise : 0);
-        const c = ws(e).solve(p, p.emps[e]!, choiceCost, dpRow, 0, st.rows, rowOff(e), a, b);
+        // The row before the move is feasible and agrees with the fixed days: a valid bound.
+        const ub = round === 0 ? rowCost(e, saved, j * D) : rowCost(e, st.rows, rowOff(e));
+        const c = ws(e).solve(p, p.emps[e]!, choiceCost, dpRow, 0, st.rows, rowOff(e), a, b, ub);
         if (!Number.isFinite(c)) {
           ok = false;
           break;
@@ -519,6 +630,17 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
     let lambda = tune.lagrangeLambda;
     let sinceImprove = 0;
     const order = Array.from({ length: E }, (_x, i) => i);
+    // Distinct rows seen per employee: Lagrangian rows at varying prices and repaired rows.
+    const pool: Int16Array[][] = Array.from({ length: E }, () => []);
+    const poolKeys: Set<string>[] = Array.from({ length: E }, () => new Set<string>());
+    const addToPool = (e: number, rows: Int16Array, off: number): void => {
+      const row = rows.subarray(off, off + D);
+      const key = row.join(',');
+      const keys = poolKeys[e]!;
+      if (keys.has(key) || keys.size >= tune.poolMax) return;
+      keys.add(key);
+      pool[e]!.push(Int16Array.from(row));
+    };
     for (let it = 0; it < tune.lagrangeIters; it++) {
       x.fill(0);
       let L = 0;
@@ -529,6 +651,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
           choiceCost[d * T1 + T] = ep.cell[d * T1 + T] as number;
         }
         const c = ws(e).solve(p, ep, choiceCost, lagRows, e * D);
+        addToPool(e, lagRows, e * D);
         L += c;
         for (let d = 0; d < D; d++) {
           const t = lagRows[e * D + d] as number;
@@ -559,6 +682,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
         cur = st.total();
         iterations += 2 * E;
         noteBest();
+        for (let e = 0; e < E; e++) addToPool(e, st.rows, e * D);
       }
       let norm = 0;
       for (let i = 0; i < D * T; i++) {
@@ -573,6 +697,60 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
       }
       if (checkStop() || iterations >= lagEnd || performance.now() - t0 >= lagEndMs) break;
     }
+    // Restricted master by annealing: every employee picks one of their pooled rows. Whole-row
+    // switches are cheap (O(days)), so millions of combinations are tried; this finds the
+    // coordinated rosters that prices suggest but one-at-a-time repair misses.
+    st.rows.set(bestRows);
+    st.recompute();
+    cur = st.total();
+    for (let e = 0; e < E; e++) addToPool(e, st.rows, e * D);
+    const choice = new Int32Array(E);
+    for (let e = 0; e < E; e++) {
+      const key = st.rows.subarray(e * D, e * D + D).join(',');
+      choice[e] = Math.max(0, pool[e]!.findIndex((r) => r.join(',') === key));
+    }
+    const poolT0 = tune.poolTStart * minWeight;
+    const poolT1 = tEnd;
+    const poolStart = performance.now();
+    const poolMs = timeLimitMs * tune.poolShare;
+    for (let it = 0; it < tune.poolIters; it++) {
+      if ((it & 1023) === 0) {
+        const byTime = maxIterations === undefined ? (performance.now() - poolStart) / poolMs : 0;
+        const f = Math.max(it / tune.poolIters, byTime);
+        if (f >= 1) break;
+        temp = poolT0 * (poolT1 / poolT0) ** f;
+        if (options.shouldStop?.()) break;
+      }
+      const pair = rng.next() < 0.5;
+      const e1 = rng.int(E);
+      const p1 = pool[e1]!;
+      if (p1.length < 2) continue;
+      const j1 = rng.int(p1.length);
+      if (j1 === choice[e1]) continue;
+      let delta = applyRow(e1, p1[j1]!);
+      let e2 = -1;
+      let j2 = -1;
+      if (pair) {
+        e2 = rng.int(E);
+        const p2 = pool[e2]!;
+        if (e2 !== e1 && p2.length >= 2) {
+          j2 = rng.int(p2.length);
+          if (j2 !== choice[e2]) delta += applyRow(e2, p2[j2]!);
+          else j2 = -1;
+        }
+      }
+      if (accept(delta)) {
+        choice[e1] = j1;
+        if (j2 >= 0) choice[e2] = j2;
+        cur += delta;
+        moveTag = 'pool';
+        noteBest();
+      } else {
+        if (j2 >= 0) applyRow(e2, pool[e2]![choice[e2]!]!);
+        applyRow(e1, p1[choice[e1]!]!);
+      }
+    }
+    iterations += Math.floor(tune.poolIters / 100);
     st.rows.set(bestRows);
     st.recompute();
     cur = st.total();
@@ -604,11 +782,13 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
         // Ruin & recreate k whole rows.
         const k = Math.min(E, tune.ruinMin + rng.int(tune.ruinMax - tune.ruinMin + 1));
         moveTag = 'ruin';
-        reopt(pickEmployees(k), 0, D, tune.rounds, 0);
+        reopt(rng.next() < tune.targeted ? pickForCell(randomUnderCell(), k) : pickEmployees(k), 0, D, tune.rounds, 0);
       } else {
         // Re-plan a window of days for many employees.
         const w = Math.min(D, tune.windowMin + rng.int(tune.windowMax - tune.windowMin + 1));
-        const a = rng.int(D - w + 1);
+        const cell = rng.next() < tune.targeted ? randomUnderCell() : -1;
+        const a =
+          cell < 0 ? rng.int(D - w + 1) : Math.max(0, Math.min(D - w, Math.floor(cell / T) - rng.int(w)));
         moveTag = 'window';
         reopt(pickEmployees(Math.max(2, Math.ceil(E * tune.windowShare))), a, a + w, tune.rounds, 0);
       }
