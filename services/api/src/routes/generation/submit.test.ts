@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, test as base } from 'vitest';
 import { QUEUE_SCHEDULE_GENERATION, createScenario, jobIdOf } from '@rota/generation';
 import { createLogger } from '@rota/telemetry';
+import { newApiKey } from '../../auth/api-keys.ts';
 import { createBullGenerationQueue } from '../../generation/queue.ts';
 import { apiFixture, createTestApi, type TestApi } from '../../testing.ts';
 import { realQueue } from './testing.ts';
@@ -159,6 +160,19 @@ describe('POST /v1/schedule-generations (no worker running: runs stay queued)', 
     expect(Object.keys(doc.body.paths).filter((p) => p.includes('schedule-generations')).sort()).toEqual([
       '/v1/schedule-generations', '/v1/schedule-generations/{id}', '/v1/schedule-generations/{id}/events',
     ]);
+    // Machine clients: an API key acts with its role inside its department subtree.
+    const apiKey = async (role: string, departmentId: string): Promise<{ key: string; id: string }> => {
+      const k = newApiKey();
+      const r = await api.tdb.db.query<{ id: string }>(
+        `INSERT INTO api_keys (name, prefix, key_hash, role, department_id) VALUES ('test', $1, $2, $3, $4) RETURNING id`, [k.prefix, k.hash, role, departmentId]);
+      return { key: k.key, id: r.rows[0]!.id };
+    };
+    const managerKey = await apiKey('manager', mine);
+    const viaKey = await post(managerKey.key, body(child, '2030-06-03', '2030-06-09'), { 'idempotency-key': 'k' });
+    expect(viaKey.status).toBe(202);
+    expect(viaKey.body.requestedBy).toBe(`apiKey:${managerKey.id}`);
+    expect((await post(managerKey.key, body(other, '2030-06-03', '2030-06-09'))).status).toBe(403);
+    expect((await post((await apiKey('employee', mine)).key, body(mine, '2030-06-03', '2030-06-09'))).status).toBe(403);
     const badKey = await post(admin.token, body(mine), { 'idempotency-key': 'x'.repeat(300) });
     expect(badKey.status).toBe(400);
     // A published schedule for the exact period is never overwritten by a generation.
