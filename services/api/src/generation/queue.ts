@@ -3,6 +3,7 @@
  * main.ts; the generation routes use it to enqueue, cancel, report queue positions and stream
  * progress to SSE clients.
  */
+import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
@@ -86,9 +87,22 @@ export function createBullGenerationQueue(o: BullGenerationQueueOptions): Genera
     return sub;
   };
 
+  /** Without an offline queue, a command sent while (re)connecting fails at once: wait for ready first. */
+  const ready = async (): Promise<void> => {
+    if (connection.status === 'ready') return;
+    if (connection.status === 'wait') connection.connect().catch(() => {});
+    const ac = new AbortController();
+    try {
+      await withTimeout(once(connection, 'ready', { signal: ac.signal }), timeoutMs, 'queue connection');
+    } finally {
+      ac.abort(); // drops the listener when we gave up waiting
+    }
+  };
+
   return {
     async enqueue(runId) {
       const data = generationJobSchema.parse({ runId });
+      await ready();
       await withTimeout(queue.add('generate', data, {
         jobId: jobIdOf(runId),
         attempts: o.attempts ?? 3,
