@@ -711,12 +711,16 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     }
     const poolT0 = tune.poolTStart * minWeight;
     const poolT1 = tEnd;
+    // With maxIterations the pool phase is bounded by a count (20 cheap switches per iteration
+    // of its share) so that the run stays deterministic.
+    const poolIters =
+      maxIterations !== undefined ? Math.min(tune.poolIters, Math.ceil(maxIterations * tune.poolShare * 20)) : tune.poolIters;
     const poolStart = performance.now();
     const poolMs = timeLimitMs * tune.poolShare;
-    for (let it = 0; it < tune.poolIters; it++) {
+    for (let it = 0; it < poolIters; it++) {
       if ((it & 1023) === 0) {
         const byTime = maxIterations === undefined ? (performance.now() - poolStart) / poolMs : 0;
-        const f = Math.max(it / tune.poolIters, byTime);
+        const f = Math.max(it / poolIters, byTime);
         if (f >= 1) break;
         temp = poolT0 * (poolT1 / poolT0) ** f;
         if (options.shouldStop?.()) break;
@@ -750,7 +754,7 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
         applyRow(e1, p1[choice[e1]!]!);
       }
     }
-    iterations += Math.floor(tune.poolIters / 100);
+    iterations += Math.floor(poolIters / 20);
     st.rows.set(bestRows);
     st.recompute();
     cur = st.total();
