@@ -1,6 +1,7 @@
 /**
  * Independent check of a roster as stored in Postgres: rebuilds the assignment from the shift rows
- * of a schedule and runs @rota/solver's hard-rule checker on the instance loaded for the run. Finds
+ * of a schedule (generated ones; manual shifts are the manager's) and runs @rota/solver's hard-rule
+ * checker on the instance loaded for the run. Finds
  * what the write could get wrong (a shift twice, two shifts on one day, a broken rule).
  */
 import type { Queryable } from '@rota/db';
@@ -24,7 +25,7 @@ export async function checkStoredRoster(q: Queryable, runId: string, scheduleId:
   if (!run) throw new Error(`generation run ${runId} does not exist`);
   const loaded = await loadInstance(q, run);
   const rows = await q.query<{ employee_id: string | null; template_id: string; day: number }>(
-    `SELECT employee_id, template_id, (date - $2::date) AS day FROM shifts WHERE schedule_id = $1 AND status <> 'cancelled'`,
+    `SELECT employee_id, template_id, (date - $2::date) AS day FROM shifts WHERE schedule_id = $1 AND status <> 'cancelled' AND source = 'generated'`,
     [scheduleId, loaded.periodStart]);
   const e = new Map(loaded.employeeIds.map((id, i) => [id, i]));
   const t = new Map(loaded.templates.map((x, i) => [x.id, i]));

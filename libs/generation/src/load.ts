@@ -146,7 +146,7 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
   const employeeIds = emps.rows.map((e) => e.id);
   const eIndex = new Map(employeeIds.map((id, i) => [id, i]));
 
-  const [limits, avail, timeOff, requests, demand] = await Promise.all([
+  const [limits, avail, timeOff, requests, demand, booked] = await Promise.all([
     q.query<{ employee_id: string; template_id: string; max_shifts: number }>(
       'SELECT employee_id, template_id, max_shifts FROM employee_shift_limits WHERE employee_id = ANY($1::bigint[])', [employeeIds]),
     q.query<{ employee_id: string; weekday: number; start_time: string; end_time: string }>(
@@ -163,6 +163,15 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
       `SELECT template_id, to_char(date, 'YYYY-MM-DD') AS date, required, weight_under, weight_over
          FROM demand WHERE department_id = $1 AND date BETWEEN $2 AND $3`,
       [run.department_id, start, end]),
+    // Shifts the employees already have in the period outside this generation's own output: manual
+    // shifts (in any live schedule) and shifts of other live schedules (other departments or
+    // periods). The solver leaves those days free, so nobody is booked twice on a day.
+    q.query<{ employee_id: string; template_id: string; date: string }>(
+      `SELECT s.employee_id, s.template_id, to_char(s.date, 'YYYY-MM-DD') AS date
+         FROM shifts s JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'
+        WHERE s.employee_id = ANY($1::bigint[]) AND s.date BETWEEN $2 AND $3 AND s.status <> 'cancelled'
+          AND NOT (s.source = 'generated' AND sc.department_id = $4 AND sc.period_start = $2 AND sc.period_end = $3)`,
+      [employeeIds, start, end, run.department_id]),
   ]);
 
   const caps = new Map<string, number>();
@@ -178,6 +187,12 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     const set = off.get(t.employee_id) ?? new Set<number>();
     for (let d = dayOf(t.start_date); d <= dayOf(t.end_date); d++) set.add(d);
     off.set(t.employee_id, set);
+  }
+
+  for (const b of booked.rows) {
+    const set = off.get(b.employee_id) ?? new Set<number>();
+    set.add(dayOf(b.date));
+    off.set(b.employee_id, set);
   }
 
   const weekdays = dates.map(isoWeekday);
@@ -230,6 +245,13 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     const row = cover[dayOf(r.date)];
     if (t === undefined || !row) continue;
     row[t] = { requirement: r.required, weightUnder: r.weight_under, weightOver: r.weight_over };
+  }
+
+  // A booked shift of this department's own templates already covers one person of that demand.
+  for (const b of booked.rows) {
+    const t = tIndex.get(b.template_id);
+    const c = t === undefined ? undefined : cover[dayOf(b.date)]?.[t];
+    if (c && c.requirement > 0) c.requirement -= 1;
   }
 
   const w = opts.data.weights ?? {};
