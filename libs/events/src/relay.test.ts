@@ -83,7 +83,8 @@ async function pendingCount(tdb: TestDatabase): Promise<number> {
 type Msg = { key: string; partition: number; offset: number; value: { id: string; payload: { seq: number } }; headers: Record<string, string> };
 
 async function readTopic(kafka: Kafka, topic: string, expected: number): Promise<Msg[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('relay-test-reader'), maxWaitTimeInMs: 100 });
+  const groupId = uniqueName('relay-test-reader');
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
   const out: Msg[] = [];
   const seen = new Set<string>();
@@ -104,6 +105,10 @@ async function readTopic(kafka: Kafka, topic: string, expected: number): Promise
     return out;
   } finally {
     await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.disconnect();
   }
 }
 
