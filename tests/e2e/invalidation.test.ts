@@ -38,7 +38,9 @@ const listA = (): string => `/v1/employees?departmentId=${deptA}`;
 const listB = (): string => `/v1/employees?departmentId=${deptB}`;
 const treeHq = (): string => `/v1/employees?departmentId=${hq}&includeSubdepartments=true`;
 
-describe('API write → outbox → Kafka → cache-invalidator', () => {
+// Generous timeouts: these run next to other suites on 2 cores; the assertions are about what is
+// served, not how fast.
+describe('API write → outbox → Kafka → cache-invalidator', { timeout: 90_000 }, () => {
   it('invalidates the department, its ancestors and the employee, and leaves a sibling cached', async () => {
     for (const p of [listA(), listB(), treeHq(), `/v1/employees/${empA}`, `/v1/departments/${deptA}`]) await warm(h, token, p);
 

@@ -18,7 +18,7 @@ afterAll(async () => {
   await h?.close();
 }, 60_000);
 
-it('sends unparsable events to the DLQ with the reason and keeps consuming the partition', async () => {
+it('sends unparsable events to the DLQ with the reason and keeps consuming the partition', { timeout: 90_000 }, async () => {
   const employeeId = '987654';
   const valid = {
     id: randomUUID(), type: 'employee.updated', occurredAt: new Date().toISOString(),
