@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ROOT, startHarness, waitFor, type Harness } from './harness.ts';
-import { get, readUntilNotHit, seedScenario, settle, warm, type Scenario } from './helpers.ts';
+import { cachedRead, readUntilNotHit, seedScenario, settle, type Scenario, warm } from './helpers.ts';
 
 const hasWorker = existsSync(join(ROOT, 'services/scheduler-worker/src/main.ts'));
 let h: Harness;
@@ -50,5 +50,5 @@ it.skipIf(!hasWorker)('a worker-generated schedule invalidates its department\'s
   expect(fresh.headers.get('x-cache')).toBe('MISS');
   expect(fresh.body.data.map((x: { id: string }) => x.id)).toContain(run.scheduleId);
   await settle(h);
-  expect((await get(h, s.token, listB)).headers.get('x-cache')).toBe('HIT');
+  expect((await cachedRead(h, s.token, listB)).headers.get('x-cache')).toBe('HIT');
 });

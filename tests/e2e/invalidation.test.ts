@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { versionKey } from '@rota/cache';
 import { recordEvent } from '@rota/events';
 import { startHarness, waitFor, type Harness } from './harness.ts';
-import { get, readUntilNotHit, settle, warm } from './helpers.ts';
+import { cachedRead, readUntilNotHit, settle, warm } from './helpers.ts';
 
 let h: Harness;
 let token: string;
@@ -50,7 +50,7 @@ describe('API write → outbox → Kafka → cache-invalidator', { timeout: 90_0
     const w = await h.request('PATCH', `/v1/employees/${empA}`, { token, body: { lastName: 'Renamed' } });
     expect(w.status).toBe(200);
     await new Promise((r) => setTimeout(r, 1500));
-    const stale = await get(h, token, listA());
+    const stale = await cachedRead(h, token, listA());
     expect(stale.headers.get('x-cache')).toBe('HIT');
     expect(stale.text).toContain('Original');
 
@@ -63,11 +63,11 @@ describe('API write → outbox → Kafka → cache-invalidator', { timeout: 90_0
       expect(r.text, p).not.toContain('Original');
     }
     await settle(h);
-    const sibling = await get(h, token, listB());
+    const sibling = await cachedRead(h, token, listB());
     expect(sibling.headers.get('x-cache')).toBe('HIT');
     expect(sibling.text).toContain('Sibling');
     // employee.updated does not touch the departments namespace.
-    expect((await get(h, token, `/v1/departments/${deptA}`)).headers.get('x-cache')).toBe('HIT');
+    expect((await cachedRead(h, token, `/v1/departments/${deptA}`)).headers.get('x-cache')).toBe('HIT');
   });
 
   it('a new employee in A shows up in A and HQ lists; B stays cached', async () => {
@@ -79,7 +79,7 @@ describe('API write → outbox → Kafka → cache-invalidator', { timeout: 90_0
       expect(r.text, p).toContain('Newcomer');
     }
     await settle(h);
-    expect((await get(h, token, listB())).headers.get('x-cache')).toBe('HIT');
+    expect((await cachedRead(h, token, listB())).headers.get('x-cache')).toBe('HIT');
   });
 
   it('renaming department A refreshes department reads; the sibling employee list stays cached', async () => {
@@ -91,7 +91,7 @@ describe('API write → outbox → Kafka → cache-invalidator', { timeout: 90_0
       expect(fresh.text, p).toContain('Dept A renamed');
     }
     await settle(h);
-    expect((await get(h, token, listB())).headers.get('x-cache')).toBe('HIT');
+    expect((await cachedRead(h, token, listB())).headers.get('x-cache')).toBe('HIT');
   });
 
   it('a schedule.generated event (as the worker writes it) bumps only its department\'s schedule scopes', async () => {

@@ -2,7 +2,7 @@
 // event is delivered and every affected read invalidated. Uses a broker of its own.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metricValue, startHarness, waitFor, type Harness } from './harness.ts';
-import { consumeAll, get, outboxEventIds, pendingOutbox, readUntilNotHit, rename, seedScenario, settle, warm, type Scenario } from './helpers.ts';
+import { cachedRead, consumeAll, outboxEventIds, pendingOutbox, readUntilNotHit, rename, seedScenario, settle, type Scenario, warm } from './helpers.ts';
 import { PrivateKafka } from './private-infra.ts';
 
 let kafka: PrivateKafka;
@@ -40,7 +40,7 @@ it('keeps events in the outbox while Kafka is down and delivers all of them afte
   expect(metricValue(metrics, 'outbox_pending_events')).toBe(writes);
   expect(metricValue(metrics, 'outbox_oldest_pending_age_seconds')).toBeGreaterThan(0);
   // Nothing invalidated the cached list meanwhile (the API's own invalidation is off).
-  const stale = await get(h, s.token, s.listA);
+  const stale = await cachedRead(h, s.token, s.listA);
   expect(stale.headers.get('x-cache')).toBe('HIT');
   expect(stale.text).toContain('Original');
 
@@ -52,7 +52,7 @@ it('keeps events in the outbox while Kafka is down and delivers all of them afte
   console.info(`kafka outage: outbox drained ${drainedMs} ms and the list refreshed ${Date.now() - back} ms after the broker answered again`);
   expect(fresh.text).toContain(`Outage${writes}`);
   await settle(h, 60_000);
-  expect((await get(h, s.token, s.listB)).headers.get('x-cache')).toBe('HIT');
+  expect((await cachedRead(h, s.token, s.listB)).headers.get('x-cache')).toBe('HIT');
 
   // Every event of the outbox is on the topic.
   const ids = new Set(await outboxEventIds(h));
