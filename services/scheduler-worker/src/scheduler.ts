@@ -17,7 +17,7 @@ import {
 } from '@rota/generation';
 import type { Logger, Registry } from '@rota/telemetry';
 import { registerWorkerMetrics } from './metrics.ts';
-import { SolverInputError, createSolverPool, type SolverHandle } from './solver-runner.ts';
+import { SolverAbortedError, SolverInputError, createSolverPool, type SolverHandle, type ThreadResult } from './solver-runner.ts';
 
 export type SchedulerWorkerOptions = {
   db: Db;
@@ -76,8 +76,8 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     const a = active.get(runId);
     if (a && !a.stopReason) {
       a.stopReason = 'cancel';
-      a.handle?.stop();
-      logger.info({ runId }, 'cancel requested: stopping solver');
+      a.handle?.abort();
+      logger.info({ runId }, 'cancel requested: solver aborted');
     }
   });
 
@@ -165,7 +165,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
           const row = r.rows[0];
           if ((!row || row.cancel_requested_at || row.status !== 'running') && !entry.stopReason) {
             entry.stopReason = 'cancel';
-            entry.handle?.stop();
+            entry.handle?.abort();
           }
           publish({ runId, status: 'running', progress: pct, bestScore: best });
           await job.updateProgress(pct);
@@ -187,14 +187,20 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         lastReport = now;
         void report(Math.min(95, Math.round((5 + 90 * p.progress) * 10) / 10), p.bestScore);
       });
-      if (entry.stopReason) entry.handle.stop();
-      const solved = await entry.handle.result;
+      if (entry.stopReason) entry.handle.abort();
+      // Cancel and shutdown abort the thread (the roster is not wanted): no result then.
+      let solved: ThreadResult | null = null;
+      try {
+        solved = await entry.handle.result;
+      } catch (e) {
+        if (!(e instanceof SolverAbortedError)) throw e;
+      }
       while (reporting) await sleep(10);
       // Re-read: the subscriber and the progress reports set it while we awaited.
       const stopReason = entry.stopReason as Active['stopReason'];
       if (stopReason === 'cancel') {
         await markCancelled(runId);
-        log.info({ elapsedMs: Math.round(solved.elapsedMs) }, 'generation cancelled');
+        log.info('generation cancelled');
         outcome = 'cancelled';
         return { cancelled: true };
       }
@@ -205,6 +211,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         outcome = 'handed_back';
         throw new WaitingError();
       }
+      if (!solved) throw new Error('solver aborted without a cancel or shutdown');
       const written = await writeResult(db, loaded, solved.assignment,
         { elapsedMs: solved.elapsedMs, iterations: solved.iterations, stoppedBy: solved.stoppedBy, score: solved.score },
         o.writeOptionsFor?.(attempt) ?? {});
@@ -280,7 +287,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         for (const [runId, a] of active) {
           if (a.stopReason) continue;
           a.stopReason = 'shutdown';
-          a.handle?.stop();
+          a.handle?.abort();
           logger.info({ runId }, 'grace period over: stopping solver to hand the job back');
         }
       }, graceMs);

@@ -1,7 +1,9 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test as base } from 'vitest';
-import { checkStoredRoster, createScenario } from '@rota/generation';
+import { checkStoredRoster, createScenario, importCurtois } from '@rota/generation';
 import { apiFixture, type TestApi } from '../../testing.ts';
 import { readEvents, realQueue, spawnWorker, startWorker, waitFor } from './testing.ts';
 
@@ -92,6 +94,33 @@ describe('schedule generation end to end (API → BullMQ → worker → Postgres
       await waitFor('worker idle', async () => worker.activeRuns().length === 0, 5000);
       expect((await api.tdb.db.query('SELECT 1 FROM shifts')).rowCount).toBe(0);
       expect((await api.request('DELETE', `/v1/schedule-generations/${post.body.id}`, { token })).body.status).toBe('cancelled');
+    } finally {
+      await worker.close(0);
+    }
+  });
+
+  test('cancel is prompt even while the solver is in a phase that does not poll its stop flag (Curtois 8)', { timeout: 60_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const text = readFileSync(fileURLToPath(new URL('../../../../../../shared/data/curtois/Instance8.txt', import.meta.url)), 'utf8');
+    const imp = await importCurtois(api.tdb.db, text, { departmentName: 'Curtois 8', periodStart: '2030-01-07' });
+    const worker = startWorker(api);
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: imp.departmentId, periodStart: imp.periodStart, periodEnd: imp.periodEnd, options: { timeLimitSeconds: 60 } },
+      });
+      await waitStatus(api, token, post.body.id, ['running']);
+      await new Promise((r) => setTimeout(r, 1500));
+      const t0 = Date.now();
+      await api.request('DELETE', `/v1/schedule-generations/${post.body.id}`, { token });
+      const done = await waitStatus(api, token, post.body.id, ['cancelled', 'succeeded', 'failed'], 10_000);
+      expect(done.status).toBe('cancelled');
+      expect(Date.now() - t0).toBeLessThan(1000);
+      // The aborted thread was replaced: the worker solves the next run.
+      const again = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: imp.departmentId, periodStart: imp.periodStart, periodEnd: imp.periodEnd, options: { timeLimitSeconds: 1, maxIterations: 500 } },
+      });
+      expect(again.status).toBe(202);
+      expect((await waitStatus(api, token, again.body.id, ['succeeded', 'failed'])).status).toBe('succeeded');
     } finally {
       await worker.close(0);
     }
