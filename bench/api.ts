@@ -1,0 +1,285 @@
+// pnpm bench:api — the API's cached reads on a seeded 20,000-employee dataset, hits and misses,
+// against two bare Express 5 baselines (one Redis GET of the same bytes; the same SQL replayed
+// on pg). See docs/performance.md ("API"). Last line: one JSON object with every figure.
+//
+// Settings (environment): BENCH_API_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/rota_bench_api),
+// BENCH_EMPLOYEES (20000), BENCH_SEED (42), BENCH_ANCHOR_DATE (2026-11-02), REDIS_URL,
+// BENCH_SECONDS (8, each saturation phase), BENCH_CONNECTIONS (32), BENCH_RATE (1000 req/s),
+// BENCH_RATE_SECONDS (6, each fixed-rate phase), BENCH_HIT_URLS (200 per endpoint),
+// BENCH_MISS_URLS (600 per endpoint), BENCH_ENDPOINTS (comma list of endpoint names, default all),
+// BENCH_CPU_PROF (a directory: the two API processes run with --cpu-prof into it).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { NAMESPACES } from '@rota/cache';
+import { uniqueName } from '@rota/testkit';
+import { startCapturer, type CapturedQuery } from './api/capture.ts';
+import { chooseEndpoints, ensureDataset } from './api/dataset.ts';
+import { paced, saturate, type RateResult, type SaturationResult } from './api/load.ts';
+
+const env = process.env;
+const DATABASE_URL = env['BENCH_API_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/rota_bench_api';
+const REDIS_URL = env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const EMPLOYEES = Number(env['BENCH_EMPLOYEES'] ?? 20_000);
+const SEED = Number(env['BENCH_SEED'] ?? 42);
+const ANCHOR = env['BENCH_ANCHOR_DATE'] ?? '2026-11-02';
+const SECONDS = Number(env['BENCH_SECONDS'] ?? 8);
+const CONNECTIONS = Number(env['BENCH_CONNECTIONS'] ?? 32);
+const RATE = Number(env['BENCH_RATE'] ?? 1000);
+const RATE_SECONDS = Number(env['BENCH_RATE_SECONDS'] ?? 6);
+const HIT_URLS = Number(env['BENCH_HIT_URLS'] ?? 200);
+const MISS_URLS = Number(env['BENCH_MISS_URLS'] ?? 600);
+const ONLY = env['BENCH_ENDPOINTS']?.split(',').map((s) => s.trim()).filter(Boolean);
+const CPU_PROF = env['BENCH_CPU_PROF'];
+const TARGETS = { hitVsRedis: 0.8, missVsPg: 0.7, hitP99ms: 10, missP99ms: 25 };
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const log = (s: string): void => { process.stderr.write(`bench:api ${s}\n`); };
+const t0 = performance.now();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+type Child = { name: string; port: number; proc: ChildProcess };
+const children: Child[] = [];
+
+async function startChild(name: string, args: string[], extraEnv: Record<string, string>): Promise<Child> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...env, ...extraEnv, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.length > 20_000) stderr = stderr.slice(-10_000); });
+  const child = { name, port, proc };
+  children.push(child);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}: ${stderr}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await r.arrayBuffer();
+      if (r.status === 200 || r.status === 404) break; // baselines answer 404 for unknown URLs
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`${name} did not start: ${stderr}`);
+    await sleep(200);
+  }
+  proc.stderr!.on('data', (d: Buffer) => { if (/error|fatal/i.test(d.toString())) log(`${name}: ${d.toString().trim().slice(0, 500)}`); });
+  return child;
+}
+
+async function stopChildren(): Promise<void> {
+  await Promise.all(children.map(async (c) => {
+    if (c.proc.exitCode !== null) return;
+    const exited = new Promise((r) => c.proc.once('exit', r));
+    c.proc.kill('SIGTERM');
+    await Promise.race([exited, sleep(15_000)]);
+    if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+  }));
+}
+
+/**
+ * CPU seconds (user + system) a child has used so far, from /proc (Linux; clock ticks of 10 ms).
+ * CPU per request is far steadier than req/s on a shared machine: it does not depend on how much
+ * of a core the process got.
+ */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14 and 15)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const ttls = (freshMs: number, staleMs: number): string => JSON.stringify(Object.fromEntries(NAMESPACES.map((ns) => [ns, { freshMs, staleMs }])));
+
+type Sat = SaturationResult & { cpuUsPerReq: number };
+type Phase = { sat: Sat; rate: RateResult };
+type EndpointResult = {
+  label: string; urls: { hit: number; miss: number }; bytes: { api: number; pgBaseline: number }; queriesPerMiss: number;
+  hit: Phase; redisBaseline: Phase; miss: Phase & { missShare: number }; pgBaseline: Phase;
+  ratios: { hitVsRedis: number; missVsPg: number; hitP99VsRedis: number; missP99VsPg: number; hitCpuVsRedis: number; missCpuVsPg: number };
+  targets: { hitThroughput: boolean; missThroughput: boolean; hitP99: boolean; missP99: boolean };
+};
+
+const prefix = uniqueName('benchapi');
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+let tmp: string | undefined;
+let apiKeyId: string | undefined;
+
+try {
+  const seeded = await ensureDataset({ url: DATABASE_URL, employees: EMPLOYEES, seed: SEED, anchorDate: ANCHOR }, log);
+  const { endpoints: all, counts } = await chooseEndpoints(DATABASE_URL, ANCHOR, MISS_URLS);
+  const endpoints = ONLY ? all.filter((e) => ONLY.includes(e.name)) : all;
+  log(`dataset ${seeded ? 'seeded' : 'reused'}: ${JSON.stringify(counts)}`);
+
+  // 1. The SQL each URL runs on a miss, from an in-process API whose onQuery hook records it.
+  const capturer = await startCapturer(DATABASE_URL, REDIS_URL, `${prefix}_cap`);
+  const key = await capturer.createAdminKey(`bench-api ${prefix}`);
+  apiKeyId = key.id;
+  const headers = { authorization: `Bearer ${key.key}` };
+  const queries: Record<string, CapturedQuery[]> = {};
+  for (const e of endpoints) {
+    const kept: string[] = [];
+    for (const path of e.paths) {
+      const r = await capturer.capture(path, headers);
+      if (r.status !== 200 || r.queries.length === 0) continue; // e.g. a department without schedules
+      queries[path] = r.queries;
+      kept.push(path);
+    }
+    if (kept.length < e.paths.length) log(`${e.name}: ${e.paths.length - kept.length} URL(s) dropped (not 200)`);
+    e.paths = kept;
+  }
+  await capturer.close();
+  tmp = await mkdtemp(join(tmpdir(), 'rota-bench-api-'));
+  const queriesFile = join(tmp, 'queries.json');
+  await writeFile(queriesFile, JSON.stringify(queries));
+  log(`captured the SQL of ${Object.keys(queries).length} URLs (${Math.round((performance.now() - t0) / 1000)} s)`);
+
+  // 2. Four servers, each its own process: the API with entries that stay fresh for the whole run,
+  // the API with entries that expire at once, and the two baselines.
+  const prof = (tag: string): string[] => (CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=api-${tag}-${Date.now()}.cpuprofile`] : []);
+  const apiEnv = (tag: string, namespaceTtls: string): Record<string, string> => ({
+    DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', RELAY_ENABLED: 'false', CACHE_NAMESPACE_TTLS: namespaceTtls,
+    REDIS_KEY_PREFIX: `${prefix}_${tag}`, QUEUE_PREFIX: `${prefix}_${tag}`,
+  });
+  const baselinePrefix = `${prefix}:baseline:`;
+  const [apiHit, apiMiss, redisBaseline, pgBaseline] = await Promise.all([
+    startChild('api (hits)', [...prof('hits'), 'services/api/src/main.ts'], apiEnv('hit', ttls(3_600_000, 0))),
+    startChild('api (misses)', [...prof('misses'), 'services/api/src/main.ts'], apiEnv('miss', ttls(1, 0))),
+    startChild('redis baseline', ['bench/api/baseline-server.ts'], { BASELINE: 'redis', REDIS_URL, BASELINE_KEY_PREFIX: baselinePrefix }),
+    startChild('pg baseline', ['bench/api/baseline-server.ts'], { BASELINE: 'pg', DATABASE_URL, BASELINE_QUERIES: queriesFile }),
+  ]);
+
+  const results: Record<string, EndpointResult> = {};
+  for (const e of endpoints) {
+    const hitPaths = e.paths.slice(0, HIT_URLS);
+    const missPaths = e.paths;
+    // Warm every hit URL on the API and store the exact bytes it returned for the Redis baseline.
+    let apiBytes = 0;
+    for (const path of hitPaths) {
+      const r = await fetch(`http://127.0.0.1:${apiHit.port}${path}`, { headers });
+      const body = Buffer.from(await r.arrayBuffer());
+      if (r.status !== 200) throw new Error(`${path}: ${r.status} ${body.toString().slice(0, 200)}`);
+      apiBytes += body.length;
+      await redis.set(baselinePrefix + path, body);
+    }
+    let pgBytes = 0;
+    for (const path of hitPaths.slice(0, 20)) {
+      const r = await fetch(`http://127.0.0.1:${pgBaseline.port}${path}`);
+      pgBytes += (await r.arrayBuffer()).byteLength;
+    }
+    const sat = async (c: Child, paths: string[]): Promise<Sat> => {
+      await saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: 1 }); // warm-up, not recorded
+      const cpu0 = await cpuSeconds(c.proc.pid);
+      const r = await saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: SECONDS });
+      const cpu = (await cpuSeconds(c.proc.pid)) - cpu0;
+      return { ...r, cpuUsPerReq: Math.round((cpu * 1e6) / Math.max(1, r.requests)) };
+    };
+    const rate = (c: Child, paths: string[]): Promise<RateResult> => paced({ port: c.port, paths, headers, rate: RATE, seconds: RATE_SECONDS });
+    log(`${e.name}: ${hitPaths.length} hit / ${missPaths.length} miss URLs; saturation…`);
+    // Interleaved so that background load on a shared machine falls on all four alike.
+    const hitSat = await sat(apiHit, hitPaths);
+    const redisSat = await sat(redisBaseline, hitPaths);
+    const missSat = await sat(apiMiss, missPaths);
+    const pgSat = await sat(pgBaseline, missPaths);
+    log(`${e.name}: ${RATE} req/s offered…`);
+    const hitRate = await rate(apiHit, hitPaths);
+    const redisRate = await rate(redisBaseline, hitPaths);
+    const missRate = await rate(apiMiss, missPaths);
+    const pgRate = await rate(pgBaseline, missPaths);
+
+    const missCount = (missSat.xcache['MISS'] ?? 0);
+    const missTotal = Object.values(missSat.xcache).reduce((a, b) => a + b, 0);
+    const ratio = (a: number, b: number): number => Number((a / Math.max(b, 1e-9)).toFixed(3));
+    const r: EndpointResult = {
+      label: e.label,
+      urls: { hit: hitPaths.length, miss: missPaths.length },
+      bytes: { api: Math.round(apiBytes / hitPaths.length), pgBaseline: Math.round(pgBytes / Math.min(20, hitPaths.length)) },
+      queriesPerMiss: Number((missPaths.reduce((n, p) => n + queries[p]!.length, 0) / missPaths.length).toFixed(2)),
+      hit: { sat: hitSat, rate: hitRate },
+      redisBaseline: { sat: redisSat, rate: redisRate },
+      miss: { sat: missSat, rate: missRate, missShare: Number((missCount / Math.max(1, missTotal)).toFixed(4)) },
+      pgBaseline: { sat: pgSat, rate: pgRate },
+      ratios: {
+        hitVsRedis: ratio(hitSat.rps, redisSat.rps),
+        missVsPg: ratio(missSat.rps, pgSat.rps),
+        hitP99VsRedis: ratio(hitRate.p99ms, redisRate.p99ms),
+        missP99VsPg: ratio(missRate.p99ms, pgRate.p99ms),
+        // Baseline CPU per request / API CPU per request: the throughput ratio one core would give.
+        hitCpuVsRedis: ratio(redisSat.cpuUsPerReq, hitSat.cpuUsPerReq),
+        missCpuVsPg: ratio(pgSat.cpuUsPerReq, missSat.cpuUsPerReq),
+      },
+      targets: {
+        hitThroughput: hitSat.rps >= TARGETS.hitVsRedis * redisSat.rps,
+        missThroughput: missSat.rps >= TARGETS.missVsPg * pgSat.rps,
+        hitP99: !hitRate.overloaded && hitRate.p99ms <= TARGETS.hitP99ms,
+        missP99: !missRate.overloaded && missRate.p99ms <= TARGETS.missP99ms,
+      },
+    };
+    results[e.name] = r;
+    log(`${e.name}: hits ${hitSat.rps}/s vs redis ${redisSat.rps}/s (${r.ratios.hitVsRedis}), misses ${missSat.rps}/s vs pg ${pgSat.rps}/s (${r.ratios.missVsPg}) — ${Math.round((performance.now() - t0) / 1000)} s`);
+  }
+
+  // Human table, then the JSON line.
+  const yes = (b: boolean): string => (b ? 'yes' : 'NO');
+  const fmt = (p: Phase): string => `${String(p.sat.rps).padStart(6)}/s p50 ${String(p.sat.p50ms).padStart(3)} p99 ${String(p.sat.p99ms).padStart(4)} ${String(p.sat.cpuUsPerReq).padStart(5)} µs CPU/req | @${RATE}: `
+    + (p.rate.overloaded ? `overloaded (${p.rate.achieved}/s sent)`.padEnd(26) : `p50 ${p.rate.p50ms.toFixed(2).padStart(6)} p99 ${p.rate.p99ms.toFixed(2).padStart(7)}`);
+  const lines = [
+    `bench:api — ${counts['employees']} employees, ${counts['departments']} departments; saturation: autocannon ${CONNECTIONS} connections × ${SECONDS} s; fixed rate: ${RATE} req/s open loop × ${RATE_SECONDS} s (ms)`,
+  ];
+  for (const [name, r] of Object.entries(results)) {
+    lines.push('', `${name} — ${r.label}; ${r.urls.hit} hit / ${r.urls.miss} miss URLs, ${r.bytes.api} B/response, ${r.queriesPerMiss} queries/miss`);
+    lines.push(`  API hits        ${fmt(r.hit)}   X-Cache ${JSON.stringify(r.hit.sat.xcache)}`);
+    lines.push(`  Redis baseline  ${fmt(r.redisBaseline)}`);
+    lines.push(`  API misses      ${fmt(r.miss)}   X-Cache ${JSON.stringify(r.miss.sat.xcache)} (MISS share ${(r.miss.missShare * 100).toFixed(1)} %)`);
+    lines.push(`  pg baseline     ${fmt(r.pgBaseline)}`);
+    lines.push(`  hits/redis ${r.ratios.hitVsRedis} (≥ ${TARGETS.hitVsRedis}: ${yes(r.targets.hitThroughput)}), misses/pg ${r.ratios.missVsPg} (≥ ${TARGETS.missVsPg}: ${yes(r.targets.missThroughput)}), `
+      + `CPU/req baseline÷API: hits ${r.ratios.hitCpuVsRedis}, misses ${r.ratios.missCpuVsPg} (Node process only), `
+      + `p99 @${RATE}: hits ${r.hit.rate.overloaded ? '∞' : r.hit.rate.p99ms} (≤ ${TARGETS.hitP99ms}: ${yes(r.targets.hitP99)}), misses ${r.miss.rate.overloaded ? '∞' : r.miss.rate.p99ms} (≤ ${TARGETS.missP99ms}: ${yes(r.targets.missP99)})`);
+  }
+  console.log(lines.join('\n'));
+  const allMet = Object.values(results).every((r) => Object.values(r.targets).every(Boolean));
+  console.log(JSON.stringify({
+    bench: 'api',
+    dataset: { seed: SEED, anchorDate: ANCHOR, counts },
+    settings: { connections: CONNECTIONS, seconds: SECONDS, rate: RATE, rateSeconds: RATE_SECONDS, hitUrls: HIT_URLS, missUrls: MISS_URLS, generator: 'autocannon 8 (saturation), open-loop node:http pacer (fixed rate)' },
+    targets: TARGETS,
+    endpoints: results,
+    allTargetsMet: allMet,
+    durationSeconds: Math.round((performance.now() - t0) / 1000),
+  }));
+} catch (e) {
+  console.error(`bench failed: ${(e as Error).stack ?? String(e)}`);
+  process.exitCode = 1;
+} finally {
+  await stopChildren();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+  // Bench clean-up only (never on a request path): this run's keys, and its API key revoked.
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  if (apiKeyId) {
+    const c = new pg.Client({ connectionString: DATABASE_URL });
+    await c.connect();
+    await c.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [apiKeyId]).catch(() => {});
+    await c.end();
+  }
+}

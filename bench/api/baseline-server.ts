@@ -1,0 +1,60 @@
+// The baselines of bench:api, each a bare Express 5 server in its own process:
+//   BASELINE=redis  one Redis GET of `${BASELINE_KEY_PREFIX}${url}` (the exact bytes the API returned), sent as is;
+//   BASELINE=pg     the SQL the API ran for that URL (replayed from BASELINE_QUERIES, a JSON file
+//                   { url: [{ text, values }] }) on a pg pool of the API's default size, answering
+//                   JSON.stringify of the rows (one query: its rows; several: an array of row arrays).
+// Express's own ETag is off (the API sends a precomputed one), so the baselines do the least work.
+// Prints "listening <port>" once ready.
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+const mode = process.env['BASELINE'];
+const app = express();
+app.disable('x-powered-by');
+app.set('etag', false);
+let close: () => Promise<void>;
+
+if (mode === 'redis') {
+  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  const prefix = process.env['BASELINE_KEY_PREFIX'] ?? '';
+  app.use(async (req, res, next) => {
+    try {
+      const body = await redis.getBuffer(prefix + req.originalUrl);
+      if (!body) { res.status(404).end(); return; }
+      res.type('application/json').send(body);
+    } catch (e) {
+      next(e);
+    }
+  });
+  close = async () => { redis.disconnect(); };
+} else if (mode === 'pg') {
+  const queries = new Map(Object.entries(JSON.parse(await readFile(process.env['BASELINE_QUERIES']!, 'utf8')) as Record<string, { text: string; values: unknown[] }[]>));
+  const pool = new pg.Pool({ connectionString: process.env['DATABASE_URL'], max: Number(process.env['DATABASE_POOL_MAX'] ?? 20) });
+  app.use(async (req, res, next) => {
+    try {
+      const qs = queries.get(req.originalUrl);
+      if (!qs) { res.status(404).end(); return; }
+      const rows: unknown[][] = [];
+      for (const q of qs) rows.push((await pool.query(q.text, q.values)).rows);
+      res.type('application/json').send(JSON.stringify(rows.length === 1 ? rows[0] : rows));
+    } catch (e) {
+      next(e);
+    }
+  });
+  close = () => pool.end();
+} else {
+  throw new Error('BASELINE must be redis or pg');
+}
+
+const server = app.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+});
+server.keepAliveTimeout = 65_000;
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeIdleConnections();
+  void close().then(() => process.exit(0));
+});
