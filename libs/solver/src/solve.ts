@@ -104,6 +104,8 @@ export interface Tuning {
   poolIters: number;
   poolShare: number;
   poolTStart: number;
+  /** Share of the time limit for each pool search that replaces every other kick. */
+  poolKickShare: number;
   /** Log best score changes to stderr. */
   trace: boolean;
 }
@@ -127,9 +129,10 @@ const DEFAULT_TUNING: Tuning = {
   kickShare: 0.3,
   kickNoise: 20,
   poolMax: 400,
-  poolIters: 2_000_000,
+  poolIters: Number.MAX_SAFE_INTEGER,
   poolShare: 0.35,
   poolTStart: 30,
+  poolKickShare: 0.03,
   lagrangeShare: 0.35,
   lagrangeIters: 2000,
   lagrangeStart: 0.5,
@@ -361,6 +364,7 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
 
   let iterations = 0;
   let compoundSinceBest = 0;
+  let kicks = 0;
   let lowerBound = Number.NEGATIVE_INFINITY;
   // With integral weights and no fairness/cost terms, every score is an integer, so a best
   // score reaching ceil(lower bound) is optimal.
@@ -604,7 +608,10 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
       return np;
     });
     if (ok && (force || accept(delta + penDelta))) {
-      S.forEach((e, j) => (st.empPen[e] = newPens[j] as number));
+      S.forEach((e, j) => {
+        st.empPen[e] = newPens[j] as number;
+        addToPool(e, st.rows, rowOff(e));
+      });
       cur += delta + penDelta;
       noteBest();
     } else {
@@ -612,6 +619,95 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
         for (let d = 0; d < D; d++) st.setCell(e, d, saved[j * D + d] as number);
       });
     }
+  };
+
+  // Distinct rows seen per employee: Lagrangian rows at varying prices, repaired rows, rows of
+  // accepted compound moves.
+  const pool: Int16Array[][] = Array.from({ length: E }, () => []);
+  const poolKeys: Set<string>[] = Array.from({ length: E }, () => new Set<string>());
+  const addToPool = (e: number, rows: Int16Array, off: number): void => {
+    const row = rows.subarray(off, off + D);
+    const key = row.join(',');
+    const keys = poolKeys[e]!;
+    if (keys.has(key)) return;
+    if (keys.size >= tune.poolMax) {
+      // Full: replace a random entry (keeps the pool fresh as the search moves on).
+      const k = rng.int(pool[e]!.length);
+      keys.delete(pool[e]![k]!.join(','));
+      pool[e]![k] = Int16Array.from(row);
+      keys.add(key);
+      return;
+    }
+    keys.add(key);
+    pool[e]!.push(Int16Array.from(row));
+  };
+  /**
+   * Restricted master by annealing: starting from the best roster, every employee picks one of
+   * their pooled rows. Whole-row switches are cheap (O(days)), so millions of combinations are
+   * tried; this finds coordinated rosters that one-employee-at-a-time moves miss.
+   */
+  const poolSearch = (poolMs: number, poolIters: number): void => {
+    st.rows.set(bestRows);
+    st.recompute();
+    cur = st.total();
+    for (let e = 0; e < E; e++) addToPool(e, st.rows, e * D);
+    const tempBefore = temp;
+    const choice = new Int32Array(E);
+    for (let e = 0; e < E; e++) {
+      const key = st.rows.subarray(e * D, e * D + D).join(',');
+      let k = pool[e]!.findIndex((r) => r.join(',') === key);
+      if (k < 0) {
+        k = pool[e]!.length;
+        pool[e]!.push(Int16Array.from(st.rows.subarray(e * D, e * D + D)));
+        poolKeys[e]!.add(key);
+      }
+      choice[e] = k;
+    }
+    const poolT0 = tune.poolTStart * minWeight;
+    const poolT1 = tEnd;
+    const poolStart = performance.now();
+    for (let it = 0; it < poolIters; it++) {
+      if ((it & 1023) === 0) {
+        const byTime = maxIterations === undefined ? (performance.now() - poolStart) / poolMs : 0;
+        const f = Math.max(it / poolIters, byTime);
+        if (f >= 1) break;
+        if (checkStop()) break;
+        temp = poolT0 * (poolT1 / poolT0) ** f;
+      }
+      const pair = rng.next() < 0.5;
+      const e1 = rng.int(E);
+      const p1 = pool[e1]!;
+      if (p1.length < 2) continue;
+      const j1 = rng.int(p1.length);
+      if (j1 === choice[e1]) continue;
+      let delta = applyRow(e1, p1[j1]!);
+      let e2 = -1;
+      let j2 = -1;
+      if (pair) {
+        e2 = rng.int(E);
+        const p2 = pool[e2]!;
+        if (e2 !== e1 && p2.length >= 2) {
+          j2 = rng.int(p2.length);
+          if (j2 !== choice[e2]) delta += applyRow(e2, p2[j2]!);
+          else j2 = -1;
+        }
+      }
+      if (accept(delta)) {
+        choice[e1] = j1;
+        if (j2 >= 0) choice[e2] = j2;
+        cur += delta;
+        moveTag = 'pool';
+        noteBest();
+      } else {
+        if (j2 >= 0) applyRow(e2, pool[e2]![choice[e2]!]!);
+        applyRow(e1, p1[choice[e1]!]!);
+      }
+    }
+    iterations += maxIterations !== undefined ? Math.floor(poolIters / 20) : 0;
+    temp = tempBefore;
+    st.rows.set(bestRows);
+    st.recompute();
+    cur = st.total();
   };
 
   // ---- phase 1: Lagrangian relaxation of the cover constraints, solved by subgradient steps.
@@ -630,17 +726,6 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     let lambda = tune.lagrangeLambda;
     let sinceImprove = 0;
     const order = Array.from({ length: E }, (_x, i) => i);
-    // Distinct rows seen per employee: Lagrangian rows at varying prices and repaired rows.
-    const pool: Int16Array[][] = Array.from({ length: E }, () => []);
-    const poolKeys: Set<string>[] = Array.from({ length: E }, () => new Set<string>());
-    const addToPool = (e: number, rows: Int16Array, off: number): void => {
-      const row = rows.subarray(off, off + D);
-      const key = row.join(',');
-      const keys = poolKeys[e]!;
-      if (keys.has(key) || keys.size >= tune.poolMax) return;
-      keys.add(key);
-      pool[e]!.push(Int16Array.from(row));
-    };
     for (let it = 0; it < tune.lagrangeIters; it++) {
       x.fill(0);
       let L = 0;
@@ -697,64 +782,7 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
       }
       if (checkStop() || iterations >= lagEnd || performance.now() - t0 >= lagEndMs) break;
     }
-    // Restricted master by annealing: every employee picks one of their pooled rows. Whole-row
-    // switches are cheap (O(days)), so millions of combinations are tried; this finds the
-    // coordinated rosters that prices suggest but one-at-a-time repair misses.
-    st.rows.set(bestRows);
-    st.recompute();
-    cur = st.total();
-    for (let e = 0; e < E; e++) addToPool(e, st.rows, e * D);
-    const choice = new Int32Array(E);
-    for (let e = 0; e < E; e++) {
-      const key = st.rows.subarray(e * D, e * D + D).join(',');
-      choice[e] = Math.max(0, pool[e]!.findIndex((r) => r.join(',') === key));
-    }
-    const poolT0 = tune.poolTStart * minWeight;
-    const poolT1 = tEnd;
-    // With maxIterations the pool phase is bounded by a count (20 cheap switches per iteration
-    // of its share) so that the run stays deterministic.
-    const poolIters =
-      maxIterations !== undefined ? Math.min(tune.poolIters, Math.ceil(maxIterations * tune.poolShare * 20)) : tune.poolIters;
-    const poolStart = performance.now();
-    const poolMs = timeLimitMs * tune.poolShare;
-    for (let it = 0; it < poolIters; it++) {
-      if ((it & 1023) === 0) {
-        const byTime = maxIterations === undefined ? (performance.now() - poolStart) / poolMs : 0;
-        const f = Math.max(it / poolIters, byTime);
-        if (f >= 1) break;
-        temp = poolT0 * (poolT1 / poolT0) ** f;
-        if (options.shouldStop?.()) break;
-      }
-      const pair = rng.next() < 0.5;
-      const e1 = rng.int(E);
-      const p1 = pool[e1]!;
-      if (p1.length < 2) continue;
-      const j1 = rng.int(p1.length);
-      if (j1 === choice[e1]) continue;
-      let delta = applyRow(e1, p1[j1]!);
-      let e2 = -1;
-      let j2 = -1;
-      if (pair) {
-        e2 = rng.int(E);
-        const p2 = pool[e2]!;
-        if (e2 !== e1 && p2.length >= 2) {
-          j2 = rng.int(p2.length);
-          if (j2 !== choice[e2]) delta += applyRow(e2, p2[j2]!);
-          else j2 = -1;
-        }
-      }
-      if (accept(delta)) {
-        choice[e1] = j1;
-        if (j2 >= 0) choice[e2] = j2;
-        cur += delta;
-        moveTag = 'pool';
-        noteBest();
-      } else {
-        if (j2 >= 0) applyRow(e2, pool[e2]![choice[e2]!]!);
-        applyRow(e1, p1[choice[e1]!]!);
-      }
-    }
-    iterations += Math.floor(poolIters / 20);
+    poolSearch(timeLimitMs * tune.poolShare, maxIterations !== undefined ? Math.ceil(maxIterations * tune.poolShare * 20) : tune.poolIters);
     st.rows.set(bestRows);
     st.recompute();
     cur = st.total();
@@ -772,7 +800,12 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
         st.rows.set(bestRows);
         st.recompute();
         cur = st.total();
-        reopt(pickEmployees(Math.max(1, Math.ceil(E * tune.kickShare))), 0, D, 1, tune.kickNoise * minWeight, true);
+        if (++kicks % 2 === 1) {
+          moveTag = 'pool';
+          poolSearch(timeLimitMs * tune.poolKickShare, maxIterations !== undefined ? 2000 : tune.poolIters);
+        } else {
+          reopt(pickEmployees(Math.max(1, Math.ceil(E * tune.kickShare))), 0, D, 1, tune.kickNoise * minWeight, true);
+        }
         continue;
       }
       if (r < tune.pChain) {
