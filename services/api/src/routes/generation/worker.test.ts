@@ -209,6 +209,29 @@ describe('schedule generation end to end (API → BullMQ → worker → Postgres
     }
   });
 
+  test('a job that stalls more often than allowed fails, and the run row says so', { timeout: 90_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const s = await createScenario(api.tdb.db, { employees: 10, periodStart: '2030-01-07', days: 14 });
+    const child = spawnWorker(api, { MAX_STALLED_COUNT: '0' });
+    let next: ReturnType<typeof startWorker> | undefined;
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 30 } },
+      });
+      await waitFor('child worker solving', async () => (await getRun(api, token, post.body.id)).progress > 5, 40_000);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      next = startWorker(api, { maxStalledCount: 0 });
+      const run = await waitStatus(api, token, post.body.id, ['failed', 'succeeded'], 30_000);
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(/stalled/);
+      expect((await api.tdb.db.query('SELECT 1 FROM shifts')).rowCount).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await next?.close(0);
+    }
+  });
+
   test('SIGTERM past the grace period hands the job back; another worker finishes it', { timeout: 90_000 }, async ({ api }) => {
     const { token } = await api.login('admin');
     const s = await createScenario(api.tdb.db, { employees: 10, periodStart: '2030-01-07', days: 14 });
