@@ -420,6 +420,25 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     return false;
   };
 
+  // Inside long compound steps (many DPs): only cancellation and the time limit, throttled, so
+  // that a stop request is seen within ~50 ms even on large departments. Iteration-based stops
+  // are left to checkStop so that maxIterations runs stay deterministic.
+  let lastPoll = t0;
+  const pollStop = (): boolean => {
+    const now = performance.now();
+    if (now - lastPoll < 40) return false;
+    lastPoll = now;
+    if (options.shouldStop?.()) {
+      stoppedBy = 'cancel';
+      return true;
+    }
+    if (now - t0 >= timeLimitMs) {
+      stoppedBy = 'time';
+      return true;
+    }
+    return false;
+  };
+
   const rowOff = (e: number): number => e * D;
   const pickEmployees = (k: number): number[] => {
     const all = Array.from({ length: E }, (_x, i) => i);
@@ -583,6 +602,10 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     for (let round = 0; round < rounds && ok; round++) {
       let changed = false;
       for (const [j, e] of S.entries()) {
+        if (pollStop()) {
+          ok = false;
+          break;
+        }
         fillChoiceCost(e, round === 0 ? noise : 0);
         // The row before the move is feasible and agrees with the fixed days: a valid bound.
         const ub = round === 0 ? rowCost(e, saved, j * D) : rowCost(e, st.rows, rowOff(e));
@@ -729,7 +752,12 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     for (let it = 0; it < tune.lagrangeIters; it++) {
       x.fill(0);
       let L = 0;
+      let aborted = false;
       for (let e = 0; e < E; e++) {
+        if (pollStop()) {
+          aborted = true;
+          break;
+        }
         const ep = p.emps[e]!;
         for (let d = 0; d < D; d++) {
           for (let t = 0; t < T; t++) choiceCost[d * T1 + t] = (ep.cell[d * T1 + t] as number) - (pi[d * T + t] as number);
@@ -743,6 +771,7 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
           if (t >= 0) x[d * T + t]! += 1;
         }
       }
+      if (aborted) break;
       for (let i = 0; i < D * T; i++) L += (pi[i] as number) * (p.req[i] as number);
       if (L > lowerBound + 1e-7) {
         lowerBound = L;
@@ -762,7 +791,10 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
             const j = rng.int(k + 1);
             [order[k], order[j]] = [order[j]!, order[k]!];
           }
-          for (const e of order) if (bestResponse(e, 0)) applyRow(e, dpRow);
+          for (const e of order) {
+            if (pollStop()) break;
+            if (bestResponse(e, 0)) applyRow(e, dpRow);
+          }
         }
         cur = st.total();
         iterations += 2 * E;
