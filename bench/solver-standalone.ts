@@ -35,7 +35,15 @@ const limitS = Number(process.argv[3] ?? 30);
 const seed = Number(process.argv[4] ?? 1);
 const dataDir = process.env.CURTOIS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../shared/data/curtois');
 
-const results: { instance: number; objective: number; bestKnown: number; gapPct: number; timeMs: number; violations: number }[] = [];
+const results: {
+  instance: number;
+  objective: number;
+  bestKnown: number;
+  gapPct: number;
+  lowerBound: number | null;
+  timeMs: number;
+  violations: number;
+}[] = [];
 for (const i of instances) {
   const inst = parseCurtois(readFileSync(join(dataDir, `Instance${i}.txt`), 'utf8'));
   const res = solve(inst, { seed, timeLimitMs: limitS * 1000 });
@@ -43,9 +51,10 @@ for (const i of instances) {
   const violations = checkAssignment(inst, res.assignment).length;
   const bestKnown = BEST_KNOWN[i] ?? Number.NaN;
   const gapPct = ((objective - bestKnown) / bestKnown) * 100;
-  results.push({ instance: i, objective, bestKnown, gapPct: Math.round(gapPct * 100) / 100, timeMs: Math.round(res.elapsedMs), violations });
+  const lowerBound = res.lowerBound === null ? null : Math.round(res.lowerBound * 100) / 100;
+  results.push({ instance: i, objective, bestKnown, gapPct: Math.round(gapPct * 100) / 100, lowerBound, timeMs: Math.round(res.elapsedMs), violations });
   console.log(
-    `Instance${i}: objective ${objective}  best ${bestKnown}  gap ${gapPct.toFixed(2)}%  time ${(res.elapsedMs / 1000).toFixed(1)}s  iterations ${res.iterations}  violations ${violations}`,
+    `Instance${i}: objective ${objective}  best ${bestKnown}  gap ${gapPct.toFixed(2)}%  bound ${lowerBound ?? '-'}  time ${(res.elapsedMs / 1000).toFixed(1)}s  ${res.stoppedBy}  iterations ${res.iterations}  violations ${violations}`,
   );
 }
 const avgGapPct = results.reduce((s, r) => s + r.gapPct, 0) / Math.max(1, results.length);

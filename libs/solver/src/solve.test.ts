@@ -124,6 +124,8 @@ describe('solve', () => {
         expect(result.hardViolations).toEqual([]);
         const s = scoreAssignment(instance, result.assignment);
         expect(result.score.total).toBeCloseTo(s.total, 6);
+        // The Lagrangian bound is a valid lower bound.
+        if (result.lowerBound !== null) expect(result.lowerBound).toBeLessThanOrEqual(result.score.total + 1e-6);
         const missing = result.openSlots.reduce((a, o) => a + o.missing, 0);
         expect(missing * 0).toBe(0);
       }),

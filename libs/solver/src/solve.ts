@@ -159,6 +159,8 @@ export interface SolveResult {
   iterations: number;
   elapsedMs: number;
   stoppedBy: StopReason;
+  /** Lagrangian lower bound on score.total (best over restarts), or null when none was computed. */
+  lowerBound: number | null;
 }
 
 /** No roster satisfies an employee's hard rules on its own (e.g. min minutes above what availability allows). */
@@ -242,6 +244,7 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
   let best: SolveResult | undefined;
   let iterations = 0;
   let stoppedBy: StopReason = 'time';
+  let lowerBound: number | null = null;
   for (let k = 0; k < restarts; k++) {
     const elapsed = performance.now() - t0;
     const remaining = limit - elapsed;
@@ -266,11 +269,12 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
     });
     iterations += r.iterations;
     stoppedBy = r.stoppedBy;
+    if (r.lowerBound !== null) lowerBound = Math.max(lowerBound ?? Number.NEGATIVE_INFINITY, r.lowerBound);
     if (!best || r.score.total < best.score.total - 1e-9) best = r;
     if (r.stoppedBy === 'cancel' || r.stoppedBy === 'optimal') break;
   }
   const res = best as SolveResult;
-  return { ...res, iterations, elapsedMs: performance.now() - t0, stoppedBy };
+  return { ...res, iterations, elapsedMs: performance.now() - t0, stoppedBy, lowerBound };
 }
 
 function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
@@ -989,5 +993,6 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     iterations,
     elapsedMs: performance.now() - t0,
     stoppedBy,
+    lowerBound: Number.isFinite(lowerBound) ? lowerBound : null,
   };
 }
