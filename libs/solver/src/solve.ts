@@ -108,6 +108,8 @@ export interface Tuning {
   poolTStart: number;
   /** Share of the time limit for each pool search that replaces every other kick. */
   poolKickShare: number;
+  /** Annealing temperature restarts at tStart when the annealing phase begins (else it follows the whole budget). */
+  annealOwnSchedule: boolean;
   /** Log best score changes to stderr. */
   trace: boolean;
 }
@@ -144,6 +146,7 @@ const DEFAULT_TUNING: Tuning = {
   lagrangeRestartLambda: 0,
   tStart: 2,
   tEnd: 0.05,
+  annealOwnSchedule: false,
   trace: false,
 };
 
@@ -373,6 +376,8 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
 
   let iterations = 0;
   let compoundSinceBest = 0;
+  /** Share of the budget used when the annealing phase starts. */
+  let annealFrom = 0;
   let kicks = 0;
   let lowerBound = Number.NEGATIVE_INFINITY;
   // With integral weights and no fairness/cost terms, every score is an integer, so a best
@@ -421,7 +426,8 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
       return true;
     }
     frac = maxIterations !== undefined ? iterations / maxIterations : elapsed / timeLimitMs;
-    temp = tStart * (tEnd / tStart) ** Math.min(1, frac);
+    // The annealing schedule spans the phase that uses it (after the Lagrangian and pool phases).
+    temp = tStart * (tEnd / tStart) ** Math.min(1, Math.max(0, (frac - annealFrom) / Math.max(1e-9, 1 - annealFrom)));
     if (options.onProgress && now - lastProgress >= progressIntervalMs) {
       lastProgress = now;
       options.onProgress({ elapsedMs: elapsed, bestScore: best, progress: Math.min(1, frac) });
@@ -840,6 +846,8 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     if (tune.trace) process.stderr.write(`lagrange done: lb=${lowerBound.toFixed(2)} best=${best} lambda=${lambda}\n`);
   }
 
+  if (tune.annealOwnSchedule) annealFrom = Math.min(0.95, maxIterations !== undefined ? iterations / maxIterations : (performance.now() - t0) / timeLimitMs);
+  if (tune.annealOwnSchedule) temp = tStart;
   for (;;) {
     if ((iterations & 63) === 0 && checkStop()) break;
     iterations++;
