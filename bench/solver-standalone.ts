@@ -54,7 +54,7 @@ for (const i of instances) {
   const lowerBound = res.lowerBound === null ? null : Math.round(res.lowerBound * 100) / 100;
   results.push({ instance: i, objective, bestKnown, gapPct: Math.round(gapPct * 100) / 100, lowerBound, timeMs: Math.round(res.elapsedMs), violations });
   console.log(
-    `Instance${i}: objective ${objective}  best ${bestKnown}  gap ${gapPct.toFixed(2)}%  bound ${lowerBound ?? '-'}  time ${(res.elapsedMs / 1000).toFixed(1)}s  ${res.stoppedBy}  iterations ${res.iterations}  violations ${violations}`,
+    `Instance${i}: objective ${objective}  best ${bestKnown}  gap ${gapPct.toFixed(2)}%  bound ${lowerBound ?? "-"}  time ${(res.elapsedMs / 1000).toFixed(1)}s (stopped by ${res.stoppedBy})  iterations ${res.iterations}  violations ${violations}`,
   );
 }
 const avgGapPct = results.reduce((s, r) => s + r.gapPct, 0) / Math.max(1, results.length);
