@@ -55,7 +55,7 @@ export interface SolveOptions {
   progressIntervalMs?: number;
   /** Start roster (e.g. the previous version); rows breaking a hard rule are rebuilt. */
   initial?: Assignment;
-  /** Independent searches sharing the time limit; the best roster wins. Default: one per ~5 s, 1–6. */
+  /** Independent searches sharing the time limit; the best roster wins. Default: one per ~5 s (longer for big instances), 1–6. */
   restarts?: number;
   /** Search parameters, for experiments; the defaults are tuned on the Curtois instances. */
   tuning?: Partial<Tuning>;
@@ -240,9 +240,12 @@ export function solve(instance: Instance, options: SolveOptions = {}): SolveResu
   validateInstance(instance);
   const t0 = performance.now();
   const limit = options.timeLimitMs ?? 10_000;
-  // About 5 s per search: on Curtois 2 a 5 s search hits the optimum 2 runs in 3, a 3 s one
-  // rarely; longer single runs gain little on 5–7 (measured at 10 and 30 s).
-  const restarts = Math.max(1, Math.floor(options.restarts ?? Math.min(6, Math.max(1, Math.round(limit / 5000)))));
+  // About 5 s per search up to the size of Curtois 7 (20 staff × 28 days × 3 types), longer for
+  // bigger instances: on Curtois 2 a 5 s search hits the optimum about one run in three, a 3 s one
+  // rarely; longer single runs gain little on 5–7, while 8–12 need the longer runs.
+  const size = instance.employees.length * instance.days * instance.shiftTypes.length;
+  const perRunMs = 5000 * Math.max(1, size / 1700);
+  const restarts = Math.max(1, Math.floor(options.restarts ?? Math.min(6, Math.max(1, Math.round(limit / perRunMs)))));
   const seed = options.seed ?? 1;
   let best: SolveResult | undefined;
   let iterations = 0;
