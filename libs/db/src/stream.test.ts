@@ -34,3 +34,17 @@ test('streams 100,000 rows with flat memory', async ({ tdb }) => {
     client.release();
   }
 });
+
+test('a query that fails mid-stream rejects instead of hanging', async ({ tdb }) => {
+  const client = await tdb.db.connect();
+  try {
+    // Division by zero on row 2,500: the error arrives after rows were streamed.
+    const rows = streamQuery<{ n: number }>(client, 'SELECT 1 / (2500 - g) AS n FROM generate_series(1, 5000) g', [], 100);
+    let seen = 0;
+    const run = (async () => { for await (const _ of rows) seen++; })();
+    await expect(Promise.race([run, new Promise((_, rej) => setTimeout(() => rej(new Error('hung')), 5000))])).rejects.toThrow(/division by zero/);
+    expect(seen).toBeGreaterThan(0);
+  } finally {
+    client.release(true);
+  }
+});
