@@ -27,6 +27,18 @@ export function registerWorkerMetrics(registry: Registry, queue: Queue): WorkerM
       for (const s of JOB_STATES) this.set({ queue: queue.name, state: s }, counts[s] ?? 0);
     },
   }));
+  metric(registry, 'bullmq_oldest_waiting_age_seconds', () => new client.Gauge({
+    name: 'bullmq_oldest_waiting_age_seconds',
+    help: 'Age of the oldest waiting or prioritized job (0 when none), read from Redis at scrape time',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      // asc = oldest first; the range applies per state, so take the older of the two heads.
+      const heads = await queue.getJobs(['waiting', 'prioritized'], 0, 0, true);
+      const oldest = Math.min(...heads.map((j) => j.timestamp).filter((t) => Number.isFinite(t)));
+      this.set({ queue: queue.name }, Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
+    },
+  }));
   return {
     duration: metric(registry, 'schedule_generation_duration_seconds', () => new client.Histogram({
       name: 'schedule_generation_duration_seconds',

@@ -206,7 +206,7 @@ describe('manual shifts', () => {
   test('concurrent edits for one employee are checked one after the other', async ({ api }) => {
     const { dept, token, E, L, schedule } = await setup(api);
     const ann = await api.makeEmployee({ departmentId: dept });
-    const results = await Promise.all([E, L, E, L].map((templateId, i) =>
+    const results = await Promise.all([E, L, E, L].map((templateId) =>
       api.request('POST', '/v1/shifts', { token, body: { scheduleId: schedule, employeeId: ann, templateId, date: '2026-03-10' } })));
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
     const n = await api.tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM shifts WHERE employee_id = $1', [ann]);
