@@ -8,7 +8,7 @@ bash infra/scripts/infra-up.sh
 pnpm run -s migrate
 seeded=$(psql "$DATABASE_URL" -XtAq -c "SELECT count(*) FROM employees" 2>/dev/null || echo 0)
 if [[ "${seeded:-0}" == 0 ]]; then
-  pnpm run -s seed -- --employees "${DEMO_EMPLOYEES:-2000}"
+  pnpm run -s seed --employees "${DEMO_EMPLOYEES:-2000}"
 else
   echo "demo: database already seeded (${seeded} employees); reusing it"
 fi

@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   console.log(`  invalidator    http://127.0.0.1:${process.env['INVALIDATOR_METRICS_PORT'] ?? 9466}/metrics`);
   console.log(`  Prometheus     http://127.0.0.1:${process.env['PROMETHEUS_PORT'] ?? 9090}`);
   console.log(`  stop with      pnpm demo:down\n`);
-  console.log('department'.padEnd(28), 'status'.padEnd(10), 'coverage', 'hard', 'shifts', 'solve s', 'total s');
+  console.log('department'.padEnd(28), 'status'.padEnd(10), 'coverage', 'hard', 'shifts', 'solve s', 'total s', 'minimums lifted');
   let bad = 0;
   for (const r of runs) {
     const res = r.result ?? {};
@@ -155,7 +155,8 @@ async function main(): Promise<void> {
     if (r.status !== 'succeeded' || hard !== 0) bad++;
     console.log(r.dept.name.padEnd(28).slice(0, 28), r.status.padEnd(10), `${(res.coveragePct ?? 0).toFixed(1)}%`.padStart(8),
       String(hard).padStart(4), String(res.shifts?.total ?? '-').padStart(6), ((res.solveTimeMs ?? 0) / 1000).toFixed(1).padStart(7),
-      (((r.endedAt ?? performance.now()) - r.submittedAt) / 1000).toFixed(1).padStart(7), r.error ? `  ${r.error}` : '');
+      (((r.endedAt ?? performance.now()) - r.submittedAt) / 1000).toFixed(1).padStart(7),
+      String(res.relaxedMinimumsEmployeeIds?.length ?? 0).padStart(15), r.error ? `  ${r.error}` : '');
   }
   const totalHard = runs.reduce((s, r) => s + (r.result?.hardViolations ?? 0), 0);
   console.log(`\nsummary: ${runs.length} run(s), ${runs.length - bad} succeeded with 0 hard-rule violations; hard-rule violations = ${totalHard}; invalidation ${seen ? 'observed' : 'NOT observed'}`);

@@ -82,6 +82,11 @@ export type RunResult = {
   writePhasesMs: { shifts: number; dailyStats: number };
   iterations: number;
   stoppedBy: string;
+  /**
+   * Employees whose minimum rules (minutes, consecutive days) no roster could meet — usually leave
+   * or availability leaving too little room — so they were lifted for this run; all other rules held.
+   */
+  relaxedMinimumsEmployeeIds: string[];
   employees: number;
   days: number;
   shiftTypes: number;

@@ -17,7 +17,11 @@ import type { RunResult, RunStatus } from './job.ts';
 import { InvalidGenerationInputError, type LoadedInstance } from './load.ts';
 import { addDays, zonedInstant } from './time.ts';
 
-export type SolveSummary = { elapsedMs: number; iterations: number; stoppedBy: string; score: ScoreBreakdown };
+export type SolveSummary = {
+  elapsedMs: number; iterations: number; stoppedBy: string; score: ScoreBreakdown;
+  /** Employees whose minimum-type rules were lifted because no roster could meet them. */
+  relaxedEmployeeIds?: readonly string[];
+};
 
 export type WriteOptions = {
   /**
@@ -181,6 +185,7 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
       writePhasesMs: { shifts: Math.round(shiftsMs), dailyStats: Math.round(statsMs) },
       iterations: solve.iterations,
       stoppedBy: solve.stoppedBy,
+      relaxedMinimumsEmployeeIds: [...(solve.relaxedEmployeeIds ?? [])],
       employees: loaded.employeeIds.length,
       days: loaded.instance.days,
       shiftTypes: loaded.templates.length,

@@ -16,5 +16,6 @@ export type { OpenSlot, ScoreBreakdown } from './score.ts';
 export { coverCounts, openSlots, scoreAssignment } from './score.ts';
 export type { SolveOptions, SolveProgress, SolveResult, StopReason, Tuning } from './solve.ts';
 export { InfeasibleInstanceError, solve } from './solve.ts';
+export { relaxMinimums } from './relax.ts';
 export type { SolveInWorkerHooks } from './solve-in-worker.ts';
 export { solveInWorker } from './solve-in-worker.ts';

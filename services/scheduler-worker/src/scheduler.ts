@@ -17,6 +17,7 @@ import {
 } from '@rota/generation';
 import type { Logger, Registry } from '@rota/telemetry';
 import { registerWorkerMetrics } from './metrics.ts';
+import { relaxMinimums } from '@rota/solver';
 import { SolverAbortedError, SolverInputError, createSolverPool, type SolverHandle, type ThreadResult } from './solver-runner.ts';
 
 export type SchedulerWorkerOptions = {
@@ -212,8 +213,11 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         throw new WaitingError();
       }
       if (!solved) throw new Error('solver aborted without a cancel or shutdown');
-      const written = await writeResult(db, loaded, solved.assignment,
-        { elapsedMs: solved.elapsedMs, iterations: solved.iterations, stoppedBy: solved.stoppedBy, score: solved.score },
+      if (solved.relaxedEmployeeIds.length > 0) log.warn({ employeeIds: solved.relaxedEmployeeIds }, 'minimum rules lifted: no roster could meet them');
+      // The roster is checked against the rules it was solved under (minimums lifted where none fit).
+      const solvedFor = solved.relaxedEmployeeIds.length ? { ...loaded, instance: relaxMinimums(loaded.instance, solved.relaxedEmployeeIds) } : loaded;
+      const written = await writeResult(db, solvedFor, solved.assignment,
+        { elapsedMs: solved.elapsedMs, iterations: solved.iterations, stoppedBy: solved.stoppedBy, score: solved.score, relaxedEmployeeIds: solved.relaxedEmployeeIds },
         o.writeOptionsFor?.(attempt) ?? {});
       if (written.kind === 'skipped') {
         outcome = written.status === 'cancelled' ? 'cancelled' : 'skipped';

@@ -1,7 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { Assignment, Instance, ScoreBreakdown } from '@rota/solver';
 
-export type ThreadResult = { assignment: Assignment; score: ScoreBreakdown; iterations: number; elapsedMs: number; stoppedBy: string; violations: number };
+export type ThreadResult = {
+  assignment: Assignment; score: ScoreBreakdown; iterations: number; elapsedMs: number; stoppedBy: string; violations: number;
+  /** Employees whose minimum-type rules were lifted because no roster could meet them. */
+  relaxedEmployeeIds: string[];
+};
 
 export type SolveThreadOptions = { seed: number; timeLimitMs: number; maxIterations?: number; progressIntervalMs: number };
 

@@ -83,7 +83,8 @@ export function parseSeedArgs(argv: readonly string[], env: Readonly<Record<stri
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      // `pnpm seed -- --employees 10` passes the `--` through; it only separates pnpm's own flags.
+      args: argv.filter((a, i) => !(a === '--' && i === 0)),
       strict: true,
       allowPositionals: false,
       options: {
