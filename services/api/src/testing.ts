@@ -45,6 +45,8 @@ export type TestApiOptions = {
   /** Use the real Redis cache (default) or no cache at all. */
   cache?: 'redis' | 'none';
   env?: Record<string, string>;
+  /** Cache call timeout (default 2 s: generous, so a loaded test machine does not cause BYPASS). */
+  cacheTimeoutMs?: number;
   generation?: (deps: Omit<Deps, 'generation'>) => GenerationQueue;
 };
 
@@ -58,7 +60,7 @@ export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
   redis.on('error', () => {});
   const logger = createLogger('api-test', 'silent');
   const registry = createRegistry('api');
-  const cache: ResponseCache = o.cache === 'none' ? passThroughCache : buildResponseCache({ redis, prefix, registry, logger, timeoutMs: 2000 });
+  const cache: ResponseCache = o.cache === 'none' ? passThroughCache : buildResponseCache({ redis, prefix, registry, logger, timeoutMs: o.cacheTimeoutMs ?? 2000 });
   const tokens = { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS, issuer: config.JWT_ISSUER };
   const base: Omit<Deps, 'generation'> = {
     config, db: tdb.db, redis, cache, logger, registry, tokens,
