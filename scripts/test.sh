@@ -21,5 +21,15 @@ echo "== typecheck"
 pnpm run -s typecheck
 echo "== lint"
 pnpm run -s lint
-echo "== tests"
-pnpm exec vitest run "$@"
+if [[ $# -gt 0 ]]; then
+  echo "== tests: $*"
+  pnpm exec vitest run "$@"
+  exit 0
+fi
+# Unit and integration tests run in parallel; the cross-service suites (real service processes,
+# their own Kafka brokers, Prometheus) run after them one file at a time, so their timing is not
+# at the mercy of everything else competing for two cores.
+echo "== tests: unit and integration"
+pnpm exec vitest run --exclude 'tests/e2e/**' --exclude 'tests/ops/**'
+echo "== tests: end-to-end and operations"
+pnpm exec vitest run tests/e2e tests/ops --maxWorkers=1

@@ -46,7 +46,8 @@ describe('API write → outbox → Kafka → cache-invalidator', { timeout: 90_0
 
     // Without the invalidator nothing else invalidates: the old data stays a HIT after the write.
     // Graceful stop on SIGTERM: exit code 0 (offsets of finished work committed, group left).
-    expect(await h.invalidator!.stop()).toBe(0);
+    const code = await h.invalidator!.stop();
+    expect(code, h.invalidator!.logs(40)).toBe(0);
     const w = await h.request('PATCH', `/v1/employees/${empA}`, { token, body: { lastName: 'Renamed' } });
     expect(w.status).toBe(200);
     await new Promise((r) => setTimeout(r, 1500));

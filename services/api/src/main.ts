@@ -86,6 +86,8 @@ async function shutdown(signal: string): Promise<void> {
   redis.disconnect();
   await db.end();
   logger.info('api stopped');
+  // Everything was closed deliberately; do not wait for stray client timers.
+  process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -86,7 +86,16 @@ class CacheInvalidator implements Invalidator {
       heartbeatInterval: 1_000,
       // Fetch returns as soon as one message is there: latency over throughput.
       maxWaitTimeInMs: 100,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2_000 },
+      retry: {
+        retries: 8, initialRetryTime: 200, maxRetryTime: 2_000,
+        // A crash after exhausted retries (coordinator loading on a cold broker, a long rebalance
+        // on a loaded machine) restarts the consumer instead of ending the process: offsets are
+        // committed only after Redis succeeded, so a restart re-reads at most unacknowledged work.
+        restartOnFailure: async (err: Error) => {
+          o.logger.warn({ err }, 'consumer failed; restarting it');
+          return !this.#stopping;
+        },
+      },
     });
     // Dead letters are rare and a duplicate one is harmless: a plain producer (acks=all per send).
     this.#dlq = o.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

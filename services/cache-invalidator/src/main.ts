@@ -69,7 +69,9 @@ async function shutdown(reason: string, code = 0): Promise<void> {
   redis.disconnect();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   logger.info('cache-invalidator stopped');
-  process.exitCode = code;
+  // Everything was closed deliberately; a straggling client timer (kafkajs retries) must not keep
+  // the process alive until the force timer turns a clean stop into exit code 1.
+  process.exit(code);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -63,6 +63,8 @@ async function shutdown(signal: string): Promise<void> {
   server.close();
   await db.end();
   logger.info('scheduler worker stopped');
+  // Everything was closed deliberately; do not wait for stray client timers.
+  process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
