@@ -1,13 +1,9 @@
 // Test helpers for libs/cache (not exported from index.ts).
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { Registry } from 'prom-client';
 import { test as base } from 'vitest';
-import { uniqueName } from '@rota/testkit';
+import { PrivateRedis as TestkitRedis, uniqueName } from '@rota/testkit';
 import { createCache } from './cache.ts';
 import type { Cache, CacheOptions } from './cache.ts';
 
@@ -79,56 +75,12 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; r
   return { promise, resolve, reject };
 }
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
-  const addr = srv.address();
-  await new Promise<void>((res) => srv.close(() => res()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
+export { freePort } from '@rota/testkit';
 
-/** A throw-away redis-server of our own, so a test can stop and restart "Redis". */
-export class PrivateRedis {
-  readonly port: number;
-  #child: ChildProcess | undefined;
-
+/** A throw-away redis-server of our own (DEBUG enabled), so a test can stop, slow and restart "Redis". */
+export class PrivateRedis extends TestkitRedis {
   constructor(port: number) {
-    this.port = port;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn('redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--enable-debug-command', 'local',
-    ], { stdio: 'ignore' });
-    this.#child = child;
-    const probe = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      for (let i = 0; i < 100; i++) {
-        try {
-          await probe.connect();
-          await probe.ping();
-          return;
-        } catch {
-          probe.disconnect();
-          await sleep(50);
-        }
-      }
-      throw new Error(`redis-server on ${this.port} did not start`);
-    } finally {
-      probe.disconnect();
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise<void>((res) => child.once('exit', () => res()));
-    child.kill('SIGKILL');
-    await exited;
-    this.#child = undefined;
+    super(port, ['--enable-debug-command', 'local']);
   }
 
   /** A client that fails fast and reconnects quickly, as a service would configure for its cache. */

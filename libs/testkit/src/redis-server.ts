@@ -18,10 +18,13 @@ export async function freePort(): Promise<number> {
 /** A throw-away redis-server of a test's own, so the test can stop and restart "Redis". */
 export class PrivateRedis {
   readonly port: number;
+  readonly #extraArgs: readonly string[];
   #child: ChildProcess | undefined;
 
-  constructor(port: number) {
+  /** `extraArgs` go to redis-server, e.g. `['--enable-debug-command', 'local']` for DEBUG SLEEP. */
+  constructor(port: number, extraArgs: readonly string[] = []) {
     this.port = port;
+    this.#extraArgs = extraArgs;
   }
 
   get url(): string {
@@ -29,7 +32,7 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    this.#child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.#child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.#extraArgs], { stdio: 'ignore' });
     const probe = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => {});
     try {
