@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import type { Db, QueryEvent } from '@rota/db';
+import { createDb, type Db, type PoolOptions, type QueryEvent } from '@rota/db';
 import type { Logger } from './logger.ts';
 
 export type Registry = client.Registry;
@@ -81,4 +81,11 @@ export function queryObservers(registry: client.Registry, logger: Logger): {
       logger.warn({ requestId: e.requestId, durationMs: Math.round(e.durationMs), operation: e.operation, sql: e.text.slice(0, 500) }, 'slow query');
     },
   };
+}
+
+/** A database pool whose queries feed db_query_duration_seconds / slow-query logs and whose pool gauges are registered. */
+export function createInstrumentedDb(o: Omit<PoolOptions, 'onQuery' | 'onSlowQuery'>, registry: client.Registry, logger: Logger): Db {
+  const db = createDb({ ...o, ...queryObservers(registry, logger) });
+  registerPoolMetrics(registry, db);
+  return db;
 }

@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
-import { createDb } from '@rota/db';
 import { createKafka, createOutboxRelay, parseBrokers } from '@rota/events';
-import { createLogger, createRegistry, queryObservers, registerPoolMetrics } from '@rota/telemetry';
+import { createInstrumentedDb, createLogger, createRegistry } from '@rota/telemetry';
 import { createApp } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
 import { createLoginLimiter } from './auth/login-limiter.ts';
@@ -14,16 +13,14 @@ import { createBullGenerationQueue } from './generation/queue.ts';
 const config = loadApiConfig();
 const logger = createLogger('api', config.LOG_LEVEL);
 const registry = createRegistry('api');
-const db = createDb({
+const db = createInstrumentedDb({
   url: config.DATABASE_URL,
   readUrl: config.DATABASE_READ_URL,
   max: config.DATABASE_POOL_MAX,
   statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
   slowQueryMs: config.DATABASE_SLOW_QUERY_MS,
   applicationName: 'rota-api',
-  ...queryObservers(registry, logger),
-});
-registerPoolMetrics(registry, db);
+}, registry, logger);
 
 // The cache client fails fast (no offline queue, short timeout): a slow Redis must never hold a
 // request; the breaker in @rota/cache then routes reads to Postgres.

@@ -1,21 +1,18 @@
 import { createServer } from 'node:http';
-import { createDb } from '@rota/db';
-import { createLogger, createRegistry, queryObservers, registerPoolMetrics } from '@rota/telemetry';
+import { createInstrumentedDb, createLogger, createRegistry } from '@rota/telemetry';
 import { loadWorkerConfig } from './config.ts';
 import { createSchedulerWorker } from './scheduler.ts';
 
 const config = loadWorkerConfig();
 const logger = createLogger('scheduler-worker', config.LOG_LEVEL);
 const registry = createRegistry('scheduler-worker');
-const db = createDb({
+const db = createInstrumentedDb({
   url: config.DATABASE_URL,
   max: config.DATABASE_POOL_MAX,
   statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
   slowQueryMs: config.DATABASE_SLOW_QUERY_MS,
   applicationName: 'rota-scheduler-worker',
-  ...queryObservers(registry, logger),
-});
-registerPoolMetrics(registry, db);
+}, registry, logger);
 
 const scheduler = createSchedulerWorker({
   db,
