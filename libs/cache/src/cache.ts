@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
 import { decodeEntry, encodeEntryTail, etagOf, shouldRefreshEarly } from './entry.ts';
+import type { DecodedEntry } from './entry.ts';
 import { DEFAULT_KEY_PREFIX, NAMESPACE_SCOPE, entryKey, entryScopes, validatePrefix, versionKey } from './keys.ts';
 import type { CacheKey } from './keys.ts';
 import { cacheMetrics, instrumentBreaker } from './metrics.ts';
@@ -10,7 +11,7 @@ import type { BreakerLogger, BreakerState, CacheMetrics } from './metrics.ts';
 import { DEFAULT_NAMESPACE_TTLS, NAMESPACES } from './namespaces.ts';
 import type { Namespace, NamespaceTtl } from './namespaces.ts';
 import { defineScripts } from './scripts.ts';
-import type { Scripts } from './scripts.ts';
+import type { ReadResult, Scripts } from './scripts.ts';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
@@ -79,9 +80,40 @@ export type CachedResponse = {
 
 export type InvalidationTarget = { ns: Namespace; scopes: readonly string[] };
 
+/**
+ * A read's Redis keys, computed once by {@link Cache.prepare}: hashing the key costs more than the
+ * rest of a hit, so a caller that repeats a read (the API's hot path) keeps this.
+ */
+export type PreparedRead = { readonly ns: Namespace; readonly entryKey: string; readonly versionKeys: readonly string[] };
+
+/**
+ * What {@link Cache.peek} saw when it could not serve a hit. Passed back to getOrLoad, it saves
+ * the second Redis read (or, after a Redis failure, a second timeout).
+ */
+export type PeekState = {
+  readonly entryKey: string;
+  /** The reply of the read; undefined when Redis failed (getOrLoad then bypasses at once). */
+  readonly read?: ReadResult;
+  /** The entry was fresh but XFetch picked this read to refresh it early. */
+  readonly refreshEarly?: boolean;
+};
+
+export type Peeked = { hit: CachedResponse; state?: undefined } | { hit?: undefined; state: PeekState };
+
 export type Cache = {
-  /** Never rejects because of Redis: a Redis problem turns into a direct load (BYPASS). */
-  getOrLoad(req: GetOrLoadRequest): Promise<CachedResponse>;
+  /**
+   * Never rejects because of Redis: a Redis problem turns into a direct load (BYPASS). With
+   * `prepared` (from prepare() for the same ns, key and scopes) the keys are not hashed again; with
+   * `peeked` (from peek() of the same entry) Redis is not read again.
+   */
+  getOrLoad(req: GetOrLoadRequest & { prepared?: PreparedRead; peeked?: PeekState }): Promise<CachedResponse>;
+  /** The Redis keys of a read. Throws TypeError on a malformed scope. */
+  prepare(ns: Namespace, key: CacheKey, scopes: readonly string[]): PreparedRead;
+  /**
+   * One Redis round trip, no loader: `hit` when the entry is current and fresh (counted as a hit),
+   * else the state for getOrLoad to go on from (nothing counted). Never rejects.
+   */
+  peek(read: PreparedRead): Promise<Peeked>;
   /**
    * Bumps the version counters of `scopes` in `ns`: every entry depending on one of them stops
    * being served. THROWS {@link CacheUnavailableError} when Redis fails, times out or the breaker
@@ -108,7 +140,7 @@ type Flight = { result: Promise<Loaded> };
 type LoadContext = {
   ns: Namespace;
   entryKey: string;
-  versionKeys: string[];
+  versionKeys: readonly string[];
   versions: string[];
   load: () => Promise<Buffer | string>;
 };
@@ -124,6 +156,8 @@ class RedisCache implements Cache {
   readonly #scripts: Scripts;
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   readonly #metrics: CacheMetrics;
+  /** Pre-bound counter children of the hot outcomes (a labels object is hashed on every inc). */
+  readonly #counted = new Map<string, { inc(): void }>();
   readonly #logger: CacheLogger | undefined;
   /** In-flight loads by entry key + the versions they were started under. */
   readonly #flights = new Map<string, Flight>();
@@ -171,45 +205,85 @@ class RedisCache implements Cache {
     return this.#breaker.fire(op) as Promise<T>;
   }
 
+  #count(ns: Namespace, result: 'hit' | 'miss' | 'stale' | 'bypass'): void {
+    const k = `${ns}:${result}`;
+    let c = this.#counted.get(k);
+    if (c === undefined) this.#counted.set(k, (c = this.#metrics.requests.labels({ namespace: ns, result })));
+    c.inc();
+  }
+
   #failed(operation: 'read' | 'fill' | 'bump', err: unknown, ns?: Namespace): void {
     this.#metrics.errors.inc({ operation });
     // Open-breaker rejections are counted, not logged: the breaker logged when it opened.
     if (!isRejection(err)) this.#logger?.warn({ err, operation, namespace: ns }, 'cache redis call failed');
   }
 
-  async getOrLoad(req: GetOrLoadRequest): Promise<CachedResponse> {
+  prepare(ns: Namespace, key: CacheKey, declared: readonly string[]): PreparedRead {
+    return {
+      ns,
+      entryKey: entryKey(ns, key, declared, this.#prefix),
+      versionKeys: entryScopes(declared).map((s) => versionKey(ns, s, this.#prefix)),
+    };
+  }
+
+  /** A read's reply against the current versions: fresh (ms left), stale, or no usable entry. */
+  #judge(read: ReadResult): { entry: DecodedEntry; freshRemaining: number } | undefined {
+    const entry = read.entry === null ? undefined : decodeEntry(read.entry);
+    // A counter that does not exist ('') never matches: entries always record real versions.
+    if (entry === undefined || entry.versions !== read.versions.join(',') || read.pttl === -2) return undefined;
+    return { entry, freshRemaining: read.pttl === -1 ? Number.POSITIVE_INFINITY : read.pttl - entry.staleMs };
+  }
+
+  async peek(p: PreparedRead): Promise<Peeked> {
+    let read: ReadResult;
+    try {
+      read = await this.#redis(() => this.#scripts.read(p.entryKey, p.versionKeys));
+    } catch (err) {
+      this.#failed('read', err, p.ns);
+      return { state: { entryKey: p.entryKey } };
+    }
+    const j = this.#judge(read);
+    if (j === undefined || j.freshRemaining <= 0) return { state: { entryKey: p.entryKey, read } };
+    if (shouldRefreshEarly(j.freshRemaining, j.entry.loadMs, this.#beta)) return { state: { entryKey: p.entryKey, read, refreshEarly: true } };
+    this.#count(p.ns, 'hit');
+    return { hit: { body: j.entry.body, status: 'HIT', etag: j.entry.etag } };
+  }
+
+  async getOrLoad(req: GetOrLoadRequest & { prepared?: PreparedRead; peeked?: PeekState }): Promise<CachedResponse> {
     const { ns } = req;
     let ctx: LoadContext;
+    let failedInPeek = false;
     try {
-      const ek = entryKey(ns, req.key, req.scopes, this.#prefix);
-      const versionKeys = entryScopes(req.scopes).map((s) => versionKey(ns, s, this.#prefix));
-      const read = await this.#redis(() => this.#scripts.read(ek, versionKeys));
-      const current = read.versions.join(',');
-      const entry = read.entry === null ? undefined : decodeEntry(read.entry);
-      // A counter that does not exist ('') never matches: entries always record real versions.
-      if (entry !== undefined && entry.versions === current && read.pttl !== -2) {
-        const freshRemaining = read.pttl === -1 ? Number.POSITIVE_INFINITY : read.pttl - entry.staleMs;
-        ctx = { ns, entryKey: ek, versionKeys, versions: read.versions, load: req.load };
-        if (freshRemaining > 0) {
-          if (shouldRefreshEarly(freshRemaining, entry.loadMs, this.#beta)) this.#refresh(ctx, 'early');
-          this.#metrics.requests.inc({ namespace: ns, result: 'hit' });
-          return { body: entry.body, status: 'HIT', etag: entry.etag };
+      const p = req.prepared ?? this.prepare(ns, req.key, req.scopes);
+      const peeked = req.peeked?.entryKey === p.entryKey ? req.peeked : undefined;
+      if (peeked !== undefined && peeked.read === undefined) {
+        failedInPeek = true;
+        throw new CacheUnavailableError('redis failed in peek');
+      }
+      const read = peeked?.read ?? (await this.#redis(() => this.#scripts.read(p.entryKey, p.versionKeys)));
+      ctx = { ns, entryKey: p.entryKey, versionKeys: p.versionKeys, versions: read.versions, load: req.load };
+      const j = this.#judge(read);
+      if (j !== undefined) {
+        if (j.freshRemaining > 0) {
+          if (peeked?.refreshEarly ?? shouldRefreshEarly(j.freshRemaining, j.entry.loadMs, this.#beta)) this.#refresh(ctx, 'early');
+          this.#count(ns, 'hit');
+          return { body: j.entry.body, status: 'HIT', etag: j.entry.etag };
         }
         this.#refresh(ctx, 'stale');
-        this.#metrics.requests.inc({ namespace: ns, result: 'stale' });
-        return { body: entry.body, status: 'STALE', etag: entry.etag };
+        this.#count(ns, 'stale');
+        return { body: j.entry.body, status: 'STALE', etag: j.entry.etag };
       }
-      ctx = { ns, entryKey: ek, versionKeys, versions: read.versions, load: req.load };
     } catch (err) {
       // Redis down/slow/breaker open — or a malformed scope, which must not fail a request either.
-      this.#failed('read', err, ns);
-      this.#metrics.requests.inc({ namespace: ns, result: 'bypass' });
+      // (Failures seen by peek() were counted there.)
+      if (!failedInPeek) this.#failed('read', err, ns);
+      this.#count(ns, 'bypass');
       // Not single-flighted: joining a load that started before this request could hand it
       // data older than a write it just made; with Redis down, precision beats coalescing.
       const loaded = await this.#load(ns, req.load);
       return { body: loaded.body, status: 'BYPASS', etag: loaded.etag };
     }
-    this.#metrics.requests.inc({ namespace: ns, result: 'miss' });
+    this.#count(ns, 'miss');
     const loaded = await this.#flight(ctx).result;
     return { body: loaded.body, status: 'MISS', etag: loaded.etag };
   }

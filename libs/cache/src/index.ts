@@ -7,9 +7,13 @@ export type {
   CacheOptions,
   CacheStatus,
   GetOrLoadRequest,
+  Peeked,
+  PeekState,
+  PreparedRead,
   InvalidationTarget,
 } from './cache.ts';
 export { etagOf } from './entry.ts';
+export type { ReadResult } from './scripts.ts';
 export {
   DEFAULT_KEY_PREFIX,
   NAMESPACE_SCOPE,

@@ -95,8 +95,11 @@ export function instrumentBreaker(
   const set = (s: BreakerState): void => state.set({ name }, STATE_VALUE[s]);
   set(breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed');
   for (const event of BREAKER_EVENTS) {
-    events.inc({ name, event }, 0); // series exist from the start, so rate() and alerts see them
-    (breaker as CircuitBreaker).on(event as 'success', () => events.inc({ name, event }));
+    // Bound once: 'success' fires on every cache call. The series exist from the start (0), so
+    // rate() and alerts see them.
+    const child = events.labels({ name, event });
+    child.inc(0);
+    (breaker as CircuitBreaker).on(event as 'success', () => child.inc());
   }
   breaker.on('open', () => {
     set('open');

@@ -4,7 +4,8 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Deps } from './deps.ts';
 import { errorMiddleware, notFoundHandler } from './http/errors.ts';
-import { httpMetrics, requestContext } from './http/middleware.ts';
+import { createHotReads } from './http/hot-reads.ts';
+import { captureStaticHeaders, httpMetrics, requestContext, staticHeaders } from './http/middleware.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { mount, type RegisteredRoute } from './http/route.ts';
 import { allRoutes } from './routes/index.ts';
@@ -41,9 +42,15 @@ export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   app.set('trust proxy', deps.config.TRUST_PROXY);
   app.set('etag', false); // ETags come from the cache layer (hash of the exact bytes)
   app.set('query parser', 'simple');
+  // helmet's headers are fixed: captured once, set on every response by both paths.
+  const security = captureStaticHeaders(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } } }));
+  const { peek } = deps.cache;
+  if (peek && deps.cache.prepare) {
+    app.use(createHotReads({ cache: { peek }, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: security }).middleware);
+  }
   app.use(requestContext(deps.db));
   app.use(httpMetrics(deps.registry));
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } } }));
+  app.use(staticHeaders(security));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });

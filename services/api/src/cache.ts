@@ -14,7 +14,13 @@ export function buildResponseCache(o: ResponseCacheOptions): ResponseCache & { i
   const inner = createCache({ redis: o.redis, registry: o.registry, logger: o.logger, keyPrefix: o.prefix, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...(o.namespaces ? { namespaces: o.namespaces } : {}) });
   return {
     inner,
-    getOrLoad: (read, load) => inner.getOrLoad({ ns: read.ns, key: read.key, scopes: read.scopes, load }),
+    getOrLoad: (read, load, hint) => inner.getOrLoad({
+      ns: read.ns, key: read.key, scopes: read.scopes, load,
+      ...(hint?.prepared ? { prepared: hint.prepared } : {}),
+      ...(hint?.peeked ? { peeked: hint.peeked } : {}),
+    }),
+    prepare: (read) => inner.prepare(read.ns, read.key, read.scopes),
+    peek: (read) => inner.peek(read),
     async invalidate(targets) {
       try {
         await inner.invalidate(targets);

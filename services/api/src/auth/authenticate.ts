@@ -15,10 +15,20 @@ import { verifyToken, type TokenSettings } from './tokens.ts';
 const PRINCIPAL_TTL_MS = 5_000;
 const MAX_MEMO = 50_000;
 
-export type Authenticator = { middleware: RequestHandler; forget(kind: Principal['kind'], id: string): void };
+export type Authenticator = {
+  middleware: RequestHandler;
+  /**
+   * The principal an `Authorization` header value resolved to within the last PRINCIPAL_TTL_MS
+   * (never past a token's expiry), without I/O; undefined when it must go through the middleware.
+   */
+  peek(authorization: string): Principal | undefined;
+  forget(kind: Principal['kind'], id: string): void;
+};
 
 export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticator {
   const memo = new Map<string, { p: Principal | null; until: number }>();
+  /** Whole header value → principal, for peek(). Only successes; bounded like `memo`. */
+  const byHeader = new Map<string, { p: Principal; until: number }>();
 
   async function remember(key: string, load: () => Promise<Principal | null>): Promise<Principal | null> {
     const hit = memo.get(key);
@@ -58,13 +68,19 @@ export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticato
     const credential = m[1]!;
     try {
       let p: Principal | null = null;
+      let until = Date.now() + PRINCIPAL_TTL_MS;
       const key = API_KEY_PATTERN.exec(credential);
       if (key) p = await loadKey(key[1]!, key[2]!);
       else {
-        const sub = await verifyToken(tokens, credential);
-        if (sub) p = await loadUser(sub);
+        const token = await verifyToken(tokens, credential);
+        if (token) {
+          p = await loadUser(token.employeeId);
+          until = Math.min(until, token.expiresAtMs);
+        }
       }
       if (!p) return next(new AppError('unauthenticated', 'invalid or expired credentials'));
+      if (byHeader.size >= MAX_MEMO) byHeader.clear();
+      byHeader.set(header, { p, until });
       stateOf(req).principal = p;
       next();
     } catch (e) {
@@ -74,9 +90,14 @@ export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticato
 
   return {
     middleware,
+    peek(authorization) {
+      const hit = byHeader.get(authorization);
+      return hit !== undefined && hit.until > Date.now() ? hit.p : undefined;
+    },
     forget(kind, id) {
       if (kind === 'user') memo.delete(`user:${id}`);
       else for (const k of memo.keys()) if (memo.get(k)?.p?.id === id && k.startsWith('key:')) memo.delete(k);
+      for (const [h, v] of byHeader) if (v.p.kind === kind && v.p.id === id) byHeader.delete(h);
     },
   };
 }

@@ -18,8 +18,11 @@ export async function issueToken(s: TokenSettings, employeeId: string): Promise<
   return { token, expiresAt: new Date((now + s.ttlSeconds) * 1000) };
 }
 
-/** Verifies signature, algorithm (pinned), issuer, audience and expiry; returns the employee id. */
-export async function verifyToken(s: TokenSettings, token: string): Promise<string | undefined> {
+/**
+ * Verifies signature, algorithm (pinned), issuer, audience and expiry; returns the employee id and
+ * when the token expires.
+ */
+export async function verifyToken(s: TokenSettings, token: string): Promise<{ employeeId: string; expiresAtMs: number } | undefined> {
   try {
     const { payload } = await jwtVerify(token, new TextEncoder().encode(s.secret), {
       algorithms: [ALG],
@@ -27,7 +30,8 @@ export async function verifyToken(s: TokenSettings, token: string): Promise<stri
       audience: AUDIENCE,
       requiredClaims: ['sub', 'exp', 'iat'],
     });
-    return typeof payload.sub === 'string' && /^\d{1,19}$/.test(payload.sub) ? payload.sub : undefined;
+    if (typeof payload.sub !== 'string' || !/^\d{1,19}$/.test(payload.sub) || typeof payload.exp !== 'number') return undefined;
+    return { employeeId: payload.sub, expiresAtMs: payload.exp * 1000 };
   } catch {
     return undefined;
   }

@@ -1,16 +1,29 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { etagOf, type Namespace } from '@rota/cache';
+import { etagOf, type Namespace, type Peeked, type PeekState, type PreparedRead } from '@rota/cache';
 import type { Principal } from '../auth/principal.ts';
+import { stateOf } from './context.ts';
+import type { HotContext } from './hot-reads.ts';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
-/** A cacheable read: namespace, a key unique for the response, and the scopes it depends on. */
-export type CacheRead = { ns: Namespace; key: string; scopes: string[] };
+/**
+ * A cacheable read: namespace, a key unique for the response, and the scopes it depends on.
+ * `hot: false` keeps the read off the hot path (hot-reads.ts) — for a response that depends on
+ * something besides the principal, the URL and data covered by its scopes (e.g. today's date).
+ */
+export type CacheRead = { ns: Namespace; key: string; scopes: string[]; hot?: boolean };
 
 /** The part of @rota/cache the API uses (adapted in main.ts; a pass-through when disabled). */
 export type ResponseCache = {
-  getOrLoad(read: CacheRead, load: () => Promise<Buffer>): Promise<{ body: Buffer; status: CacheStatus; etag: string }>;
+  getOrLoad(
+    read: CacheRead,
+    load: () => Promise<Buffer>,
+    hint?: { prepared?: PreparedRead | undefined; peeked?: PeekState | undefined },
+  ): Promise<{ body: Buffer; status: CacheStatus; etag: string }>;
+  /** For the hot path (absent when nothing is cached): a read's keys, and a loader-less read. */
+  prepare?(read: CacheRead): PreparedRead;
+  peek?(read: PreparedRead): Promise<Peeked>;
   /** Read-your-writes: bump scopes right after our own commit (the invalidator also does it). */
   invalidate(targets: readonly { ns: Namespace; scopes: readonly string[] }[]): Promise<void>;
 };
@@ -53,10 +66,20 @@ export async function sendCached(
   read: CacheRead,
   load: () => Promise<unknown>,
 ): Promise<void> {
-  const { body, status, etag } = await cache.getOrLoad(read, async () => Buffer.from(JSON.stringify(await load())));
+  const hot = res.locals['rotaHot'] as HotContext | undefined;
+  let prepared: PreparedRead | undefined;
+  try {
+    prepared = hot ? cache.prepare?.(read) : undefined;
+  } catch {
+    prepared = undefined; // a malformed scope: getOrLoad answers BYPASS, and the hot path stays out
+  }
+  const { body, status, etag } = await cache.getOrLoad(read, async () => Buffer.from(JSON.stringify(await load())), { prepared, peeked: hot?.peeked });
   res.setHeader('X-Cache', status);
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'private, no-cache');
+  // Served through the whole stack: from now on the hot path may answer this principal's URL.
+  const principal = stateOf(req).principal;
+  if (hot && prepared && principal && req.route && read.hot !== false) hot.reads.remember(principal, req.originalUrl, prepared, `${req.baseUrl}${String(req.route.path)}`);
   if (matches(req.get('if-none-match'), etag)) {
     res.status(304).end();
     return;

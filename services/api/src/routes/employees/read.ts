@@ -119,6 +119,8 @@ export const employeeReadRoutes = [
         ns: 'schedules' as const,
         key: cacheKey('employees.shifts', principal, params.id, from, to),
         scopes: [scopes.employee(target.id), scopes.department(target.department_id)],
+        // Without from, the window starts today: the URL alone does not name the response.
+        hot: query.from !== undefined || query.to !== undefined,
       };
       await sendCached(req, res, deps.cache, read, async () => {
         // Served by shifts_employee_date (employee_id, date), pruned to the months of the window.

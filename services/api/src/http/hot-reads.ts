@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import client from 'prom-client';
+import type { PeekState, PreparedRead } from '@rota/cache';
+import type { Db } from '@rota/db';
+import { metric, type Registry } from '@rota/telemetry';
+import type { Principal } from '../auth/principal.ts';
+import type { ResponseCache } from './cached.ts';
+import { REQUEST_ID, httpDurationHistogram, poolUtilization } from './middleware.ts';
+
+/**
+ * The hot path of cached reads. A GET whose exact URL the same principal has already been served
+ * through the full stack (routing, validation, authorization, key building — see sendCached) is
+ * answered here, first thing, with one Redis read: when the entry is current and fresh the
+ * response is written at once with the same headers the full stack would send; otherwise the
+ * request goes on through the stack as if this did not exist, carrying what Redis said so the
+ * cache does not read it again.
+ *
+ * Why it is exact: the full stack's response to a read is a function of the principal, the URL
+ * (and If-None-Match) and the cache entry — validation and the checks that precede sendCached
+ * look at nothing else, and every authorization decision that depends on data runs inside the
+ * cached loader, so it is part of the entry and invalidated with it. The memo is keyed by the
+ * principal's whole content (kind, id, role, department, scopes) and the raw URL, so a principal
+ * whose role or department changed, or a different URL spelling, simply takes the full path.
+ * The principal itself comes from the authenticator's memo (peek): no I/O, same lifetime as on
+ * the full path; a revoked key or deactivated user is forgotten at once on this instance.
+ */
+export type HotReads = {
+  middleware: RequestHandler;
+  /** sendCached reports a read the full stack served (status 200/304) for this principal and URL. */
+  remember(principal: Principal, url: string, read: PreparedRead, route: string): void;
+};
+
+/** What the hot path leaves on `res.locals.rotaHot` for sendCached. */
+export type HotContext = { reads: HotReads; peeked?: PeekState };
+
+export type HotReadsOptions = {
+  cache: Required<Pick<ResponseCache, 'peek'>>;
+  auth: { peek(authorization: string): Principal | undefined };
+  db: Pick<Db, 'stats'>;
+  registry: Registry;
+  /** The headers every response carries (helmet's), as [name, value] pairs. */
+  staticHeaders: readonly (readonly [string, string])[];
+  /** Remembered (principal, URL) pairs; the oldest are dropped beyond this. Default 50,000. */
+  maxEntries?: number;
+};
+
+type Remembered = {
+  read: PreparedRead;
+  ok: client.Histogram.Internal<'method' | 'route' | 'status_code'>;
+  notModified: client.Histogram.Internal<'method' | 'route' | 'status_code'>;
+};
+
+const principalKeys = new WeakMap<Principal, string>();
+
+/** Everything about a principal that a response may depend on. */
+function principalKey(p: Principal): string {
+  let k = principalKeys.get(p);
+  if (k === undefined) {
+    k = JSON.stringify([p.kind, p.id, p.role, p.employeeId, p.departmentId, p.departmentPath, p.scopes]);
+    principalKeys.set(p, k);
+  }
+  return k;
+}
+
+function matches(ifNoneMatch: string, etag: string): boolean {
+  return ifNoneMatch.split(',').some((t) => {
+    const v = t.trim();
+    return v === '*' || v === etag || v === `W/${etag}`;
+  });
+}
+
+export function createHotReads(o: HotReadsOptions): HotReads {
+  const max = o.maxEntries ?? 50_000;
+  const memo = new Map<string, Remembered>();
+  const hist = httpDurationHistogram(o.registry);
+  const outcomes = metric(o.registry, 'http_hot_reads_total', () => new client.Counter({
+    name: 'http_hot_reads_total',
+    help: 'GET requests the cached-read hot path looked up: served (fresh hit answered at once), passed (known read, not servable from the cache: went through the full stack), unknown (not seen before for this principal).',
+    labelNames: ['result'],
+    registers: [o.registry],
+  }));
+  const served = outcomes.labels('served');
+  const passed = outcomes.labels('passed');
+  const unknown = outcomes.labels('unknown');
+  const fixed: string[] = o.staticHeaders.flat();
+
+  const reads: HotReads = {
+    middleware(req, res, next) {
+      if (req.method !== 'GET') return next();
+      const ctx: HotContext = { reads };
+      res.locals['rotaHot'] = ctx;
+      const authorization = req.headers.authorization;
+      const principal = authorization === undefined ? undefined : o.auth.peek(authorization);
+      const hot = principal === undefined ? undefined : memo.get(`${principalKey(principal)}\n${req.originalUrl}`);
+      if (hot === undefined) {
+        unknown.inc();
+        return next();
+      }
+      const start = process.hrtime.bigint();
+      o.cache.peek(hot.read).then((r) => {
+        if (r.hit === undefined) {
+          ctx.peeked = r.state;
+          passed.inc();
+          return next();
+        }
+        served.inc();
+        const incoming = req.headers['x-request-id'];
+        const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        const ifNoneMatch = req.headers['if-none-match'];
+        const notModified = ifNoneMatch !== undefined && matches(ifNoneMatch, r.hit.etag);
+        const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+        const headers = [...fixed,
+          'X-Request-Id', requestId,
+          'X-Cache', 'HIT',
+          'ETag', r.hit.etag,
+          'Cache-Control', 'private, no-cache',
+          'X-Response-Time', `${elapsed.toFixed(2)}ms`,
+          'X-DB-Queries', '0',
+        ];
+        const utilization = poolUtilization(o.db);
+        if (utilization !== '') headers.push('X-DB-Pool-Utilization', utilization);
+        if (notModified) {
+          res.writeHead(304, headers);
+          res.end();
+          hot.notModified.observe(elapsed / 1000);
+        } else {
+          headers.push('Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(r.hit.body.length));
+          res.writeHead(200, headers);
+          res.end(r.hit.body);
+          hot.ok.observe(elapsed / 1000);
+        }
+      }, next);
+    },
+
+    remember(principal, url, read, route) {
+      const key = `${principalKey(principal)}\n${url}`;
+      const known = memo.get(key);
+      if (known !== undefined) {
+        if (known.read.entryKey === read.entryKey) return;
+        memo.delete(key); // the read's scopes changed (e.g. the employee moved): keep the new one
+      } else if (memo.size >= max) memo.delete(memo.keys().next().value!);
+      memo.set(key, { read, ok: hist.labels('GET', route, '200'), notModified: hist.labels('GET', route, '304') });
+    },
+  };
+  return reads;
+}
