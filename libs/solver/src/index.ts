@@ -17,5 +17,7 @@ export { coverCounts, openSlots, scoreAssignment } from './score.ts';
 export type { SolveOptions, SolveProgress, SolveResult, StopReason, Tuning } from './solve.ts';
 export { InfeasibleInstanceError, solve } from './solve.ts';
 export { relaxMinimums } from './relax.ts';
-export type { SolveInWorkerHooks } from './solve-in-worker.ts';
+export type { SolveInWorkerHooks, SolveInWorkerOptions } from './solve-in-worker.ts';
 export { solveInWorker } from './solve-in-worker.ts';
+export type { SearchOutcome } from './parallel.ts';
+export { bestOf, combineProgress, runSearches, searchSeed } from './parallel.ts';

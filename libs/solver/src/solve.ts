@@ -431,11 +431,15 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     frac = maxIterations !== undefined ? iterations / maxIterations : elapsed / timeLimitMs;
     // The annealing schedule spans the phase that uses it (after the Lagrangian and pool phases).
     temp = tStart * (tEnd / tStart) ** Math.min(1, Math.max(0, (frac - annealFrom) / Math.max(1e-9, 1 - annealFrom)));
+    reportProgress(now);
+    return false;
+  };
+  const reportProgress = (now: number): void => {
     if (options.onProgress && now - lastProgress >= progressIntervalMs) {
       lastProgress = now;
-      options.onProgress({ elapsedMs: elapsed, bestScore: best, progress: Math.min(1, frac) });
+      const f = maxIterations !== undefined ? iterations / maxIterations : (now - t0) / timeLimitMs;
+      options.onProgress({ elapsedMs: now - t0, bestScore: best, progress: Math.min(1, f) });
     }
-    return false;
   };
 
   // Inside long compound steps (many DPs): only cancellation and the time limit, throttled, so
@@ -454,6 +458,9 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
       stoppedBy = 'time';
       return true;
     }
+    // Long compound steps (a Lagrangian step with its repair on a big department) must not
+    // starve the progress reports either.
+    reportProgress(now);
     return false;
   };
 

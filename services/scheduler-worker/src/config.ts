@@ -11,8 +11,10 @@ export const workerEnvSchema = z.object({
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix and pub/sub channel prefix; must match the API's QUEUE_PREFIX. */
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('rota'),
-  /** Jobs solved at once by this process (each in its own worker thread). */
+  /** Jobs solved at once by this process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Parallel searches per job, one worker thread each; unset: max(1, floor(cores / WORKER_CONCURRENCY)). */
+  SOLVER_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   METRICS_HOST: z.string().default('0.0.0.0'),
   /** Solver wall-clock limit when the run does not set options.timeLimitSeconds. */

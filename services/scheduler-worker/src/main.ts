@@ -19,6 +19,7 @@ const scheduler = createSchedulerWorker({
   redisUrl: config.REDIS_URL,
   prefix: config.QUEUE_PREFIX,
   concurrency: config.WORKER_CONCURRENCY,
+  ...(config.SOLVER_THREADS !== undefined ? { solverThreads: config.SOLVER_THREADS } : {}),
   logger,
   registry,
   defaultTimeLimitSeconds: config.SOLVER_TIME_LIMIT_SECONDS,
@@ -44,7 +45,7 @@ const server = createServer((req, res) => {
 });
 server.listen(config.METRICS_PORT, config.METRICS_HOST, () => {
   const addr = server.address();
-  logger.info({ metricsPort: typeof addr === 'object' && addr ? addr.port : config.METRICS_PORT, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY }, 'scheduler worker started');
+  logger.info({ metricsPort: typeof addr === 'object' && addr ? addr.port : config.METRICS_PORT, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, solverThreads: scheduler.solverThreads }, 'scheduler worker started');
 });
 
 let stopping = false;

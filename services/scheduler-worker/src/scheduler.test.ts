@@ -5,7 +5,7 @@ import { QUEUE_SCHEDULE_GENERATION, createScenario, insertRun, jobIdOf } from '@
 import { createLogger, createRegistry } from '@rota/telemetry';
 import { testDatabase, uniqueName, type TestDatabase } from '@rota/testkit';
 import { loadWorkerConfig } from './config.ts';
-import { createSchedulerWorker } from './scheduler.ts';
+import { createSchedulerWorker, defaultSolverThreads } from './scheduler.ts';
 
 const test = base.extend<{ tdb: TestDatabase }>({ tdb: testDatabase });
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -16,11 +16,21 @@ describe('config', () => {
     expect(c).toMatchObject({ QUEUE_PREFIX: 'rota', WORKER_CONCURRENCY: 1, METRICS_PORT: 9465, SOLVER_TIME_LIMIT_SECONDS: 30 });
     expect(() => loadWorkerConfig({ WORKER_CONCURRENCY: 'many' })).toThrow(/WORKER_CONCURRENCY/);
     expect(() => loadWorkerConfig({ QUEUE_PREFIX: 'Bad Prefix' })).toThrow(/QUEUE_PREFIX/);
+    expect(c.SOLVER_THREADS).toBeUndefined();
+    expect(loadWorkerConfig({ SOLVER_THREADS: '2' }).SOLVER_THREADS).toBe(2);
+    expect(() => loadWorkerConfig({ SOLVER_THREADS: '0' })).toThrow(/SOLVER_THREADS/);
+  });
+
+  test('solver threads default to the cores shared out among concurrent jobs', () => {
+    expect(defaultSolverThreads(1, 2)).toBe(2);
+    expect(defaultSolverThreads(2, 2)).toBe(1);
+    expect(defaultSolverThreads(3, 2)).toBe(1);
+    expect(defaultSolverThreads(2, 8)).toBe(4);
   });
 });
 
 describe('scheduler worker', () => {
-  test('processes a job by run id; /metrics reports queue counts by state, duration, score and busy time', { timeout: 60_000 }, async ({ tdb }) => {
+  test('processes a job by run id (with the default solver threads); /metrics reports queue counts by state, duration, score and busy time', { timeout: 60_000 }, async ({ tdb }) => {
     const prefix = uniqueName('w').replace(/_/g, '-');
     const registry = createRegistry('scheduler-worker');
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -33,6 +43,7 @@ describe('scheduler worker', () => {
       db: tdb.db, redisUrl: REDIS_URL, prefix, concurrency: 1, logger: createLogger('t', 'silent'), registry,
       defaultTimeLimitSeconds: 1, lockDurationMs: 5000, stalledIntervalMs: 5000, maxStalledCount: 1, progressIntervalMs: 200,
     });
+    expect(w.solverThreads).toBe(defaultSolverThreads(1));
     try {
       for (let i = 0; i < 200; i++) {
         const r = await tdb.db.query<{ status: string }>('SELECT status FROM generation_runs WHERE id = $1', [runId]);

@@ -8,6 +8,7 @@
  * when an attempt failed transiently (BullMQ retries it after a backoff) or the worker shut down
  * and handed the job back.
  */
+import { availableParallelism } from 'node:os';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Db } from '@rota/db';
@@ -26,6 +27,8 @@ export type SchedulerWorkerOptions = {
   /** BullMQ prefix and pub/sub channel prefix (QUEUE_PREFIX). */
   prefix: string;
   concurrency: number;
+  /** Parallel searches per job, one thread each. Default: defaultSolverThreads(concurrency). */
+  solverThreads?: number;
   logger: Logger;
   registry: Registry;
   defaultTimeLimitSeconds: number;
@@ -42,6 +45,8 @@ export type SchedulerWorker = {
   queue: Queue;
   /** Runs being solved by this process now. */
   activeRuns(): string[];
+  /** Parallel searches (threads) per job. */
+  solverThreads: number;
   /**
    * Stops taking jobs; active jobs may finish within `graceMs`, after which their solvers are
    * stopped and the jobs handed back to the queue for another worker.
@@ -58,6 +63,14 @@ function isInvalidInput(e: unknown): boolean {
   return e instanceof InvalidGenerationInputError || e instanceof SolverInputError || (e as Error | null)?.name === 'ZodError';
 }
 
+/**
+ * Solver threads per job when not configured: the cores shared out among the concurrent jobs
+ * (at least one). More threads than cores would only slice the same CPU time thinner.
+ */
+export function defaultSolverThreads(concurrency: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / concurrency));
+}
+
 export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorker {
   const { db, logger } = o;
   const bullConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
@@ -67,7 +80,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
   const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: bullConnection, prefix: o.prefix });
   const metrics = registerWorkerMetrics(o.registry, queue);
   const active = new Map<string, Active>();
-  const solvers = createSolverPool(o.concurrency);
+  const solvers = createSolverPool(o.concurrency, o.solverThreads ?? defaultSolverThreads(o.concurrency));
   let shuttingDown = false;
 
   // Cancellation fast path: the API publishes the run id; the durable flag (cancel_requested_at)
@@ -227,7 +240,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
       publish({ runId, status: 'succeeded', progress: 100, bestScore: written.result.softPenalties.total });
       metrics.score.set(written.result.softPenalties.total);
       outcome = 'succeeded';
-      log.info({ scheduleId: written.result.scheduleId, shifts: written.result.shifts, coveragePct: written.result.coveragePct, solveTimeMs: written.result.solveTimeMs }, 'generation succeeded');
+      log.info({ scheduleId: written.result.scheduleId, shifts: written.result.shifts, coveragePct: written.result.coveragePct, solveTimeMs: written.result.solveTimeMs, solverThreads: solved.threads, stoppedBy: solved.stoppedBy }, 'generation succeeded');
       return { scheduleId: written.result.scheduleId, shifts: written.result.shifts, score: written.result.softPenalties.total };
     } catch (e) {
       if (e instanceof WaitingError) throw e;
@@ -284,6 +297,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     worker,
     queue,
     activeRuns: () => [...active.keys()],
+    solverThreads: solvers.threads,
     async close(graceMs) {
       if (shuttingDown) return;
       shuttingDown = true;

@@ -37,7 +37,7 @@ parentPort!.on('message', (req: ThreadRequest) => {
       kind: 'done',
       result: {
         assignment: r.assignment, score: r.score, iterations: r.iterations, elapsedMs: r.elapsedMs, stoppedBy: r.stoppedBy,
-        violations: r.hardViolations.length, relaxedEmployeeIds: relaxed,
+        violations: r.hardViolations.length, relaxedEmployeeIds: relaxed, threads: 1,
       },
     });
   } catch (e) {

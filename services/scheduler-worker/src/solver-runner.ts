@@ -1,8 +1,10 @@
 import { Worker } from 'node:worker_threads';
-import type { Assignment, Instance, ScoreBreakdown } from '@rota/solver';
+import { combineProgress, runSearches, searchSeed, type Assignment, type Instance, type ScoreBreakdown } from '@rota/solver';
 
 export type ThreadResult = {
   assignment: Assignment; score: ScoreBreakdown; iterations: number; elapsedMs: number; stoppedBy: string; violations: number;
+  /** Parallel searches this result is the best of (1 from one thread). */
+  threads: number;
   /** Employees whose minimum-type rules were lifted because no roster could meet them. */
   relaxedEmployeeIds: string[];
 };
@@ -28,11 +30,11 @@ export class SolverAbortedError extends Error {
 
 export type SolverHandle = {
   result: Promise<ThreadResult>;
-  /** Asks the search to stop; the result is the best roster found so far (as soon as the solver polls). */
+  /** Asks every search to stop; the result is the best roster found so far (as soon as the solvers poll). */
   stop(): void;
   /**
-   * Ends the search at once by terminating its thread (the result rejects with
-   * SolverAbortedError; the pool starts a fresh thread). For cancel and shutdown, where the
+   * Ends the search at once by terminating its threads (the result rejects with
+   * SolverAbortedError; the pool starts fresh threads). For cancel and shutdown, where the
    * roster is not wanted: the solver may go seconds without polling its stop flag.
    */
   abort(): void;
@@ -41,7 +43,10 @@ export type SolverHandle = {
 export type ProgressListener = (p: { progress: number; bestScore: number; elapsedMs: number }) => void;
 
 export type SolverPool = {
+  /** Solves with `threads` parallel searches (see createSolverPool). */
   run(instance: Instance, options: SolveThreadOptions, onProgress: ProgressListener): SolverHandle;
+  /** Parallel searches per job. */
+  readonly threads: number;
   close(): Promise<void>;
 };
 
@@ -60,10 +65,15 @@ type Slot = {
 const OVERRUN_MS = 120_000;
 
 /**
- * `size` warm solver threads (one per concurrent job). A thread that dies (OOM, crash) fails its
- * job — BullMQ retries it — and is replaced.
+ * Warm solver threads: `threads` per job, `jobs` jobs at once. A job runs `threads` independent
+ * searches (seeds from searchSeed, the first one the job's own seed), each in its own thread with
+ * the whole time limit; the best roster wins, ties to the lowest search index, so a maxIterations
+ * run stays reproducible. Searches vary a lot by seed on tight instances, so a second core is
+ * best spent on a second search. When one search proves its roster optimal (Lagrangian bound)
+ * the others are stopped — not under maxIterations, where every search runs to its count.
+ * A thread that dies (OOM, crash) fails its job — BullMQ retries it — and is replaced.
  */
-export function createSolverPool(size: number): SolverPool {
+export function createSolverPool(jobs: number, threads = 1): SolverPool {
   const slots: Slot[] = [];
   let closed = false;
 
@@ -97,43 +107,63 @@ export function createSolverPool(size: number): SolverPool {
     slot.thread.unref();
     return slot;
   };
-  for (let i = 0; i < size; i++) slots.push(spawn());
+  for (let i = 0; i < jobs * threads; i++) slots.push(spawn());
+
+  /** One search on a free thread; `kill` terminates that thread (the pool replaces it). */
+  const runOne = (instance: Instance, options: SolveThreadOptions, stop: SharedArrayBuffer, onProgress: ProgressListener) => {
+    let slot = slots.find((s) => s.current === null);
+    if (!slot) {
+      slot = spawn();
+      slots.push(slot);
+    }
+    const s = slot;
+    let overrun: NodeJS.Timeout | undefined;
+    let mine: Slot['current'] = null;
+    const kill = (err: Error): void => {
+      // Only while the thread still runs this search (it may have finished and taken another).
+      if (!mine || s.current !== mine) return;
+      s.current = null;
+      mine.reject(err);
+      void s.thread.terminate();
+    };
+    const result = new Promise<ThreadResult>((resolve, reject) => {
+      mine = { resolve, reject, onProgress };
+      s.current = mine;
+      overrun = setTimeout(() => kill(new Error(`solver thread still running ${OVERRUN_MS / 1000} s past its time limit; thread restarted`)),
+        options.timeLimitMs + OVERRUN_MS);
+      s.thread.postMessage({ instance, options, stop } satisfies ThreadRequest);
+    }).finally(() => {
+      clearTimeout(overrun);
+    });
+    return { result, kill };
+  };
 
   return {
+    threads,
     run(instance, options, onProgress) {
-      let slot = slots.find((s) => s.current === null);
-      if (!slot) {
-        slot = spawn();
-        slots.push(slot);
-      }
+      // One stop flag for all searches of the job.
       const stop = new SharedArrayBuffer(4);
       const flag = new Int32Array(stop);
-      const s = slot;
-      let overrun: NodeJS.Timeout | undefined;
-      const kill = (err: Error): void => {
-        const cur = s.current;
-        if (!cur) return;
-        s.current = null;
-        cur.reject(err);
-        void s.thread.terminate();
+      const stopAll = (): void => { Atomics.store(flag, 0, 1); };
+      const latest: Parameters<ProgressListener>[0][] = [];
+      const searches = Array.from({ length: threads }, (_x, i) => runOne(instance, { ...options, seed: searchSeed(options.seed, i) }, stop, (p) => {
+        latest[i] = p;
+        const all = combineProgress(latest);
+        if (all) onProgress(all);
+      }));
+      const abortAll = (err: Error): void => {
+        stopAll();
+        for (const s of searches) s.kill(err);
       };
-      let current: ((r: ThreadResult) => void) | undefined;
-      const result = new Promise<ThreadResult>((resolve, reject) => {
-        current = resolve;
-        s.current = { resolve, reject, onProgress };
-        overrun = setTimeout(() => kill(new Error(`solver thread still running ${OVERRUN_MS / 1000} s past its time limit; thread restarted`)),
-          options.timeLimitMs + OVERRUN_MS);
-        s.thread.postMessage({ instance, options, stop } satisfies ThreadRequest);
-      }).finally(() => {
-        clearTimeout(overrun);
-      });
+      const result = runSearches(threads, (i) => searches[i]!.result.catch((e: unknown) => {
+        // One search failed (bad input, dead thread, aborted): the others are not wanted either.
+        abortAll(e instanceof Error ? e : new Error(String(e)));
+        throw e;
+      }), stopAll, options.maxIterations === undefined).then((best): ThreadResult => ({ ...best, threads }));
       return {
         result,
-        stop: () => { Atomics.store(flag, 0, 1); },
-        abort: () => {
-          Atomics.store(flag, 0, 1);
-          if (s.current?.resolve === current) kill(new SolverAbortedError('solver aborted'));
-        },
+        stop: stopAll,
+        abort: () => abortAll(new SolverAbortedError('solver aborted')),
       };
     },
     async close() {
