@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { createDb } from '@rota/db';
 import { createLogger, createRegistry } from '@rota/telemetry';
-import { createApp } from '../../services/api/src/app.ts';
+import { createServer } from '../../services/api/src/app.ts';
 import { createAuthenticator } from '../../services/api/src/auth/authenticate.ts';
 import { createLoginLimiter } from '../../services/api/src/auth/login-limiter.ts';
 import { issueToken } from '../../services/api/src/auth/tokens.ts';
@@ -50,7 +50,7 @@ export async function startCapturer(databaseUrl: string, redisUrl: string, prefi
     generation: noGenerationQueue,
   };
   const server: Server = await new Promise((resolve) => {
-    const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
+    const s = createServer(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let seq = 0;

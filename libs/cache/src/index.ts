@@ -27,3 +27,4 @@ export { BREAKER_EVENTS, instrumentBreaker } from './metrics.ts';
 export type { BreakerLogger, BreakerState } from './metrics.ts';
 export { DEFAULT_NAMESPACE_TTLS, NAMESPACES, isNamespace } from './namespaces.ts';
 export type { Namespace, NamespaceTtl } from './namespaces.ts';
+export { coalesceWrites } from './coalesce.ts';

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import express from 'express';
@@ -35,6 +36,23 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+// helmet's headers are fixed: captured once, set on every response by both paths.
+const SECURITY_HEADERS = captureStaticHeaders(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } } }));
+
+/**
+ * The API's HTTP server: the hot path of cached reads (http/hot-reads.ts) sees every request
+ * first and hands on what it cannot answer to the Express app.
+ */
+export function createServer(deps: Deps, opts: AppOptions = {}): Server {
+  const app = createApp(deps, opts);
+  const peek = deps.cache.peek?.bind(deps.cache);
+  if (!peek || !deps.cache.prepare) return createHttpServer(app);
+  const hot = createHotReads({ cache: { peek }, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: SECURITY_HEADERS });
+  return createHttpServer((req, res) => {
+    hot.handle(req, res, () => { app(req, res); });
+  });
+}
+
 export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   const routes = opts.routes ?? allRoutes;
   const app = express();
@@ -42,15 +60,9 @@ export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   app.set('trust proxy', deps.config.TRUST_PROXY);
   app.set('etag', false); // ETags come from the cache layer (hash of the exact bytes)
   app.set('query parser', 'simple');
-  // helmet's headers are fixed: captured once, set on every response by both paths.
-  const security = captureStaticHeaders(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } } }));
-  const { peek } = deps.cache;
-  if (peek && deps.cache.prepare) {
-    app.use(createHotReads({ cache: { peek }, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: security }).middleware);
-  }
   app.use(requestContext(deps.db));
   app.use(httpMetrics(deps.registry));
-  app.use(staticHeaders(security));
+  app.use(staticHeaders(SECURITY_HEADERS));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });

@@ -20,6 +20,8 @@ export const apiEnvSchema = z.object({
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_:-]*$/).default('rota'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(50),
+  /** Send the cache's Redis commands of one event-loop turn in one write (see @rota/cache coalesceWrites). */
+  REDIS_COALESCE_WRITES: bool.default(true),
   CACHE_ENABLED: bool.default(true),
   /** JSON overrides of the per-namespace windows, e.g. {"employees":{"freshMs":60000,"staleMs":60000}}. */
   CACHE_NAMESPACE_TTLS: z.string().default('{}').transform((s, ctx) => {

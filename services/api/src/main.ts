@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
+import { coalesceWrites } from '@rota/cache';
 import { createKafka, createOutboxRelay, parseBrokers } from '@rota/events';
 import { createInstrumentedDb, createLogger, createRegistry } from '@rota/telemetry';
-import { createApp } from './app.ts';
+import { createServer } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
 import { createLoginLimiter } from './auth/login-limiter.ts';
 import { buildResponseCache } from './cache.ts';
@@ -31,6 +32,7 @@ const redis = new Redis(config.REDIS_URL, {
   retryStrategy: (times) => Math.min(times * 200, 2000),
 });
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+if (config.REDIS_COALESCE_WRITES) coalesceWrites(redis);
 
 const responseCache = config.CACHE_ENABLED ? buildResponseCache({ redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, namespaces: config.CACHE_NAMESPACE_TTLS }) : passThroughCache;
 // CACHE_INVALIDATE_ON_WRITE=false leaves invalidation to the Kafka path alone (its tests, bench).
@@ -62,7 +64,7 @@ const deps: Deps = {
   generation: createBullGenerationQueue({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger }),
 };
 
-const server = createApp(deps, { readiness: relay ? [() => relay.readiness()] : [] }).listen(config.PORT, config.HOST, () => {
+const server = createServer(deps, { readiness: relay ? [() => relay.readiness()] : [] }).listen(config.PORT, config.HOST, () => {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   logger.info({ port }, 'api listening');

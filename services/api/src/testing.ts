@@ -6,10 +6,11 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
+import { coalesceWrites } from '@rota/cache';
 import { createTestDatabase, uniqueName, type TestDatabase } from '@rota/testkit';
 import { hashPassword, type Role } from '@rota/domain';
 import { createLogger, createRegistry } from '@rota/telemetry';
-import { createApp } from './app.ts';
+import { createServer } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
 import { createLoginLimiter } from './auth/login-limiter.ts';
 import { issueToken } from './auth/tokens.ts';
@@ -58,6 +59,7 @@ export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
   const config: ApiConfig = loadApiConfig({ ...process.env, LOG_LEVEL: 'silent', REDIS_KEY_PREFIX: prefix, QUEUE_PREFIX: prefix.replace(/_/g, '-'), DATABASE_URL: tdb.url, ...o.env });
   const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 500, enableOfflineQueue: false });
   redis.on('error', () => {});
+  if (config.REDIS_COALESCE_WRITES) coalesceWrites(redis);
   const logger = createLogger('api-test', 'silent');
   const registry = createRegistry('api');
   const cache: ResponseCache = o.cache === 'none' ? passThroughCache : buildResponseCache({ redis, prefix, registry, logger, timeoutMs: o.cacheTimeoutMs ?? 2000 });
@@ -69,7 +71,7 @@ export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
   };
   const deps: Deps = { ...base, generation: o.generation ? o.generation(base) : noGenerationQueue };
   const server: Server = await new Promise((resolve) => {
-    const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
+    const s = createServer(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const passwordHash = await hashPassword('correct horse battery staple');

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { etagOf, type Namespace, type Peeked, type PeekState, type PreparedRead } from '@rota/cache';
 import type { Principal } from '../auth/principal.ts';
 import { stateOf } from './context.ts';
-import type { HotContext } from './hot-reads.ts';
+import { hotContextOf } from './hot-reads.ts';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
@@ -66,7 +66,7 @@ export async function sendCached(
   read: CacheRead,
   load: () => Promise<unknown>,
 ): Promise<void> {
-  const hot = res.locals['rotaHot'] as HotContext | undefined;
+  const hot = hotContextOf(req);
   let prepared: PreparedRead | undefined;
   try {
     prepared = hot ? cache.prepare?.(read) : undefined;

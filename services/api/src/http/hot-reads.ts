@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
 import type { PeekState, PreparedRead } from '@rota/cache';
 import type { Db } from '@rota/db';
@@ -26,13 +26,21 @@ import { REQUEST_ID, httpDurationHistogram, poolUtilization } from './middleware
  * the full path; a revoked key or deactivated user is forgotten at once on this instance.
  */
 export type HotReads = {
-  middleware: RequestHandler;
+  /** Answers the request, or calls `next` (at once or after the Redis read) to hand it to Express. */
+  handle(req: IncomingMessage, res: ServerResponse, next: () => void): void;
   /** sendCached reports a read the full stack served (status 200/304) for this principal and URL. */
   remember(principal: Principal, url: string, read: PreparedRead, route: string): void;
 };
 
-/** What the hot path leaves on `res.locals.rotaHot` for sendCached. */
+/** What the hot path leaves for sendCached on a GET it handed on. */
 export type HotContext = { reads: HotReads; peeked?: PeekState };
+
+const contexts = new WeakMap<IncomingMessage, HotContext>();
+
+/** The hot path's note on this request (undefined when it did not see it: not a GET, or no hot path). */
+export function hotContextOf(req: IncomingMessage): HotContext | undefined {
+  return contexts.get(req);
+}
 
 export type HotReadsOptions = {
   cache: Required<Pick<ResponseCache, 'peek'>>;
@@ -86,13 +94,13 @@ export function createHotReads(o: HotReadsOptions): HotReads {
   const fixed: string[] = o.staticHeaders.flat();
 
   const reads: HotReads = {
-    middleware(req, res, next) {
+    handle(req, res, next) {
       if (req.method !== 'GET') return next();
       const ctx: HotContext = { reads };
-      res.locals['rotaHot'] = ctx;
+      contexts.set(req, ctx);
       const authorization = req.headers.authorization;
       const principal = authorization === undefined ? undefined : o.auth.peek(authorization);
-      const hot = principal === undefined ? undefined : memo.get(`${principalKey(principal)}\n${req.originalUrl}`);
+      const hot = principal === undefined ? undefined : memo.get(`${principalKey(principal)}\n${req.url}`);
       if (hot === undefined) {
         unknown.inc();
         return next();
@@ -130,7 +138,11 @@ export function createHotReads(o: HotReadsOptions): HotReads {
           res.end(r.hit.body);
           hot.ok.observe(elapsed / 1000);
         }
-      }, next);
+      }).catch(() => {
+        // Only a bug can land here (peek never rejects) — and then possibly after the head was
+        // written; Express's error handling is the best place for either.
+        if (!res.headersSent) next();
+      });
     },
 
     remember(principal, url, read, route) {
