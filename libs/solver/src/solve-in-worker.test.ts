@@ -18,11 +18,12 @@ describe('solveInWorker', () => {
     const ac = new AbortController();
     const progress: number[] = [];
     const start = performance.now();
-    setTimeout(() => ac.abort(), 1500);
+    // Late enough that worker start-up and construction are over even on a loaded 2-core machine.
+    setTimeout(() => ac.abort(), 3000);
     const r = await solveInWorker(inst, { seed: 1, timeLimitMs: 60_000 }, { signal: ac.signal, onProgress: (p) => progress.push(p.bestScore) });
     const elapsed = performance.now() - start;
     expect(r.stoppedBy).toBe('cancel');
-    expect(elapsed).toBeLessThan(1500 + 1000 + 1000); // abort + 1 s, plus worker start-up
+    expect(elapsed).toBeLessThan(3000 + 1000);
     expect(checkAssignment(inst, r.assignment)).toEqual([]);
     expect(curtoisObjective(inst, r.assignment)).toBe(r.score.total);
     expect(progress.length).toBeGreaterThan(0);
@@ -74,7 +75,7 @@ describe('runSearches', () => {
     let stops = 0;
     let stoppedAt = -1;
     const t0 = performance.now();
-    const r = await runSearches(2, (i) => (i === 0 ? later(50, outcome(828, 'optimal')) : new Promise((res) => {
+    const r = await runSearches(2, (i) => (i === 0 ? later(50, outcome(828, 'optimal')) : new Promise<ReturnType<typeof outcome>>((res) => {
       // The other search ends only once the shared flag is set.
       const poll = setInterval(() => { if (stops > 0) { clearInterval(poll); stoppedAt = performance.now() - t0; res(outcome(829, 'cancel')); } }, 5);
     })), () => { stops++; }, true);
@@ -92,7 +93,7 @@ describe('runSearches', () => {
 
   it('stops the others and rejects with the first failure', async () => {
     let stops = 0;
-    const failing = runSearches(2, (i) => (i === 0 ? later(100, outcome(1, 'time')) : Promise.reject(new Error('boom'))), () => { stops++; }, true);
+    const failing = runSearches(2, (i) => (i === 0 ? later(100, outcome(1, 'time')) : Promise.reject<ReturnType<typeof outcome>>(new Error('boom'))), () => { stops++; }, true);
     await expect(failing).rejects.toThrow('boom');
     expect(stops).toBe(1);
   });

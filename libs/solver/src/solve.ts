@@ -11,6 +11,9 @@
  *    subgradient steps; each step is one DP per employee. Gives a lower bound (used to stop early
  *    as 'optimal') and, every few steps, a price-coordinated roster that is repaired by two passes
  *    of best responses; the best one seeds phase 3.
+ * 2b. Exact search (exact.ts), only where best − bound is small (Curtois 2): lists the rows a
+ *    roster of total ⌈bound⌉, ⌈bound⌉ + 1, … can use and searches their combinations (proof of
+ *    optimality, or a better roster); when that search is too large, anneals over just those rows.
  * 3. Simulated annealing over: best response of one employee (exact DP against marginal cover
  *    costs, half of the time with noise on the costs), ruin & recreate of 2–4 whole rows, re-plan
  *    of a window of days for all employees (DP with the other days fixed), change of one cell,
@@ -29,6 +32,7 @@
  */
 import { type HardViolation, checkAssignment } from './check.ts';
 import { DpWorkspace } from './dp.ts';
+import { type PricedRows, bestCombination, rowsWithin } from './exact.ts';
 import { type Assignment, type Instance, validateInstance } from './model.ts';
 import { OFF, type Prep, coverCell, prepare, rowFeasible, rowPenalty, terminalPenalty } from './prep.ts';
 import { createRng } from './rng.ts';
@@ -110,6 +114,14 @@ export interface Tuning {
   poolKickShare: number;
   /** Annealing temperature restarts at tStart when the annealing phase begins (else it follows the whole budget). */
   annealOwnSchedule: boolean;
+  /** Exact search over near-optimal rows (exact.ts) when best − bound ≤ this many smallest weights (0: off; integral scores only). */
+  exactMaxSlack: number;
+  /** Give up the exact search beyond this many rows for one employee, or this many search nodes. */
+  exactMaxRows: number;
+  exactMaxNodes: number;
+  /** Otherwise anneal over the rows with reduced cost ≤ this many smallest weights, for this share of the time. */
+  exactPoolSlack: number;
+  exactPoolShare: number;
   /** Log best score changes to stderr. */
   trace: boolean;
 }
@@ -147,6 +159,11 @@ const DEFAULT_TUNING: Tuning = {
   tStart: 2,
   tEnd: 0.05,
   annealOwnSchedule: false,
+  exactMaxSlack: 20,
+  exactMaxRows: 20_000,
+  exactMaxNodes: 200_000,
+  exactPoolSlack: 4,
+  exactPoolShare: 0.04,
   trace: false,
 };
 
@@ -383,6 +400,12 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
   let annealFrom = 0;
   let kicks = 0;
   let lowerBound = Number.NEGATIVE_INFINITY;
+  /** Prices at which lowerBound was reached (for the exact search). */
+  const piBest = new Float64Array(D * T);
+  /** L(piBest): the Lagrangian bound at those prices (lowerBound can rise above it, see exactSearch). */
+  let piBound = Number.NEGATIVE_INFINITY;
+  /** Set when the exact search proved that no roster beats `best`. */
+  let provedOptimal = false;
   // With integral weights and no fairness/cost terms, every score is an integer, so a best
   // score reaching ceil(lower bound) is optimal.
   const integral =
@@ -424,7 +447,7 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
       stoppedBy = 'iterations';
       return true;
     }
-    if (best <= EPS || (integral && best <= Math.ceil(lowerBound - 1e-6) + EPS)) {
+    if (best <= EPS || provedOptimal || (integral && best <= Math.ceil(lowerBound - 1e-6) + EPS)) {
       stoppedBy = 'optimal';
       return true;
     }
@@ -758,6 +781,82 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     cur = st.total();
   };
 
+  /** Smallest total not yet refuted by the exact search (integral scores only). */
+  let exactFloor = Number.NEGATIVE_INFINITY;
+  /** Set when the exact search gave up (too many rows or nodes): not retried. */
+  let exactGaveUp = false;
+  /**
+   * Exact search over near-optimal rows (exact.ts), for integral scores: for target = ⌈bound⌉,
+   * ⌈bound⌉ + 1, … below the best roster, lists every row that a roster of that total can use
+   * (few: the slack is target − bound) and searches their combinations. The first target with a
+   * roster gives an optimal roster; each target without one raises the proven bound. Gives up
+   * (for this run) when rows or search nodes exceed the tuning limits, as on loose instances.
+   */
+  const exactSearch = (): void => {
+    // Only where the bound is tight (Curtois 2; not 1, 3–12, whose gaps are 50–300 units).
+    if (!integral || exactGaveUp || !(best - piBound <= tune.exactMaxSlack * minWeight)) return;
+    const t1 = performance.now();
+    /** Rows with reduced cost ≤ slack for every employee, and L(π) from the same DPs; null: too many. */
+    const candidates = (slack: number): { cands: PricedRows[]; L: number } | null => {
+      const cands: PricedRows[] = [];
+      for (let e = 0; e < E; e++) {
+        const r = rowsWithin(p, e, ws(e), piBest, slack, tune.exactMaxRows, pollStop);
+        if (!r) return null;
+        cands.push(r);
+      }
+      let L = 0;
+      for (const c of cands) L += c.base;
+      for (let i = 0; i < D * T; i++) L += (piBest[i] as number) * (p.req[i] as number);
+      return { cands, L };
+    };
+    for (let target = Math.max(exactFloor, Math.ceil(piBound - 1e-6)); target < best - 0.5; target++) {
+      const slack = target - piBound + 1e-6;
+      const c = slack <= tune.exactMaxSlack * minWeight ? candidates(slack) : null;
+      const r = c ? bestCombination(p, piBest, c.L, c.cands, target, tune.exactMaxNodes, pollStop) : { kind: 'limit' as const };
+      if (tune.trace) process.stderr.write(`exact: target ${target} rows ${c?.cands.map((x) => x.rows.length).join('/')} → ${r.kind} (${(performance.now() - t1).toFixed(0)} ms)\n`);
+      if (r.kind === 'found' && c) {
+        moveTag = 'exact';
+        for (let e = 0; e < E; e++) applyRow(e, c.cands[e]!.rows[r.choice[e] as number]!);
+        cur = st.total();
+        noteBest();
+        // Every smaller total was refuted: optimal (when the scoring agrees with the identity).
+        if (best <= target + EPS) provedOptimal = true;
+        return;
+      }
+      if (r.kind === 'limit') {
+        exactGaveUp = true;
+        break;
+      }
+      exactFloor = target + 1;
+      lowerBound = Math.max(lowerBound, exactFloor);
+    }
+    if (!exactGaveUp) {
+      if (best <= exactFloor + EPS) provedOptimal = true;
+      return;
+    }
+    // Too many combinations to refute: anneal over the rows that rosters of total ≤ target use,
+    // for target = ⌈L(π)⌉, ⌈L(π)⌉ + 1, … — few rows each, and they hold the optimum's rows once
+    // target reaches it, which the general row pool may lack.
+    for (let target = Math.ceil(piBound - 1e-6); target < best - 0.5 && target - piBound <= tune.exactPoolSlack * minWeight; target++) {
+      const c = candidates(target - piBound + 1e-6);
+      if (!c) return;
+      const saved = pool.slice();
+      const savedKeys = poolKeys.slice();
+      for (let e = 0; e < E; e++) {
+        pool[e] = c.cands[e]!.rows.slice();
+        poolKeys[e] = new Set(pool[e]!.map((x) => x.join(',')));
+      }
+      moveTag = 'exact-pool';
+      poolSearch(timeLimitMs * tune.exactPoolShare, maxIterations !== undefined ? 2000 : tune.poolIters);
+      for (let e = 0; e < E; e++) {
+        pool[e] = saved[e]!;
+        poolKeys[e] = savedKeys[e]!;
+      }
+      if (tune.trace) process.stderr.write(`exact pool: target ${target} rows ${c.cands.map((x) => x.rows.length).join('/')} best ${best} (${(performance.now() - t1).toFixed(0)} ms)\n`);
+      if (pollStop()) return;
+    }
+  };
+
   // ---- phase 1: Lagrangian relaxation of the cover constraints, solved by subgradient steps.
   // Without cover, employees are independent, so the relaxed problem is one DP per employee
   // with the multipliers as prices. This gives a lower bound (proof of optimality when it meets
@@ -800,6 +899,8 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
       for (let i = 0; i < D * T; i++) L += (pi[i] as number) * (p.req[i] as number);
       if (L > lowerBound + 1e-7) {
         lowerBound = L;
+        piBound = L;
+        piBest.set(pi);
         sinceImprove = 0;
       } else if (++sinceImprove >= tune.lagrangePatience) {
         lambda /= 2;
@@ -850,6 +951,7 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
       if (checkStop() || iterations >= lagEnd || performance.now() - t0 >= lagEndMs) break;
     }
     poolSearch(timeLimitMs * tune.poolShare, maxIterations !== undefined ? Math.ceil(maxIterations * tune.poolShare * 20) : tune.poolIters);
+    exactSearch();
     st.rows.set(bestRows);
     st.recompute();
     cur = st.total();
@@ -866,6 +968,7 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
       if (++compoundSinceBest > tune.kickAfter) {
         // Stagnation: restart from the best roster with a strong noisy perturbation.
         compoundSinceBest = 0;
+        exactSearch();
         st.rows.set(bestRows);
         st.recompute();
         cur = st.total();
