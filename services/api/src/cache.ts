@@ -3,7 +3,15 @@ import type { Logger, Registry } from '@rota/telemetry';
 import type { Redis } from 'ioredis';
 import type { ResponseCache } from './http/cached.ts';
 
-export type ResponseCacheOptions = { redis: Redis; prefix: string; registry: Registry; logger: Logger; timeoutMs?: number; namespaces?: CacheOptions['namespaces'] };
+export type ResponseCacheOptions = {
+  redis: Redis; prefix: string; registry: Registry; logger: Logger; timeoutMs?: number; namespaces?: CacheOptions['namespaces'];
+  /**
+   * With a read replica: invalidate the same scopes again this long after a write. A read that
+   * missed right after the write may have loaded from a replica still behind it and filled the
+   * cache under the new versions; the second bump drops such entries once the replica caught up.
+   */
+  rebumpAfterMs?: number;
+};
 
 /**
  * The API's cache: reads never fail because of Redis (BYPASS); its own post-commit invalidation
@@ -26,6 +34,11 @@ export function buildResponseCache(o: ResponseCacheOptions): ResponseCache & { i
         await inner.invalidate(targets);
       } catch (e) {
         o.logger.warn({ err: e }, 'post-commit cache invalidation failed; the invalidator will retry');
+      }
+      if (o.rebumpAfterMs) {
+        setTimeout(() => {
+          inner.invalidate(targets).catch((e: unknown) => o.logger.warn({ err: e }, 'delayed cache invalidation (replica lag) failed'));
+        }, o.rebumpAfterMs).unref();
       }
     },
   };

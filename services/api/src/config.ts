@@ -14,6 +14,10 @@ export const apiEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/rota'),
   DATABASE_READ_URL: z.url().optional(),
+  /** With a replica: how long after a write its author's reads stay on the writer. */
+  READ_YOUR_WRITES_MS: z.coerce.number().int().min(0).default(5_000),
+  /** With a replica: cache scopes a write invalidated are invalidated again this much later (entries filled from a lagging replica). */
+  DATABASE_READ_MAX_LAG_MS: z.coerce.number().int().min(0).default(1_000),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   DATABASE_SLOW_QUERY_MS: z.coerce.number().int().min(1).default(200),

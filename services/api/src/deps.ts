@@ -5,6 +5,7 @@ import type { ApiConfig } from './config.ts';
 import type { ResponseCache } from './http/cached.ts';
 import type { LoginLimiter } from './auth/login-limiter.ts';
 import type { Authenticator } from './auth/authenticate.ts';
+import type { ReadYourWrites } from './auth/read-your-writes.ts';
 import type { TokenSettings } from './auth/tokens.ts';
 import type { GenerationQueue } from './generation/queue.ts';
 
@@ -20,4 +21,6 @@ export type Deps = {
   auth: Authenticator;
   tokens: TokenSettings;
   generation: GenerationQueue;
+  /** Present when reads go to a replica (DATABASE_READ_URL): pins a writer's follow-up reads to the writer. */
+  readYourWrites?: ReadYourWrites;
 };

@@ -5,6 +5,7 @@ import { createInstrumentedDb, createLogger, createRegistry } from '@rota/teleme
 import { createServer } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
 import { createLoginLimiter } from './auth/login-limiter.ts';
+import { createReadYourWrites } from './auth/read-your-writes.ts';
 import { buildResponseCache } from './cache.ts';
 import { loadApiConfig } from './config.ts';
 import type { Deps } from './deps.ts';
@@ -34,7 +35,12 @@ const redis = new Redis(config.REDIS_URL, {
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
 if (config.REDIS_COALESCE_WRITES) coalesceWrites(redis);
 
-const responseCache = config.CACHE_ENABLED ? buildResponseCache({ redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, namespaces: config.CACHE_NAMESPACE_TTLS }) : passThroughCache;
+const responseCache = config.CACHE_ENABLED
+  ? buildResponseCache({
+    redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, namespaces: config.CACHE_NAMESPACE_TTLS,
+    rebumpAfterMs: config.DATABASE_READ_URL ? config.DATABASE_READ_MAX_LAG_MS : 0,
+  })
+  : passThroughCache;
 // CACHE_INVALIDATE_ON_WRITE=false leaves invalidation to the Kafka path alone (its tests, bench).
 const cache = config.CACHE_INVALIDATE_ON_WRITE ? responseCache : { ...responseCache, invalidate: async () => {} };
 
@@ -62,6 +68,9 @@ const deps: Deps = {
   auth: createAuthenticator(db, tokens),
   loginLimiter: createLoginLimiter({ redis, prefix: config.REDIS_KEY_PREFIX, perAccount: config.LOGIN_MAX_PER_ACCOUNT, perIp: config.LOGIN_MAX_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
   generation: createBullGenerationQueue({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger }),
+  ...(config.DATABASE_READ_URL
+    ? { readYourWrites: createReadYourWrites({ redis, prefix: config.REDIS_KEY_PREFIX, windowMs: config.READ_YOUR_WRITES_MS, logger }) }
+    : {}),
 };
 
 const server = createServer(deps, { readiness: relay ? [() => relay.readiness()] : [] }).listen(config.PORT, config.HOST, () => {

@@ -7,12 +7,14 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { coalesceWrites } from '@rota/cache';
+import { createDb } from '@rota/db';
 import { createTestDatabase, uniqueName, type TestDatabase } from '@rota/testkit';
 import { hashPassword, type Role } from '@rota/domain';
 import { createLogger, createRegistry } from '@rota/telemetry';
 import { createServer } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
 import { createLoginLimiter } from './auth/login-limiter.ts';
+import { createReadYourWrites } from './auth/read-your-writes.ts';
 import { issueToken } from './auth/tokens.ts';
 import { loadApiConfig, type ApiConfig } from './config.ts';
 import type { Deps } from './deps.ts';
@@ -39,6 +41,8 @@ export type TestApi = {
   /** Department + employee of that role + token, in one call. */
   login(role: Role, departmentId?: string): Promise<{ token: string; employeeId: string; departmentId: string }>;
   makeTemplate(o: { departmentId: string; code?: string; start?: string; end?: string; skills?: string[] }): Promise<string>;
+  /** With `readReplica`: copies departments and employees from the writer to the replica ("it caught up"). */
+  syncReplica(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -49,24 +53,38 @@ export type TestApiOptions = {
   /** Cache call timeout (default 2 s: generous, so a loaded test machine does not cause BYPASS). */
   cacheTimeoutMs?: number;
   generation?: (deps: Omit<Deps, 'generation'>) => GenerationQueue;
+  /**
+   * A second database as read replica (DATABASE_READ_URL): `db.read` goes there. It starts empty
+   * and never replicates by itself — a replica with unbounded lag; `syncReplica()` copies what a
+   * test needs.
+   */
+  readReplica?: boolean;
 };
 
 let seq = 0;
 
 export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
   const tdb = await createTestDatabase({ poolMax: 10 });
+  const replica = o.readReplica ? await createTestDatabase({ poolMax: 2 }) : undefined;
   const prefix = uniqueName('rt');
-  const config: ApiConfig = loadApiConfig({ ...process.env, LOG_LEVEL: 'silent', REDIS_KEY_PREFIX: prefix, QUEUE_PREFIX: prefix.replace(/_/g, '-'), DATABASE_URL: tdb.url, ...o.env });
+  const config: ApiConfig = loadApiConfig({
+    ...process.env, LOG_LEVEL: 'silent', REDIS_KEY_PREFIX: prefix, QUEUE_PREFIX: prefix.replace(/_/g, '-'), DATABASE_URL: tdb.url,
+    ...(replica ? { DATABASE_READ_URL: replica.url } : {}), ...o.env,
+  });
+  const db = replica ? createDb({ url: tdb.url, readUrl: replica.url, applicationName: 'rota-test', max: 10 }) : tdb.db;
   const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 500, enableOfflineQueue: false });
   redis.on('error', () => {});
   if (config.REDIS_COALESCE_WRITES) coalesceWrites(redis);
   const logger = createLogger('api-test', 'silent');
   const registry = createRegistry('api');
-  const cache: ResponseCache = o.cache === 'none' ? passThroughCache : buildResponseCache({ redis, prefix, registry, logger, timeoutMs: o.cacheTimeoutMs ?? 2000 });
+  const cache: ResponseCache = o.cache === 'none' ? passThroughCache : buildResponseCache({
+    redis, prefix, registry, logger, timeoutMs: o.cacheTimeoutMs ?? 2000, rebumpAfterMs: replica ? config.DATABASE_READ_MAX_LAG_MS : 0,
+  });
   const tokens = { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS, issuer: config.JWT_ISSUER };
   const base: Omit<Deps, 'generation'> = {
-    config, db: tdb.db, redis, cache, logger, registry, tokens,
-    auth: createAuthenticator(tdb.db, tokens),
+    config, db, redis, cache, logger, registry, tokens,
+    auth: createAuthenticator(db, tokens),
+    ...(replica ? { readYourWrites: createReadYourWrites({ redis, prefix, windowMs: config.READ_YOUR_WRITES_MS, logger }) } : {}),
     loginLimiter: createLoginLimiter({ redis, prefix, perAccount: config.LOGIN_MAX_PER_ACCOUNT, perIp: config.LOGIN_MAX_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
   };
   const deps: Deps = { ...base, generation: o.generation ? o.generation(base) : noGenerationQueue };
@@ -121,11 +139,23 @@ export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
         [t.departmentId, t.code ?? `T${++seq}`, `Template ${seq}`, t.start ?? '08:00', t.end ?? '16:00', t.skills ?? []]);
       return r.rows[0]!.id;
     },
+    async syncReplica() {
+      if (!replica) throw new Error('createTestApi: no readReplica');
+      for (const table of ['departments', 'employees']) {
+        const rows = await tdb.db.query(`SELECT coalesce(json_agg(t ORDER BY t.id), '[]') AS rows FROM ${table} t`);
+        await replica.db.query(`TRUNCATE ${table} CASCADE`);
+        await replica.db.query(`INSERT INTO ${table} OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(null::${table}, $1)`, [JSON.stringify(rows.rows[0]!.rows)]);
+      }
+    },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await deps.generation.close();
       redis.disconnect();
+      if (replica) {
+        await db.end();
+        await replica.drop();
+      }
       await tdb.drop();
     },
   };

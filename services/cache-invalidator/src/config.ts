@@ -22,6 +22,12 @@ export const invalidatorEnvSchema = z.object({
   METRICS_HOST: z.string().default('0.0.0.0'),
   /** How often kafka_consumer_lag is refreshed from the brokers. */
   LAG_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  /**
+   * With API read replicas: invalidate each event's scopes again this long after the first time
+   * (the replicas' lag bound), dropping entries an API filled from a replica still behind the
+   * change. 0 (default) = no replicas, no second bump.
+   */
+  REPLICA_REBUMP_MS: z.coerce.number().int().min(0).default(0),
   /** Messages per Redis round trip (their invalidations are merged). */
   MAX_CHUNK: z.coerce.number().int().min(1).max(10_000).default(500),
 });

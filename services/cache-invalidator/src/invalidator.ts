@@ -21,6 +21,8 @@ export type InvalidatorOptions = {
   retryInitialMs?: number;
   /** Longest retry delay. Default 2 000 ms. */
   retryMaxMs?: number;
+  /** Invalidate the same scopes again this much later (read replicas' lag bound); 0 = never. */
+  rebumpAfterMs?: number;
   /** Called when the consumer crashed beyond kafkajs' own restarts; main exits non-zero. */
   onFatal?: (err: unknown) => void;
 };
@@ -234,6 +236,15 @@ class CacheInvalidator implements Invalidator {
         for (const e of valid) this.#m.processed.inc({ type: e.type, result: 'retry' });
         this.#o.logger.warn({ err: (err as Error).message, topic, partition, offset: chunk[0]?.offset, events: valid.length }, 'redis unavailable; pausing partition');
         return false;
+      }
+      const rebump = this.#o.rebumpAfterMs ?? 0;
+      if (rebump > 0) {
+        // Best effort: the offsets are committed after the first bump; a lost second bump leaves
+        // at most an entry filled from a lagging replica, until its TTL.
+        const merged = mergeTargets(targets);
+        setTimeout(() => {
+          this.#o.cache.invalidate(merged).catch((err: unknown) => this.#o.logger.warn({ err: (err as Error).message }, 'delayed invalidation (replica lag) failed'));
+        }, rebump).unref();
       }
       const now = Date.now();
       for (const e of valid) {

@@ -42,6 +42,7 @@ const invalidator = createInvalidator({
   maxChunk: config.MAX_CHUNK,
   retryInitialMs: Math.min(200, config.RETRY_MAX_MS),
   retryMaxMs: config.RETRY_MAX_MS,
+  rebumpAfterMs: config.REPLICA_REBUMP_MS,
   onFatal: () => void shutdown('consumer crash', 1),
 });
 const lag = startLagReporter({ kafka, registry, logger, topic: config.KAFKA_TOPIC_CHANGES, groupId: config.KAFKA_GROUP_ID, intervalMs: config.LAG_REFRESH_MS });

@@ -1,5 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
+import { currentQueryContext } from '@rota/db';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { stateOf } from './context.ts';
@@ -64,7 +65,14 @@ export function mount(router: Router, routes: readonly RegisteredRoute[], deps: 
           }
           body = parseOrThrow(r.body, req.body, 'body');
         }
+        const ryw = principal ? deps.readYourWrites : undefined;
+        if (ryw && r.method === 'get') {
+          const ctx = currentQueryContext();
+          if (ctx && (await ryw.recent(principal!))) ctx.readYourWrites = true;
+        }
         const out = await r.handler({ req, res, params, query, body, principal: principal!, deps });
+        // Committed: this principal's next reads (on any pod) go to the writer for a while.
+        if (ryw && r.method !== 'get') await ryw.wrote(principal!);
         if (out && !res.headersSent) {
           for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
           if (out.json === undefined) res.status(out.status ?? 204).end();
