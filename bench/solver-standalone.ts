@@ -3,15 +3,17 @@
  * benchmark's own definition, gap to the best known value, and the independent checker's
  * violations (must be 0).
  *
- *   node bench/solver-standalone.ts [instances=1-7] [timeLimitSeconds=30] [seed=1]
- *   e.g. node bench/solver-standalone.ts 1,2,5 10
+ *   node bench/solver-standalone.ts [instances=1-7] [timeLimitSeconds=30] [seed=1] [threads=1]
+ *   e.g. node bench/solver-standalone.ts 1,2,5 10 1 2
+ *
+ * threads > 1: that many parallel searches in worker threads (solveInWorker), best one wins.
  *
  * The last line is one JSON object with every figure.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkAssignment, curtoisObjective, parseCurtois, solve } from '../libs/solver/src/index.ts';
+import { checkAssignment, curtoisObjective, parseCurtois, solve, solveInWorker } from '../libs/solver/src/index.ts';
 
 const BEST_KNOWN: Record<number, number> = {
   1: 607, 2: 828, 3: 1001, 4: 1716, 5: 1143, 6: 1950, 7: 1056, 8: 1300, 9: 439, 10: 4631, 11: 3443, 12: 4040,
@@ -33,6 +35,7 @@ function parseList(arg: string | undefined): number[] {
 const instances = parseList(process.argv[2]);
 const limitS = Number(process.argv[3] ?? 30);
 const seed = Number(process.argv[4] ?? 1);
+const threads = Number(process.argv[5] ?? 1);
 const dataDir = process.env.CURTOIS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../shared/data/curtois');
 
 const results: {
@@ -46,7 +49,7 @@ const results: {
 }[] = [];
 for (const i of instances) {
   const inst = parseCurtois(readFileSync(join(dataDir, `Instance${i}.txt`), 'utf8'));
-  const res = solve(inst, { seed, timeLimitMs: limitS * 1000 });
+  const res = threads > 1 ? await solveInWorker(inst, { seed, timeLimitMs: limitS * 1000, threads }) : solve(inst, { seed, timeLimitMs: limitS * 1000 });
   const objective = curtoisObjective(inst, res.assignment);
   const violations = checkAssignment(inst, res.assignment).length;
   const bestKnown = BEST_KNOWN[i] ?? Number.NaN;
@@ -64,6 +67,7 @@ console.log(
     bench: 'solver-standalone',
     timeLimitS: limitS,
     seed,
+    threads,
     results,
     avgGapPct: Math.round(avgGapPct * 100) / 100,
     totalViolations,

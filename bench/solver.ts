@@ -47,6 +47,7 @@ const dataDir = values.data ?? join(dirname(fileURLToPath(import.meta.url)), '..
 
 const api = await createTestApi({ generation: realQueue, cache: 'none' });
 const worker = startWorker(api, { lockDurationMs: 30_000, stalledIntervalMs: 30_000, progressIntervalMs: 1000, defaultTimeLimitSeconds: timeLimitSeconds });
+console.log(`time limit ${timeLimitSeconds} s, seed ${seed}, ${worker.solverThreads} solver thread(s) per job`);
 type Row = { instance: number; objective: number; bestKnown: number; gapPct: number; violations: number; strayShifts: number; solveMs: number; endToEndMs: number; writeMs: number; shifts: number };
 const results: Row[] = [];
 try {
@@ -90,6 +91,7 @@ console.log(JSON.stringify({
   pipeline: 'import → API → BullMQ → worker → Postgres → evaluator',
   timeLimitS: timeLimitSeconds,
   seed,
+  solverThreads: worker.solverThreads,
   results,
   avgGapPct,
   totalViolations: results.reduce((s, r) => s + r.violations, 0),
