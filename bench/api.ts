@@ -7,7 +7,7 @@
 // BENCH_SECONDS (8, each saturation phase), BENCH_CONNECTIONS (32), BENCH_RATE (1000 req/s),
 // BENCH_RATE_SECONDS (6, each fixed-rate phase), BENCH_HIT_URLS (200 per endpoint),
 // BENCH_MISS_URLS (600 per endpoint), BENCH_ENDPOINTS (comma list of endpoint names, default all),
-// BENCH_CPU_PROF (a directory: the two API processes run with --cpu-prof into it).
+// BENCH_CPU_PROF (a directory: the API processes and the baselines run with --cpu-prof into it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -160,8 +160,8 @@ try {
   const [apiHit, apiMiss, redisBaseline, pgBaseline] = await Promise.all([
     startChild('api (hits)', [...prof('hits'), 'services/api/src/main.ts'], apiEnv('hit', ttls(3_600_000, 0))),
     startChild('api (misses)', [...prof('misses'), 'services/api/src/main.ts'], apiEnv('miss', ttls(1, 0))),
-    startChild('redis baseline', ['bench/api/baseline-server.ts'], { BASELINE: 'redis', REDIS_URL, BASELINE_KEY_PREFIX: baselinePrefix }),
-    startChild('pg baseline', ['bench/api/baseline-server.ts'], { BASELINE: 'pg', DATABASE_URL, BASELINE_QUERIES: queriesFile }),
+    startChild('redis baseline', [...prof('redis-baseline'), 'bench/api/baseline-server.ts'], { BASELINE: 'redis', REDIS_URL, BASELINE_KEY_PREFIX: baselinePrefix }),
+    startChild('pg baseline', [...prof('pg-baseline'), 'bench/api/baseline-server.ts'], { BASELINE: 'pg', DATABASE_URL, BASELINE_QUERIES: queriesFile }),
   ]);
 
   const results: Record<string, EndpointResult> = {};

@@ -120,3 +120,37 @@ describe('hot path of cached reads', () => {
     expect((await hotReads(api))['passed']).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('hot path memo bounds', () => {
+  test('keeps at most maxEntries (principal, URL) pairs, dropping the oldest principal first', async () => {
+    const { createHotReads } = await import('./hot-reads.ts');
+    const { Registry } = await import('prom-client');
+    const principal = (id: string) => ({ kind: 'user' as const, id, role: 'admin' as const, employeeId: id, departmentId: '1', departmentPath: '1', scopes: [] });
+    const principals = new Map([['a', principal('1')], ['b', principal('2')], ['c', principal('3')]]);
+    let peeks = 0;
+    const hot = createHotReads({
+      cache: { peek: async () => { peeks++; return { state: { entryKey: 'k' } }; } },
+      auth: { peek: (h) => principals.get(h) },
+      db: { stats: () => [] },
+      registry: new Registry(),
+      staticHeaders: [],
+      maxEntries: 4,
+      maxUrlsPerPrincipal: 3,
+    });
+    const read = { ns: 'employees' as const, entryKey: 'k', versionKeys: [] };
+    const known = async (who: string, url: string): Promise<boolean> => {
+      const before = peeks;
+      await new Promise<void>((resolve) => hot.handle({ method: 'GET', url, headers: { authorization: who } } as never, {} as never, resolve));
+      return peeks > before;
+    };
+    for (const u of ['/1', '/2', '/3', '/4']) hot.remember(principals.get('a')!, u, read, '/r');
+    expect(await known('a', '/1')).toBe(false); // a principal keeps its last 3 URLs
+    expect(await known('a', '/4')).toBe(true);
+    hot.remember(principals.get('b')!, '/1', read, '/r');
+    hot.remember(principals.get('c')!, '/1', read, '/r'); // 5 pairs > 4: the oldest principal (a) goes
+    expect(await known('a', '/4')).toBe(false);
+    expect(await known('b', '/1')).toBe(true);
+    expect(await known('c', '/1')).toBe(true);
+    expect(await known('c', '/2')).toBe(false);
+  });
+});

@@ -35,11 +35,13 @@ export type HotReads = {
 /** What the hot path leaves for sendCached on a GET it handed on. */
 export type HotContext = { reads: HotReads; peeked?: PeekState };
 
-const contexts = new WeakMap<IncomingMessage, HotContext>();
+/** Where the note rides on the request (a property: a WeakMap insert per request costs more). */
+const HOT = Symbol('rota.hotContext');
+type WithHot = IncomingMessage & { [HOT]?: HotContext };
 
 /** The hot path's note on this request (undefined when it did not see it: not a GET, or no hot path). */
 export function hotContextOf(req: IncomingMessage): HotContext | undefined {
-  return contexts.get(req);
+  return (req as WithHot)[HOT];
 }
 
 export type HotReadsOptions = {
@@ -49,8 +51,9 @@ export type HotReadsOptions = {
   registry: Registry;
   /** The headers every response carries (helmet's), as [name, value] pairs. */
   staticHeaders: readonly (readonly [string, string])[];
-  /** Remembered (principal, URL) pairs; the oldest are dropped beyond this. Default 50,000. */
+  /** (principal, URL) pairs remembered in all (default 100,000) and per principal (default 5,000). */
   maxEntries?: number;
+  maxUrlsPerPrincipal?: number;
 };
 
 type Remembered = {
@@ -79,8 +82,11 @@ function matches(ifNoneMatch: string, etag: string): boolean {
 }
 
 export function createHotReads(o: HotReadsOptions): HotReads {
-  const max = o.maxEntries ?? 50_000;
-  const memo = new Map<string, Remembered>();
+  const maxEntries = o.maxEntries ?? 100_000;
+  const maxUrls = o.maxUrlsPerPrincipal ?? 5_000;
+  /** principal key → raw URL → read. Beyond the bounds the least recently added principal goes (and a principal's oldest URL). */
+  const memo = new Map<string, Map<string, Remembered>>();
+  let entries = 0;
   const hist = httpDurationHistogram(o.registry);
   const outcomes = metric(o.registry, 'http_hot_reads_total', () => new client.Counter({
     name: 'http_hot_reads_total',
@@ -97,15 +103,17 @@ export function createHotReads(o: HotReadsOptions): HotReads {
     handle(req, res, next) {
       if (req.method !== 'GET') return next();
       const ctx: HotContext = { reads };
-      contexts.set(req, ctx);
+      (req as WithHot)[HOT] = ctx;
       const authorization = req.headers.authorization;
       const principal = authorization === undefined ? undefined : o.auth.peek(authorization);
-      const hot = principal === undefined ? undefined : memo.get(`${principalKey(principal)}\n${req.url}`);
+      // Two levels: the principal's key string is reused (V8 caches a string's hash), only the
+      // URL is hashed per request.
+      const hot = principal === undefined ? undefined : memo.get(principalKey(principal))?.get(req.url ?? '');
       if (hot === undefined) {
         unknown.inc();
         return next();
       }
-      const start = process.hrtime.bigint();
+      const start = performance.now();
       o.cache.peek(hot.read).then((r) => {
         if (r.hit === undefined) {
           ctx.peeked = r.state;
@@ -117,7 +125,7 @@ export function createHotReads(o: HotReadsOptions): HotReads {
         const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
         const ifNoneMatch = req.headers['if-none-match'];
         const notModified = ifNoneMatch !== undefined && matches(ifNoneMatch, r.hit.etag);
-        const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+        const elapsed = performance.now() - start;
         const headers = [...fixed,
           'X-Request-Id', requestId,
           'X-Cache', 'HIT',
@@ -146,13 +154,29 @@ export function createHotReads(o: HotReadsOptions): HotReads {
     },
 
     remember(principal, url, read, route) {
-      const key = `${principalKey(principal)}\n${url}`;
-      const known = memo.get(key);
+      const pk = principalKey(principal);
+      let urls = memo.get(pk);
+      if (urls === undefined) memo.set(pk, (urls = new Map()));
+      const known = urls.get(url);
       if (known !== undefined) {
         if (known.read.entryKey === read.entryKey) return;
-        memo.delete(key); // the read's scopes changed (e.g. the employee moved): keep the new one
-      } else if (memo.size >= max) memo.delete(memo.keys().next().value!);
-      memo.set(key, { read, ok: hist.labels('GET', route, '200'), notModified: hist.labels('GET', route, '304') });
+        urls.delete(url); // the read's scopes changed (e.g. the employee moved): keep the new one
+        entries--;
+      } else if (urls.size >= maxUrls) {
+        urls.delete(urls.keys().next().value!);
+        entries--;
+      }
+      while (entries >= maxEntries) {
+        const [oldest, its] = memo.entries().next().value!;
+        memo.delete(oldest);
+        entries -= its.size;
+        if (oldest === pk) {
+          memo.set(pk, urls); // keep the one being added to (now the newest)
+          entries += its.size;
+        }
+      }
+      entries++;
+      urls.set(url, { read, ok: hist.labels('GET', route, '200'), notModified: hist.labels('GET', route, '304') });
     },
   };
   return reads;
