@@ -6,7 +6,7 @@ import { decodeEntry, encodeEntryTail, etagOf, shouldRefreshEarly } from './entr
 import type { DecodedEntry } from './entry.ts';
 import { DEFAULT_KEY_PREFIX, NAMESPACE_SCOPE, entryKey, entryScopes, validatePrefix, versionKey } from './keys.ts';
 import type { CacheKey } from './keys.ts';
-import { cacheMetrics, instrumentBreaker } from './metrics.ts';
+import { cacheMetrics, deferredInc, instrumentBreaker } from './metrics.ts';
 import type { BreakerLogger, BreakerState, CacheMetrics } from './metrics.ts';
 import { DEFAULT_NAMESPACE_TTLS, NAMESPACES } from './namespaces.ts';
 import type { Namespace, NamespaceTtl } from './namespaces.ts';
@@ -156,8 +156,8 @@ class RedisCache implements Cache {
   readonly #scripts: Scripts;
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   readonly #metrics: CacheMetrics;
-  /** Pre-bound counter children of the hot outcomes (a labels object is hashed on every inc). */
-  readonly #counted = new Map<string, { inc(): void }>();
+  /** Deferred increments of the per-read outcomes (see deferredInc). */
+  readonly #counted = new Map<string, () => void>();
   readonly #logger: CacheLogger | undefined;
   /** In-flight loads by entry key + the versions they were started under. */
   readonly #flights = new Map<string, Flight>();
@@ -207,9 +207,9 @@ class RedisCache implements Cache {
 
   #count(ns: Namespace, result: 'hit' | 'miss' | 'stale' | 'bypass'): void {
     const k = `${ns}:${result}`;
-    let c = this.#counted.get(k);
-    if (c === undefined) this.#counted.set(k, (c = this.#metrics.requests.labels({ namespace: ns, result })));
-    c.inc();
+    let inc = this.#counted.get(k);
+    if (inc === undefined) this.#counted.set(k, (inc = deferredInc(this.#metrics.requests, { namespace: ns, result })));
+    inc();
   }
 
   #failed(operation: 'read' | 'fill' | 'bump', err: unknown, ns?: Namespace): void {

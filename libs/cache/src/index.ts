@@ -23,7 +23,7 @@ export {
   versionKey,
 } from './keys.ts';
 export type { CacheKey } from './keys.ts';
-export { BREAKER_EVENTS, instrumentBreaker } from './metrics.ts';
+export { BREAKER_EVENTS, deferredInc, instrumentBreaker } from './metrics.ts';
 export type { BreakerLogger, BreakerState } from './metrics.ts';
 export { DEFAULT_NAMESPACE_TTLS, NAMESPACES, isNamespace } from './namespaces.ts';
 export type { Namespace, NamespaceTtl } from './namespaces.ts';

@@ -14,6 +14,40 @@ function getOrCreate<M>(registry: Registry, name: string, kind: abstract new (..
   throw new TypeError(`metric ${name} is already registered with another type`);
 }
 
+type Collectable = { collect?: () => unknown; inc(labels: Record<string, string>, value: number): void };
+const pendingOf = new WeakMap<object, { labels: Record<string, string>; n: number }[]>();
+
+/**
+ * An increment of one label set of `counter` that costs a plain `n++`: prom-client hashes the
+ * labels on every inc (a few µs, several times per cache hit); here the count is added to the
+ * counter when it is collected (every scrape, every registry read), so readers never see it late.
+ */
+export function deferredInc(counter: Counter<string>, labels: Record<string, string>): () => void {
+  const c = counter as unknown as Collectable;
+  let pending = pendingOf.get(counter);
+  if (pending === undefined) {
+    const list: { labels: Record<string, string>; n: number }[] = [];
+    pending = list;
+    pendingOf.set(counter, list);
+    const previous = c.collect;
+    c.collect = function (this: unknown) {
+      for (const p of list) {
+        if (p.n === 0) continue;
+        const n = p.n;
+        p.n = 0;
+        c.inc(p.labels, n);
+      }
+      return previous?.call(this);
+    };
+  }
+  const slot = { labels, n: 0 };
+  pending.push(slot);
+  c.inc(labels, 0); // the series exists from the start
+  return () => {
+    slot.n++;
+  };
+}
+
 export type CacheMetrics = {
   requests: Counter<'namespace' | 'result'>;
   loadDuration: Histogram<'namespace'>;
@@ -95,11 +129,10 @@ export function instrumentBreaker(
   const set = (s: BreakerState): void => state.set({ name }, STATE_VALUE[s]);
   set(breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed');
   for (const event of BREAKER_EVENTS) {
-    // Bound once: 'success' fires on every cache call. The series exist from the start (0), so
-    // rate() and alerts see them.
-    const child = events.labels({ name, event });
-    child.inc(0);
-    (breaker as CircuitBreaker).on(event as 'success', () => child.inc());
+    // 'success' fires on every cache call: a deferred increment. The series exist from the start
+    // (0), so rate() and alerts see them.
+    const inc = deferredInc(events, { name, event });
+    (breaker as CircuitBreaker).on(event as 'success', inc);
   }
   breaker.on('open', () => {
     set('open');

@@ -1,4 +1,4 @@
-export { createRegistry, registerPoolMetrics, queryObservers, createInstrumentedDb, metric, boundLabels, LATENCY_BUCKETS } from './metrics.ts';
+export { createRegistry, registerPoolMetrics, queryObservers, createInstrumentedDb, metric, LATENCY_BUCKETS } from './metrics.ts';
 export type { Registry } from './metrics.ts';
 export { createLogger } from './logger.ts';
 export type { Logger } from './logger.ts';

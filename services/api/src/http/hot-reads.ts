@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
-import type { PeekState, PreparedRead } from '@rota/cache';
+import { deferredInc, type PeekState, type PreparedRead } from '@rota/cache';
 import type { Db } from '@rota/db';
 import { metric, type Registry } from '@rota/telemetry';
 import type { Principal } from '../auth/principal.ts';
@@ -94,9 +94,9 @@ export function createHotReads(o: HotReadsOptions): HotReads {
     labelNames: ['result'],
     registers: [o.registry],
   }));
-  const served = outcomes.labels('served');
-  const passed = outcomes.labels('passed');
-  const unknown = outcomes.labels('unknown');
+  const served = deferredInc(outcomes, { result: 'served' });
+  const passed = deferredInc(outcomes, { result: 'passed' });
+  const unknown = deferredInc(outcomes, { result: 'unknown' });
   const fixed: string[] = o.staticHeaders.flat();
 
   const reads: HotReads = {
@@ -110,17 +110,17 @@ export function createHotReads(o: HotReadsOptions): HotReads {
       // URL is hashed per request.
       const hot = principal === undefined ? undefined : memo.get(principalKey(principal))?.get(req.url ?? '');
       if (hot === undefined) {
-        unknown.inc();
+        unknown();
         return next();
       }
       const start = performance.now();
       o.cache.peek(hot.read).then((r) => {
         if (r.hit === undefined) {
           ctx.peeked = r.state;
-          passed.inc();
+          passed();
           return next();
         }
-        served.inc();
+        served();
         const incoming = req.headers['x-request-id'];
         const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
         const ifNoneMatch = req.headers['if-none-match'];

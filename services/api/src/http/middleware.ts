@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import onHeaders from 'on-headers';
 import client from 'prom-client';
 import { runWithQueryContext, type Db, type QueryContext } from '@rota/db';
-import { LATENCY_BUCKETS, boundLabels, metric, type Registry } from '@rota/telemetry';
+import { LATENCY_BUCKETS, metric, type Registry } from '@rota/telemetry';
 import type { RequestState } from './context.ts';
 
 /** An incoming X-Request-Id is echoed only when it looks like this. */
@@ -79,12 +79,12 @@ export function httpDurationHistogram(registry: Registry): client.Histogram<'met
 }
 
 export function httpMetrics(registry: Registry): RequestHandler {
-  const hist = boundLabels(httpDurationHistogram(registry));
+  const hist = httpDurationHistogram(registry);
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      hist(req.method, route, String(res.statusCode)).observe(Number(process.hrtime.bigint() - start) / 1e9);
+      hist.observe({ method: req.method, route, status_code: String(res.statusCode) }, Number(process.hrtime.bigint() - start) / 1e9);
     });
     next();
   };
