@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { etagOf, type Namespace, type Peeked, type PeekState, type PreparedRead } from '@rota/cache';
 import type { Principal } from '../auth/principal.ts';
@@ -46,7 +46,7 @@ export function cacheKey(name: string, principal: Principal | undefined, ...part
   const who = !principal || principal.role === 'admin'
     ? 'all'
     : principal.role === 'manager' ? `m:${principal.departmentPath}` : `e:${principal.employeeId}`;
-  const h = createHash('sha1').update(JSON.stringify([who, ...parts])).digest('base64url');
+  const h = hash('sha1', JSON.stringify([who, ...parts]), 'base64url');
   return `${name}:${h}`;
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { scopes } from '@rota/cache';
 import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
@@ -54,7 +54,7 @@ export const employeeListRoutes = [
         { sql: 'e.id', direction: query.order, type: 'bigint' },
       ];
       const { limit: _l, cursor: _c, ...filters } = query;
-      const sortKey = `${query.sort}:${query.order}:${createHash('sha1').update(JSON.stringify(filters)).digest('base64url').slice(0, 16)}`;
+      const sortKey = `${query.sort}:${query.order}:${hash('sha1', JSON.stringify(filters), 'base64url').slice(0, 16)}`;
       const after = query.cursor ? decodeCursor(query.cursor, sortKey, 2) : undefined;
 
       if (principal.role === 'employee' && query.departmentId !== undefined && query.departmentId !== principal.departmentId) {
