@@ -8,7 +8,7 @@ import type { Namespace } from './namespaces.ts';
  *   <prefix>:{<ns>}:e:<hash>    one cached response (header + exact body bytes, TTL fresh+stale)
  *
  * The `{<ns>}` hash tag puts every key of a namespace in the same Redis Cluster slot, so a read
- * (entry + its version counters) is one Lua script on one node, and a fill can atomically check
+ * (entry + its version counters) is one round trip to one node, and a fill can atomically check
  * the versions it was loaded under. The price: a namespace lives on one shard, so a cluster
  * spreads load by namespace (six of them), not by key. At Rota's size one shard serves a
  * namespace easily; if one ever outgrows it, split it into sub-namespaces (e.g. per department

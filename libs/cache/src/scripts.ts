@@ -10,16 +10,6 @@ import type { Cluster, Redis } from 'ioredis';
  * before, so an old entry can never match a re-created counter by accident.
  */
 
-/** KEYS = entry, version keys…  →  [entry|nil, pttl, version|nil…] */
-const READ = `
-local r = {}
-local e = redis.call('GET', KEYS[1])
-r[1] = e
-if e then r[2] = redis.call('PTTL', KEYS[1]) else r[2] = -2 end
-for i = 2, #KEYS do r[i + 1] = redis.call('GET', KEYS[i]) end
-return r
-`;
-
 /**
  * Guarded fill. KEYS = entry, version keys…; ARGV = px, tail (meta + body), expected versions…
  * ('' = the counter did not exist when the loader started). Refuses (returns 0) when any counter
@@ -56,7 +46,6 @@ return #KEYS
 
 type ScriptClient = {
   // Defined without numberOfKeys: the first argument of each call is the key count.
-  rotaCacheReadBuffer(numKeys: number, ...keys: string[]): Promise<(Buffer | number | null)[]>;
   rotaCacheFill(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
   rotaCacheBump(numKeys: number, ...keys: string[]): Promise<number>;
 };
@@ -82,23 +71,25 @@ export type ReadResult = {
 export function defineScripts(client: Redis | Cluster): Scripts {
   const c = client as unknown as ScriptClient;
   if (typeof (client as unknown as Partial<ScriptClient>).rotaCacheBump !== 'function') {
-    client.defineCommand('rotaCacheRead', { lua: READ });
     client.defineCommand('rotaCacheFill', { lua: FILL });
     client.defineCommand('rotaCacheBump', { lua: BUMP });
   }
   return {
+    // Not a script: a value read inside Lua is copied into Lua and back, which made Redis the
+    // bottleneck of 36 KB hits (≈ 6,000/s against ≈ 15,000/s for GET). Three commands sent back
+    // to back (one write under coalesceWrites), executed in order on the node that holds the
+    // namespace's slot. The counters are read AFTER the entry, which is what makes this safe
+    // without atomicity: counters only grow, so counters read later that still equal the ones
+    // the entry recorded prove no invalidation happened in between. PTTL may belong to a
+    // replacement of the entry written in between; it only decides fresh vs stale of this read.
     async read(entryKey, versionKeys) {
-      const reply = await c.rotaCacheReadBuffer(1 + versionKeys.length, entryKey, ...versionKeys);
-      const entry = reply[0];
-      const pttl = reply[1];
-      const versions: string[] = [];
-      for (let i = 2; i < reply.length; i++) {
-        const v = reply[i];
-        versions.push(Buffer.isBuffer(v) ? v.toString('latin1') : '');
-      }
-      // Lua drops trailing nils from the reply array: pad missing counters.
-      while (versions.length < versionKeys.length) versions.push('');
-      return { entry: Buffer.isBuffer(entry) ? entry : null, pttl: typeof pttl === 'number' ? pttl : -2, versions };
+      const [entry, pttl, counters] = await Promise.all([
+        client.getBuffer(entryKey),
+        client.pttl(entryKey),
+        versionKeys.length > 0 ? client.mgetBuffer(...versionKeys) : Promise.resolve([]),
+      ]);
+      const versions = counters.map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : ''));
+      return { entry: Buffer.isBuffer(entry) ? entry : null, pttl: entry === null ? -2 : pttl, versions };
     },
     async fill(entryKey, versionKeys, expected, px, tail) {
       const stored = await c.rotaCacheFill(1 + versionKeys.length, entryKey, ...versionKeys, px, tail, ...expected);
