@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
-import { deferredInc, type PeekState, type PreparedRead } from '@rota/cache';
+import { deferredInc, type Peeked, type PeekState, type PreparedRead } from '@rota/cache';
 import type { Db } from '@rota/db';
 import { metric, type Registry } from '@rota/telemetry';
 import type { Principal } from '../auth/principal.ts';
@@ -114,22 +114,17 @@ export function createHotReads(o: HotReadsOptions): HotReads {
         return next();
       }
       const start = performance.now();
-      o.cache.peek(hot.read).then((r) => {
-        if (r.hit === undefined) {
-          ctx.peeked = r.state;
-          passed();
-          return next();
-        }
+      const answer = (hit: NonNullable<Peeked['hit']>): void => {
         served();
         const incoming = req.headers['x-request-id'];
         const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
         const ifNoneMatch = req.headers['if-none-match'];
-        const notModified = ifNoneMatch !== undefined && matches(ifNoneMatch, r.hit.etag);
+        const notModified = ifNoneMatch !== undefined && matches(ifNoneMatch, hit.etag);
         const elapsed = performance.now() - start;
         const headers = [...fixed,
           'X-Request-Id', requestId,
           'X-Cache', 'HIT',
-          'ETag', r.hit.etag,
+          'ETag', hit.etag,
           'Cache-Control', 'private, no-cache',
           'X-Response-Time', `${elapsed.toFixed(2)}ms`,
           'X-DB-Queries', '0',
@@ -141,16 +136,30 @@ export function createHotReads(o: HotReadsOptions): HotReads {
           res.end();
           hot.notModified.observe(elapsed / 1000);
         } else {
-          headers.push('Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(r.hit.body.length));
+          headers.push('Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(hit.body.length));
           res.writeHead(200, headers);
-          res.end(r.hit.body);
+          res.end(hit.body);
           hot.ok.observe(elapsed / 1000);
         }
-      }).catch(() => {
-        // Only a bug can land here (peek never rejects) — and then possibly after the head was
-        // written; Express's error handling is the best place for either.
-        if (!res.headersSent) next();
-      });
+      };
+      // peek never rejects; if answering fails (a bug), the full stack answers instead — or, if
+      // the head is already out, the connection is dropped rather than sending a second answer.
+      o.cache.peek(hot.read).then((r) => {
+        if (r.hit === undefined) {
+          ctx.peeked = r.state;
+          passed();
+          next();
+          return;
+        }
+        try {
+          answer(r.hit);
+        } catch {
+          if (!res.headersSent) next();
+          else res.destroy();
+        }
+      }, () => { next(); })
+        // Only reached if Express itself threw synchronously: never leave the promise unhandled.
+        .catch(() => { if (!res.writableEnded) res.destroy(); });
     },
 
     remember(principal, url, read, route) {
