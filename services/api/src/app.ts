@@ -53,6 +53,13 @@ export function createServer(deps: Deps, opts: AppOptions = {}): Server {
   });
 }
 
+/** `/v1/employees/7/history` → `/v1/employees` (lower case: Express matches case-insensitively). */
+function resourceOf(path: string): string {
+  const second = path.indexOf('/', 1);
+  const third = second < 0 ? -1 : path.indexOf('/', second + 1);
+  return (third < 0 ? path : path.slice(0, third)).toLowerCase();
+}
+
 export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   const routes = opts.routes ?? allRoutes;
   const app = express();
@@ -99,9 +106,20 @@ export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
 
   app.use(deps.auth.middleware);
   app.use(express.json({ limit: deps.config.BODY_LIMIT, strict: true }));
-  const router = express.Router();
-  mount(router, routes, deps);
-  app.use(router);
+  // One router per resource (`/v1/<resource>`), picked by a map lookup: Express matches a
+  // router's routes one by one, and a request should not walk past all 67 of them.
+  const groups = new Map<string, express.Router>();
+  for (const r of routes) {
+    const key = resourceOf(r.path);
+    let router = groups.get(key);
+    if (router === undefined) groups.set(key, (router = express.Router()));
+    mount(router, [r], deps);
+  }
+  app.use((req, res, next) => {
+    const router = groups.get(resourceOf(req.path));
+    if (router === undefined) next();
+    else router(req, res, next);
+  });
   app.use(notFoundHandler);
   app.use(errorMiddleware(deps.logger));
   return app;
