@@ -212,6 +212,13 @@ class RedisCache implements Cache {
     inc();
   }
 
+  #countFill(ns: Namespace, result: 'stored' | 'rejected' | 'error'): void {
+    const k = `fill:${ns}:${result}`;
+    let inc = this.#counted.get(k);
+    if (inc === undefined) this.#counted.set(k, (inc = deferredInc(this.#metrics.fills, { namespace: ns, result })));
+    inc();
+  }
+
   #failed(operation: 'read' | 'fill' | 'bump', err: unknown, ns?: Namespace): void {
     this.#metrics.errors.inc({ operation });
     // Open-breaker rejections are counted, not logged: the breaker logged when it opened.
@@ -328,9 +335,9 @@ class RedisCache implements Cache {
     try {
       const stored = await this.#redis(() =>
         this.#scripts.fill(ctx.entryKey, ctx.versionKeys, ctx.versions, ttl.freshMs + ttl.staleMs, tail));
-      this.#metrics.fills.inc({ namespace: ctx.ns, result: stored ? 'stored' : 'rejected' });
+      this.#countFill(ctx.ns, stored ? 'stored' : 'rejected');
     } catch (err) {
-      this.#metrics.fills.inc({ namespace: ctx.ns, result: 'error' });
+      this.#countFill(ctx.ns, 'error');
       this.#failed('fill', err, ctx.ns);
     }
   }
