@@ -55,6 +55,22 @@ describe('cache-aside', () => {
     expect(await metricValue(registry, 'cache_refreshes_total', { trigger: 'stale' })).toBe(1);
   });
 
+  test('large entries (40 KB) hit with their exact bytes and are invalidated like small ones', async ({ makeCache }) => {
+    const cache = makeCache();
+    const big = (tag: string): string => `${tag}:${'x'.repeat(40_000)}`;
+    const first = await cache.getOrLoad(dept7List(async () => big('v1')));
+    expect(first.status).toBe('MISS');
+    await cache.settled();
+    const hit = await cache.getOrLoad(dept7List(async () => big('never')));
+    expect(hit.status).toBe('HIT');
+    expect(hit.body.toString()).toBe(big('v1'));
+    expect(hit.etag).toBe(etagOf(Buffer.from(big('v1'))));
+    await cache.bump('employees', [scopes.subtree(7)]);
+    const after = await cache.getOrLoad(dept7List(async () => big('v2')));
+    expect(after.status).toBe('MISS');
+    expect(after.body.toString()).toBe(big('v2'));
+  });
+
   test('a bump makes the next read a miss with new data, and leaves other scopes alone', async ({ makeCache }) => {
     const cache = makeCache();
     const l7 = counter('d7');
