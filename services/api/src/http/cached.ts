@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { etagOf, type Namespace, type Peeked, type PeekState, type PreparedRead } from '@rota/cache';
 import type { Principal } from '../auth/principal.ts';
 import { stateOf } from './context.ts';
-import { hotContextOf } from './hot-reads.ts';
+import { etagMatches, hotContextOf } from './hot-reads.ts';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
@@ -49,14 +49,6 @@ export function cacheKey(name: string, principal: Principal | undefined, ...part
   return `${name}:${JSON.stringify([who, ...parts])}`;
 }
 
-function matches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((t) => {
-    const v = t.trim();
-    return v === '*' || v === etag || v === `W/${etag}`;
-  });
-}
-
 /** Cache-aside JSON response with X-Cache and ETag / If-None-Match → 304. */
 export async function sendCached(
   req: Request,
@@ -79,7 +71,7 @@ export async function sendCached(
   // Served through the whole stack: from now on the hot path may answer this principal's URL.
   const principal = stateOf(req).principal;
   if (hot && prepared && principal && req.route && read.hot !== false) hot.reads.remember(principal, req.originalUrl, prepared, `${req.baseUrl}${String(req.route.path)}`);
-  if (matches(req.get('if-none-match'), etag)) {
+  if (etagMatches(req.get('if-none-match'), etag)) {
     res.status(304).end();
     return;
   }

@@ -74,7 +74,9 @@ function principalKey(p: Principal): string {
   return k;
 }
 
-function matches(ifNoneMatch: string, etag: string): boolean {
+/** If-None-Match against a strong ETag (weak comparison, `*`, lists). */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
   return ifNoneMatch.split(',').some((t) => {
     const v = t.trim();
     return v === '*' || v === etag || v === `W/${etag}`;
@@ -119,7 +121,7 @@ export function createHotReads(o: HotReadsOptions): HotReads {
         const incoming = req.headers['x-request-id'];
         const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
         const ifNoneMatch = req.headers['if-none-match'];
-        const notModified = ifNoneMatch !== undefined && matches(ifNoneMatch, hit.etag);
+        const notModified = etagMatches(ifNoneMatch, hit.etag);
         const elapsed = performance.now() - start;
         const headers = [...fixed,
           'X-Request-Id', requestId,
