@@ -152,5 +152,8 @@ describe('hot path memo bounds', () => {
     expect(await known('b', '/1')).toBe(true);
     expect(await known('c', '/1')).toBe(true);
     expect(await known('c', '/2')).toBe(false);
+    const long = `/${'x'.repeat(600)}`;
+    hot.remember(principals.get('c')!, long, read, '/r');
+    expect(await known('c', long)).toBe(false); // longer than maxUrlLength: always the full stack
   });
 });

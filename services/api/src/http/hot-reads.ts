@@ -51,9 +51,11 @@ export type HotReadsOptions = {
   registry: Registry;
   /** The headers every response carries (helmet's), as [name, value] pairs. */
   staticHeaders: readonly (readonly [string, string])[];
-  /** (principal, URL) pairs remembered in all (default 100,000) and per principal (default 5,000). */
+  /** (principal, URL) pairs remembered in all (default 50,000) and per principal (default 5,000). */
   maxEntries?: number;
   maxUrlsPerPrincipal?: number;
+  /** Longer URLs are not remembered (default 512 characters). */
+  maxUrlLength?: number;
 };
 
 type Remembered = {
@@ -84,8 +86,9 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
 }
 
 export function createHotReads(o: HotReadsOptions): HotReads {
-  const maxEntries = o.maxEntries ?? 100_000;
+  const maxEntries = o.maxEntries ?? 50_000;
   const maxUrls = o.maxUrlsPerPrincipal ?? 5_000;
+  const maxUrlLength = o.maxUrlLength ?? 512;
   /** principal key → raw URL → read. Beyond the bounds the least recently added principal goes (and a principal's oldest URL). */
   const memo = new Map<string, Map<string, Remembered>>();
   let entries = 0;
@@ -165,6 +168,9 @@ export function createHotReads(o: HotReadsOptions): HotReads {
     },
 
     remember(principal, url, read, route) {
+      // Long URLs (deep pagination cursors) keep taking the full stack: the memo stays small
+      // (≤ 50,000 × ~1 KB) whatever URLs an authenticated client makes up.
+      if (url.length > maxUrlLength) return;
       const pk = principalKey(principal);
       let urls = memo.get(pk);
       if (urls === undefined) memo.set(pk, (urls = new Map()));
