@@ -234,4 +234,18 @@ describe('employee CRUD', () => {
     expect(fresh.headers.get('x-cache')).toBe('MISS');
     expect(fresh.body.skills).toEqual(['b', 'c']);
   });
+
+  test("renaming the employee's department shows in the single-employee read at once", async ({ api }) => {
+    const admin = await api.login('admin');
+    const dept = await api.makeDepartment({ name: 'Old name' });
+    const emp = await api.makeEmployee({ departmentId: dept });
+    await api.request('GET', `/v1/employees/${emp}`, { token: admin.token });
+    const hit = await api.request('GET', `/v1/employees/${emp}`, { token: admin.token });
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(hit.body.departmentName).toBe('Old name');
+    expect((await api.request('PATCH', `/v1/departments/${dept}`, { token: admin.token, body: { name: 'New name' } })).status).toBe(200);
+    const after = await api.request('GET', `/v1/employees/${emp}`, { token: admin.token });
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    expect(after.body.departmentName).toBe('New name');
+  });
 });

@@ -46,8 +46,15 @@ export const employeeReadRoutes = [
     params: idsParams,
     responses: { 200: { description: 'The employee', schema: employeeSchema }, 403: { description: 'Outside your subtree' }, 404: { description: 'Not found' } },
     handler: async ({ req, res, params, principal, deps }) => {
-      // Scope emp:E only: a department rename reaches this entry's departmentName within the TTL.
-      await sendCached(req, res, deps.cache, { ns: 'employees', key: cacheKey('employees.get', principal, params.id), scopes: [scopes.employee(params.id), ...viewerScopes(principal)] }, async () => {
+      // The employee's department is read first so that the entry also depends on dept:D: the
+      // response carries the department's name, and a rename bumps dept:D (not emp:E).
+      const target = authorize(principal, await loadTarget({ query: deps.db.read }, params.id), 'read');
+      const read = {
+        ns: 'employees' as const,
+        key: cacheKey('employees.get', principal, params.id),
+        scopes: [scopes.employee(target.id), scopes.department(target.department_id), ...viewerScopes(principal)],
+      };
+      await sendCached(req, res, deps.cache, read, async () => {
         const r = await deps.db.read<EmployeeRow & { path: string }>(
           `SELECT ${EMPLOYEE_COLUMNS}, d.path::text AS path FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [params.id]);
         const row = r.rows[0];
