@@ -205,18 +205,20 @@ class RedisCache implements Cache {
     return this.#breaker.fire(op) as Promise<T>;
   }
 
-  #count(ns: Namespace, result: 'hit' | 'miss' | 'stale' | 'bypass'): void {
-    const k = `${ns}:${result}`;
+  /** Deferred increment of one label set of a cache counter (see deferredInc). */
+  #inc(counter: 'requests' | 'fills', ns: Namespace, result: string): void {
+    const k = `${counter}:${ns}:${result}`;
     let inc = this.#counted.get(k);
-    if (inc === undefined) this.#counted.set(k, (inc = deferredInc(this.#metrics.requests, { namespace: ns, result })));
+    if (inc === undefined) this.#counted.set(k, (inc = deferredInc(this.#metrics[counter], { namespace: ns, result })));
     inc();
   }
 
+  #count(ns: Namespace, result: 'hit' | 'miss' | 'stale' | 'bypass'): void {
+    this.#inc('requests', ns, result);
+  }
+
   #countFill(ns: Namespace, result: 'stored' | 'rejected' | 'error'): void {
-    const k = `fill:${ns}:${result}`;
-    let inc = this.#counted.get(k);
-    if (inc === undefined) this.#counted.set(k, (inc = deferredInc(this.#metrics.fills, { namespace: ns, result })));
-    inc();
+    this.#inc('fills', ns, result);
   }
 
   #failed(operation: 'read' | 'fill' | 'bump', err: unknown, ns?: Namespace): void {
