@@ -229,8 +229,9 @@ class CacheInvalidator implements Invalidator {
       }
     }
     if (targets.length > 0) {
+      const merged = mergeTargets(targets);
       try {
-        await this.#o.cache.invalidate(mergeTargets(targets));
+        await this.#o.cache.invalidate(merged);
       } catch (err) {
         if (!(err instanceof CacheUnavailableError)) this.#o.logger.error({ err }, 'unexpected invalidation error');
         for (const e of valid) this.#m.processed.inc({ type: e.type, result: 'retry' });
@@ -241,7 +242,6 @@ class CacheInvalidator implements Invalidator {
       if (rebump > 0) {
         // Best effort: the offsets are committed after the first bump; a lost second bump leaves
         // at most an entry filled from a lagging replica, until its TTL.
-        const merged = mergeTargets(targets);
         setTimeout(() => {
           this.#o.cache.invalidate(merged).catch((err: unknown) => this.#o.logger.warn({ err: (err as Error).message }, 'delayed invalidation (replica lag) failed'));
         }, rebump).unref();
