@@ -47,7 +47,7 @@ export function createServer(deps: Deps, opts: AppOptions = {}): Server {
   const app = createApp(deps, opts);
   const peek = deps.cache.peek?.bind(deps.cache);
   if (!peek || !deps.cache.prepare) return createHttpServer(app);
-  const hot = createHotReads({ cache: { peek }, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: SECURITY_HEADERS });
+  const hot = createHotReads({ cache: { peek, getOrLoad: deps.cache.getOrLoad.bind(deps.cache) }, readYourWrites: deps.readYourWrites, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: SECURITY_HEADERS });
   return createHttpServer((req, res) => {
     hot.handle(req, res, () => { app(req, res); });
   });

@@ -32,6 +32,20 @@ describe('read replica and read-your-writes', () => {
     expect((await api.request('GET', url, { token: b.token })).status).toBe(200);
   });
 
+  cached("a writer's follow-up read answered by the hot path (a replayed loader) also goes to the writer", async ({ api }) => {
+    const a = await api.login('admin');
+    await api.syncReplica();
+    const url = '/v1/departments?limit=200';
+    const names = async (): Promise<string[]> => (await api.request('GET', url, { token: a.token })).body.data.map((d: { name: string }) => d.name);
+    expect(await names()).not.toContain('Night shift'); // served by the full stack: remembered with its loader
+    const created = await api.request('POST', '/v1/departments', { token: a.token, body: { name: 'Night shift' } });
+    expect(created.status, created.text).toBe(201);
+    const metrics = async (): Promise<number> => Number(/http_hot_reads_total\{[^}]*result="loaded"[^}]*\} (\d+)/.exec(await (await fetch(`${api.url}/metrics`)).text())?.[1] ?? 0);
+    const loadedBefore = await metrics();
+    expect(await names()).toContain('Night shift'); // the replica does not have it: the writer answered
+    expect(await metrics()).toBe(loadedBefore + 1);
+  });
+
   cached('with a replica, the scopes a write invalidated are invalidated again after the lag bound', async ({ api }) => {
     const a = await api.login('admin');
     await api.syncReplica();

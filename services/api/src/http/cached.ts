@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { currentQueryContext } from '@rota/db';
 import { etagOf, type Namespace, type Peeked, type PeekState, type PreparedRead } from '@rota/cache';
 import type { Principal } from '../auth/principal.ts';
 import { stateOf } from './context.ts';
@@ -64,13 +65,21 @@ export async function sendCached(
   } catch {
     prepared = undefined; // a malformed scope: getOrLoad answers BYPASS, and the hot path stays out
   }
-  const { body, status, etag } = await cache.getOrLoad(read, async () => Buffer.from(JSON.stringify(await load())), { prepared, peeked: hot?.peeked });
+  const state = stateOf(req);
+  // The hot path may replay the loader only if the handler read nothing before it: then the
+  // response depends on the principal, the URL and the entry alone (see hot-reads.ts).
+  const queries = currentQueryContext()?.queryCount;
+  const replayable = queries !== undefined && queries === state.queriesBeforeHandler;
+  const loadBody = async (): Promise<Buffer> => Buffer.from(JSON.stringify(await load()));
+  const { body, status, etag } = await cache.getOrLoad(read, loadBody, { prepared, peeked: hot?.peeked });
   res.setHeader('X-Cache', status);
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'private, no-cache');
   // Served through the whole stack: from now on the hot path may answer this principal's URL.
-  const principal = stateOf(req).principal;
-  if (hot && prepared && principal && req.route && read.hot !== false) hot.reads.remember(principal, req.originalUrl, prepared, `${req.baseUrl}${String(req.route.path)}`);
+  const principal = state.principal;
+  if (hot && prepared && principal && req.route && read.hot !== false) {
+    hot.reads.remember(principal, req.originalUrl, prepared, `${req.baseUrl}${String(req.route.path)}`, replayable ? { read, load: loadBody } : undefined);
+  }
   if (etagMatches(req.get('if-none-match'), etag)) {
     res.status(304).end();
     return;

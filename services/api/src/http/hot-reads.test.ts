@@ -117,7 +117,73 @@ describe('hot path of cached reads', () => {
     const r = await api.request('GET', '/v1/departments/tree', { token });
     expect(r.status).toBe(200);
     expect(r.headers.get('x-cache')).toBe('BYPASS');
-    expect((await hotReads(api))['passed']).toBeGreaterThanOrEqual(1);
+    expect((await hotReads(api))['loaded']).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('hot path misses (replayed loaders)', () => {
+  test('after an invalidation the hot path loads and answers with what the full stack would send', async ({ api }) => {
+    const { token } = await api.login('admin');
+    const dept = await api.makeDepartment({ name: 'Ward' });
+    const emp = await api.makeEmployee({ departmentId: dept, lastName: 'Before' });
+    const url = `/v1/employees?departmentId=${dept}`;
+    const first = await api.request('GET', url, { token }); // full stack: remembered with its loader
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    expect((await api.request('PATCH', `/v1/employees/${emp}`, { token, body: { lastName: 'After' } })).status).toBe(200);
+
+    const before = await hotReads(api);
+    const fresh = await api.request('GET', url, { token, headers: { 'x-request-id': 'trace-9' } });
+    const after = await hotReads(api);
+    expect(after['loaded']).toBe((before['loaded'] ?? 0) + 1);
+    expect(after['passed'] ?? 0).toBe(before['passed'] ?? 0);
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get('x-cache')).toBe('MISS');
+    expect(fresh.headers.get('x-request-id')).toBe('trace-9');
+    expect(fresh.headers.get('x-db-queries')).toBe('1'); // the list's one query (the first request also authenticated)
+    expect(headerNames(fresh)).toEqual(headerNames(first));
+    expect(fresh.body.data.map((e: { lastName: string }) => e.lastName)).toEqual(['After']);
+
+    // The fill it made is served next, byte for byte, and matches a full-stack load of the same URL.
+    const hit = await api.request('GET', url, { token });
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(hit.text).toBe(fresh.text);
+    const other = await api.login('admin'); // another principal: not in the memo, full stack
+    const full = await api.request('GET', url, { token: other.token });
+    expect(full.text).toBe(fresh.text);
+  });
+
+  test('a handler that reads data before the cache is never replayed: an employee moved, then the new department renamed', async ({ api }) => {
+    const { token } = await api.login('admin');
+    const a = await api.makeDepartment({ name: 'Alpha' });
+    const b = await api.makeDepartment({ name: 'Beta' });
+    const emp = await api.makeEmployee({ departmentId: a });
+    const url = `/v1/employees/${emp}`;
+    expect((await api.request('GET', url, { token })).body.departmentName).toBe('Alpha');
+    expect((await api.request('GET', url, { token })).headers.get('x-cache')).toBe('HIT');
+    expect((await api.request('PATCH', url, { token, body: { departmentId: b } })).status).toBe(200);
+
+    const before = await hotReads(api);
+    const moved = await api.request('GET', url, { token });
+    expect(moved.body.departmentName).toBe('Beta');
+    expect((await hotReads(api))['passed']).toBe((before['passed'] ?? 0) + 1); // full stack: scopes now name Beta
+    expect((await api.request('GET', url, { token })).headers.get('x-cache')).toBe('HIT');
+
+    expect((await api.request('PATCH', `/v1/departments/${b}`, { token, body: { name: 'Gamma' } })).status).toBe(200);
+    expect((await api.request('GET', url, { token })).body.departmentName).toBe('Gamma');
+  });
+
+  test('a replayed loader that fails hands the request to the full stack (deleted → 404)', async ({ api }) => {
+    const { token } = await api.login('admin');
+    const dept = await api.makeDepartment();
+    const tpl = await api.makeTemplate({ departmentId: dept, code: 'E1' });
+    const url = `/v1/departments/${dept}/shift-templates/${tpl}`;
+    expect((await api.request('GET', url, { token })).status).toBe(200);
+    expect((await api.request('DELETE', url, { token })).status).toBe(204);
+    const before = await hotReads(api);
+    const gone = await api.request('GET', url, { token });
+    expect(gone.status).toBe(404);
+    expect(gone.body.error.code).toBe('not_found');
+    expect((await hotReads(api))['passed']).toBe((before['passed'] ?? 0) + 1);
   });
 });
 
@@ -129,7 +195,10 @@ describe('hot path memo bounds', () => {
     const principals = new Map([['a', principal('1')], ['b', principal('2')], ['c', principal('3')]]);
     let peeks = 0;
     const hot = createHotReads({
-      cache: { peek: async () => { peeks++; return { state: { entryKey: 'k' } }; } },
+      cache: {
+        peek: async () => { peeks++; return { state: { entryKey: 'k' } }; },
+        getOrLoad: async () => { throw new Error('not used: nothing remembered with a loader'); },
+      },
       auth: { peek: (h) => principals.get(h) },
       db: { stats: () => [] },
       registry: new Registry(),

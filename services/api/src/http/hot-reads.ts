@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
-import { deferredInc, type Peeked, type PeekState, type PreparedRead } from '@rota/cache';
-import type { Db } from '@rota/db';
+import { deferredInc, type PeekState, type PreparedRead } from '@rota/cache';
+import { runWithQueryContext, type Db, type QueryContext } from '@rota/db';
 import { metric, type Registry } from '@rota/telemetry';
 import type { Principal } from '../auth/principal.ts';
-import type { ResponseCache } from './cached.ts';
+import type { ReadYourWrites } from '../auth/read-your-writes.ts';
+import type { CacheRead, CacheStatus, ResponseCache } from './cached.ts';
 import { REQUEST_ID, httpDurationHistogram, poolUtilization } from './middleware.ts';
 
 /**
@@ -24,13 +25,28 @@ import { REQUEST_ID, httpDurationHistogram, poolUtilization } from './middleware
  * whose role or department changed, or a different URL spelling, simply takes the full path.
  * The principal itself comes from the authenticator's memo (peek): no I/O, same lifetime as on
  * the full path; a revoked key or deactivated user is forgotten at once on this instance.
+ *
+ * Misses too: when the entry is missing or stale and the full stack had handed sendCached its
+ * loader before touching the database (a handler that reads data to decide the scopes — e.g. an
+ * employee's department — is never replayed), the hot path runs that same loader through the
+ * same cache call (single flight, guarded fill, stale-while-revalidate) and answers MISS/STALE
+ * itself. The loader is a closure over the validated inputs, the principal and the deps, i.e.
+ * over what the memo is keyed by, so it is the request the full stack would make. A loader that
+ * fails (the row was deleted: 404; the database is down) hands the request to the full stack,
+ * which answers it — errors are rare and keep one code path.
  */
 export type HotReads = {
   /** Answers the request, or calls `next` (at once or after the Redis read) to hand it to Express. */
   handle(req: IncomingMessage, res: ServerResponse, next: () => void): void;
-  /** sendCached reports a read the full stack served (status 200/304) for this principal and URL. */
-  remember(principal: Principal, url: string, read: PreparedRead, route: string): void;
+  /**
+   * sendCached reports a read the full stack served (status 200/304) for this principal and URL;
+   * with `replay` (the read and its loader) when the handler had not queried the database before.
+   */
+  remember(principal: Principal, url: string, read: PreparedRead, route: string, replay?: Replay): void;
 };
+
+/** What the hot path needs to load a remembered read itself: the read and sendCached's loader. */
+export type Replay = { read: CacheRead; load: () => Promise<Buffer> };
 
 /** What the hot path leaves for sendCached on a GET it handed on. */
 export type HotContext = { reads: HotReads; peeked?: PeekState };
@@ -45,7 +61,9 @@ export function hotContextOf(req: IncomingMessage): HotContext | undefined {
 }
 
 export type HotReadsOptions = {
-  cache: Required<Pick<ResponseCache, 'peek'>>;
+  cache: Required<Pick<ResponseCache, 'peek'>> & Pick<ResponseCache, 'getOrLoad'>;
+  /** As on the full path: a principal that wrote recently reads from the writer. */
+  readYourWrites?: ReadYourWrites | undefined;
   auth: { peek(authorization: string): Principal | undefined };
   db: Pick<Db, 'stats'>;
   registry: Registry;
@@ -60,6 +78,7 @@ export type HotReadsOptions = {
 
 type Remembered = {
   read: PreparedRead;
+  replay: Replay | undefined;
   ok: client.Histogram.Internal<'method' | 'route' | 'status_code'>;
   notModified: client.Histogram.Internal<'method' | 'route' | 'status_code'>;
 };
@@ -95,11 +114,12 @@ export function createHotReads(o: HotReadsOptions): HotReads {
   const hist = httpDurationHistogram(o.registry);
   const outcomes = metric(o.registry, 'http_hot_reads_total', () => new client.Counter({
     name: 'http_hot_reads_total',
-    help: 'GET requests the cached-read hot path looked up: served (fresh hit answered at once), passed (known read, not servable from the cache: went through the full stack), unknown (not seen before for this principal).',
+    help: 'GET requests the cached-read hot path looked up: served (fresh hit answered at once), loaded (entry missing or stale: loaded and answered by the hot path), passed (known read it could not answer: went through the full stack), unknown (not seen before for this principal).',
     labelNames: ['result'],
     registers: [o.registry],
   }));
   const served = deferredInc(outcomes, { result: 'served' });
+  const loaded = deferredInc(outcomes, { result: 'loaded' });
   const passed = deferredInc(outcomes, { result: 'passed' });
   const unknown = deferredInc(outcomes, { result: 'unknown' });
   const fixed: string[] = o.staticHeaders.flat();
@@ -119,20 +139,18 @@ export function createHotReads(o: HotReadsOptions): HotReads {
         return next();
       }
       const start = performance.now();
-      const answer = (hit: NonNullable<Peeked['hit']>): void => {
-        served();
-        const incoming = req.headers['x-request-id'];
-        const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        const ifNoneMatch = req.headers['if-none-match'];
-        const notModified = etagMatches(ifNoneMatch, hit.etag);
+      const incoming = req.headers['x-request-id'];
+      const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      const answer = (body: Buffer, etag: string, status: CacheStatus, queries: number): void => {
+        const notModified = etagMatches(req.headers['if-none-match'], etag);
         const elapsed = performance.now() - start;
         const headers = [...fixed,
           'X-Request-Id', requestId,
-          'X-Cache', 'HIT',
-          'ETag', hit.etag,
+          'X-Cache', status,
+          'ETag', etag,
           'Cache-Control', 'private, no-cache',
           'X-Response-Time', `${elapsed.toFixed(2)}ms`,
-          'X-DB-Queries', '0',
+          'X-DB-Queries', String(queries),
         ];
         const utilization = poolUtilization(o.db);
         if (utilization !== '') headers.push('X-DB-Pool-Utilization', utilization);
@@ -141,33 +159,54 @@ export function createHotReads(o: HotReadsOptions): HotReads {
           res.end();
           hot.notModified.observe(elapsed / 1000);
         } else {
-          headers.push('Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(hit.body.length));
+          headers.push('Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(body.length));
           res.writeHead(200, headers);
-          res.end(hit.body);
+          res.end(body);
           hot.ok.observe(elapsed / 1000);
         }
       };
-      // peek never rejects; if answering fails (a bug), the full stack answers instead — or, if
-      // the head is already out, the connection is dropped rather than sending a second answer.
-      o.cache.peek(hot.read).then((r) => {
-        if (r.hit === undefined) {
-          ctx.peeked = r.state;
-          passed();
-          next();
-          return;
-        }
+      // If answering fails (a bug), the full stack answers instead — or, if the head is already
+      // out, the connection is dropped rather than sending a second answer.
+      const answerOrHandOn = (body: Buffer, etag: string, status: CacheStatus, queries: number): void => {
         try {
-          answer(r.hit);
+          answer(body, etag, status, queries);
         } catch {
           if (!res.headersSent) next();
           else res.destroy();
         }
+      };
+      const load = async (replay: Replay, state: PeekState): Promise<void> => {
+        const qc: QueryContext = { queryCount: 0, requestId };
+        if (o.readYourWrites && (await o.readYourWrites.recent(principal!))) qc.readYourWrites = true;
+        const r = await runWithQueryContext(qc, () => o.cache.getOrLoad(replay.read, replay.load, { prepared: hot.read, peeked: state }));
+        loaded();
+        answerOrHandOn(r.body, r.etag, r.status, qc.queryCount);
+      };
+      // peek never rejects.
+      o.cache.peek(hot.read).then((r) => {
+        if (r.hit !== undefined) {
+          served();
+          answerOrHandOn(r.hit.body, r.hit.etag, 'HIT', 0);
+          return;
+        }
+        if (hot.replay !== undefined) {
+          // A failed load (deleted row → 404, database down → 503) is answered by the full stack,
+          // which reads the cache again: its errors, logs and metrics stay in one place.
+          return load(hot.replay, r.state).catch(() => {
+            if (res.headersSent) return;
+            passed();
+            next();
+          });
+        }
+        ctx.peeked = r.state;
+        passed();
+        next();
       }, () => { next(); })
         // Only reached if Express itself threw synchronously: never leave the promise unhandled.
         .catch(() => { if (!res.writableEnded) res.destroy(); });
     },
 
-    remember(principal, url, read, route) {
+    remember(principal, url, read, route, replay) {
       // Long URLs (deep pagination cursors) keep taking the full stack: the memo stays small
       // (≤ 50,000 × ~1 KB) whatever URLs an authenticated client makes up.
       if (url.length > maxUrlLength) return;
@@ -176,7 +215,10 @@ export function createHotReads(o: HotReadsOptions): HotReads {
       if (urls === undefined) memo.set(pk, (urls = new Map()));
       const known = urls.get(url);
       if (known !== undefined) {
-        if (known.read.entryKey === read.entryKey) return;
+        if (known.read.entryKey === read.entryKey) {
+          known.replay ??= replay;
+          return;
+        }
         urls.delete(url); // the read's scopes changed (e.g. the employee moved): keep the new one
         entries--;
       } else if (urls.size >= maxUrls) {
@@ -193,7 +235,7 @@ export function createHotReads(o: HotReadsOptions): HotReads {
         }
       }
       entries++;
-      urls.set(url, { read, ok: hist.labels('GET', route, '200'), notModified: hist.labels('GET', route, '304') });
+      urls.set(url, { read, replay, ok: hist.labels('GET', route, '200'), notModified: hist.labels('GET', route, '304') });
     },
   };
   return reads;

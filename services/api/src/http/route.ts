@@ -66,10 +66,11 @@ export function mount(router: Router, routes: readonly RegisteredRoute[], deps: 
           body = parseOrThrow(r.body, req.body, 'body');
         }
         const ryw = principal ? deps.readYourWrites : undefined;
+        const ctx = currentQueryContext();
         if (ryw && r.method === 'get') {
-          const ctx = currentQueryContext();
           if (ctx && (await ryw.recent(principal!))) ctx.readYourWrites = true;
         }
+        if (ctx) stateOf(req).queriesBeforeHandler = ctx.queryCount;
         const out = await r.handler({ req, res, params, query, body, principal: principal!, deps });
         // Committed: this principal's next reads (on any pod) go to the writer for a while.
         if (ryw && r.method !== 'get') await ryw.wrote(principal!);
