@@ -239,8 +239,8 @@ class RedisCache implements Cache {
   #judge(read: ReadResult): { entry: DecodedEntry; freshRemaining: number } | undefined {
     const entry = read.entry === null ? undefined : decodeEntry(read.entry);
     // A counter that does not exist ('') never matches: entries always record real versions.
-    if (entry === undefined || entry.versions !== read.versions.join(',') || read.pttl === -2) return undefined;
-    return { entry, freshRemaining: read.pttl === -1 ? Number.POSITIVE_INFINITY : read.pttl - entry.staleMs };
+    if (entry === undefined || entry.versions !== read.versions.join(',')) return undefined;
+    return { entry, freshRemaining: entry.freshUntil - Date.now() };
   }
 
   async peek(p: PreparedRead): Promise<Peeked> {
@@ -333,7 +333,7 @@ class RedisCache implements Cache {
 
   async #fill(ctx: LoadContext, loaded: Loaded): Promise<void> {
     const ttl = this.#ttl[ctx.ns];
-    const tail = encodeEntryTail({ staleMs: ttl.staleMs, loadMs: loaded.loadMs, etag: loaded.etag }, loaded.body);
+    const tail = encodeEntryTail({ freshUntil: Date.now() + ttl.freshMs, loadMs: loaded.loadMs, etag: loaded.etag }, loaded.body);
     try {
       const stored = await this.#redis(() =>
         this.#scripts.fill(ctx.entryKey, ctx.versionKeys, ctx.versions, ttl.freshMs + ttl.staleMs, tail));

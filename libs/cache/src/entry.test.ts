@@ -3,20 +3,20 @@ import { decodeEntry, encodeEntryTail, etagOf, shouldRefreshEarly } from './entr
 
 describe('entry format', () => {
   test('round-trips meta and exact body bytes, newlines in the body included', () => {
-    const body = Buffer.from('line1\nline2 r1 \n\u00e9');
-    const tail = encodeEntryTail({ staleMs: 240_000, loadMs: 12.3, etag: '"abc"' }, body);
-    const raw = Buffer.concat([Buffer.from('r1 17,18 '), tail]);
+    const body = Buffer.from('line1\nline2 r2 \n\u00e9');
+    const tail = encodeEntryTail({ freshUntil: 1_795_000_000_123, loadMs: 12.3, etag: '"abc"' }, body);
+    const raw = Buffer.concat([Buffer.from('r2 17,18 '), tail]);
     const e = decodeEntry(raw);
-    expect(e).toMatchObject({ versions: '17,18', staleMs: 240_000, loadMs: 13, etag: '"abc"' });
+    expect(e).toMatchObject({ versions: '17,18', freshUntil: 1_795_000_000_123, loadMs: 13, etag: '"abc"' });
     expect(Buffer.compare(e!.body, body)).toBe(0);
   });
 
   test.each([
     ['not an entry', 'hello'],
-    ['other format version', 'r2 1 0 1 "e"\nbody'],
-    ['header without newline', 'r1 1 0 1 "e"'],
-    ['missing field', 'r1 1 0 "e"\nbody'],
-    ['non-numeric stale', 'r1 1 x 1 "e"\nbody'],
+    ['other format version (r1 kept the fresh window in the PTTL)', 'r1 1 0 1 "e"\nbody'],
+    ['header without newline', 'r2 1 0 1 "e"'],
+    ['missing field', 'r2 1 0 "e"\nbody'],
+    ['non-numeric fresh-until', 'r2 1 x 1 "e"\nbody'],
   ])('rejects %s', (_name, raw) => {
     expect(decodeEntry(Buffer.from(raw))).toBeUndefined();
   });

@@ -3,38 +3,41 @@ import { hash } from 'node:crypto';
 /**
  * Stored entry (one Redis string, WIRE FORMAT):
  *
- *   r1 <v1>,<v2>,… <staleMs> <loadMs> <etag>\n<exact response bytes>
+ *   r2 <v1>,<v2>,… <freshUntil> <loadMs> <etag>\n<exact response bytes>
  *
  * The versions are those of the entry's scopes (namespace scope first, then sorted) at the moment
  * the loader started; the fill script writes them, so they are the counters it checked. A hit
- * reads the header (≈ 60 bytes, latin1) and returns a zero-copy slice of the reply as the body:
- * no JSON parse, no rehash. The fresh/stale split comes from the key's PTTL and `staleMs`, so
- * pods with skewed clocks agree on it.
+ * reads the header (≈ 70 bytes, latin1) and returns a zero-copy slice of the reply as the body:
+ * no JSON parse, no rehash. `freshUntil` (epoch ms, the filling pod's clock) splits fresh from
+ * stale, so a read is one MGET of the entry and its counters. Clock skew between pods (NTP: a few
+ * ms) only moves when a background refresh starts: what may be served at all is decided by the
+ * counters (invalidation) and the key's PX (fresh + stale window), both on the Redis side.
+ * (r1 entries, which kept the split in the key's PTTL, read as misses and are replaced.)
  */
-const MAGIC = 'r1 ';
+const MAGIC = 'r2 ';
 const MAX_HEADER = 512;
 
-export type EntryMeta = { staleMs: number; loadMs: number; etag: string };
+export type EntryMeta = { freshUntil: number; loadMs: number; etag: string };
 export type DecodedEntry = EntryMeta & { versions: string; body: Buffer };
 
-/** The part of the value the client sends; the fill script prepends `r1 <versions> `. */
+/** The part of the value the client sends; the fill script prepends `r2 <versions> `. */
 export function encodeEntryTail(meta: EntryMeta, body: Buffer): Buffer {
-  const head = Buffer.from(`${Math.round(meta.staleMs)} ${Math.ceil(meta.loadMs)} ${meta.etag}\n`, 'latin1');
+  const head = Buffer.from(`${Math.round(meta.freshUntil)} ${Math.ceil(meta.loadMs)} ${meta.etag}\n`, 'latin1');
   return Buffer.concat([head, body]);
 }
 
-/** undefined for anything that is not a well-formed r1 entry (treated as a miss). */
+/** undefined for anything that is not a well-formed r2 entry (treated as a miss). */
 export function decodeEntry(raw: Buffer): DecodedEntry | undefined {
   if (raw.length < MAGIC.length || raw.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
   const nl = raw.subarray(0, MAX_HEADER).indexOf(10);
   if (nl < 0) return undefined;
   const parts = raw.toString('latin1', MAGIC.length, nl).split(' ');
   if (parts.length !== 4) return undefined;
-  const [versions, staleMs, loadMs, etag] = parts as [string, string, string, string];
-  const stale = Number(staleMs);
+  const [versions, freshUntilMs, loadMs, etag] = parts as [string, string, string, string];
+  const freshUntil = Number(freshUntilMs);
   const load = Number(loadMs);
-  if (!Number.isFinite(stale) || !Number.isFinite(load) || etag === '') return undefined;
-  return { versions, staleMs: stale, loadMs: load, etag, body: raw.subarray(nl + 1) };
+  if (!Number.isFinite(freshUntil) || !Number.isFinite(load) || etag === '') return undefined;
+  return { versions, freshUntil, loadMs: load, etag, body: raw.subarray(nl + 1) };
 }
 
 /**
