@@ -4,12 +4,17 @@
 //                   { url: [{ text, values }] }) on a pg pool of the API's default size, answering
 //                   JSON.stringify of the rows (one query: its rows; several: an array of row arrays).
 // Express's own ETag is off (the API sends a precomputed one), so the baselines do the least work.
+// Same V8 setting as the API (services/api/src/main.ts): Buffers' memory counts toward the global
+// heap limit, so neither side pays mark-compacts the other does not.
 // Prints "listening <port>" once ready.
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { setFlagsFromString } from 'node:v8';
+
+setFlagsFromString('--external-memory-accounted-in-global-limit');
 
 const mode = process.env['BASELINE'];
 const app = express();
