@@ -168,7 +168,7 @@ describe('employee CRUD', () => {
     do {
       const page: any = await api.request('GET', `/v1/employees/${emp}/department-history?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: admin.token });
       expect(page.status).toBe(200);
-      expect(Number(page.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
+      expect(page.headers.get('x-db-queries')).toBe('1'); // the employee and the page in one query
       reasons.push(...page.body.data.map((h: { reason: string }) => h.reason));
       cursor = page.body.nextCursor;
     } while (cursor);
@@ -178,6 +178,14 @@ describe('employee CRUD', () => {
     const stranger = await api.login('employee');
     expect((await api.request('GET', `/v1/employees/${emp}/department-history`, { token: stranger.token })).status).toBe(404);
     expect((await api.request('GET', `/v1/employees/${emp}/department-history?cursor=nope`, { token: admin.token })).status).toBe(400);
+    const unknown = await api.request('GET', '/v1/employees/987654321/department-history', { token: admin.token });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('not_found');
+    // An employee who never moved: an empty page, not a 404.
+    const settled = await api.makeEmployee({ departmentId: depts[0]! });
+    const none = await api.request('GET', `/v1/employees/${settled}/department-history`, { token: admin.token });
+    expect(none.status, none.text).toBe(200);
+    expect(none.body).toEqual({ data: [], nextCursor: null });
   });
 
   test('role changes are admin-only and apply at once; deactivation locks the account out at once and is idempotent', async ({ api }) => {

@@ -5,13 +5,16 @@ import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { cursorParam, idsParams, limitParam } from '../../http/validate.ts';
-import { authorize, loadTarget, viewerScopes } from './access.ts';
+import { authorize, loadTarget, viewerScopes, type Target } from './access.ts';
 import { calendarDate, EMPLOYEE_COLUMNS, type EmployeeRow, employeeSchema, pageSchema, toEmployee } from './shape.ts';
 
 const HISTORY_SORT: SortColumn[] = [
   { sql: 'h.changed_at', direction: 'desc', type: 'timestamptz' },
   { sql: 'h.id', direction: 'desc', type: 'bigint' },
 ];
+
+/** The employee a history page is about, beside each row of it (see the history route). */
+type TargetColumns = { target_id: string; target_role: Target['role']; target_department_id: string; target_path: string; target_active: boolean };
 
 type HistoryRow = {
   id: string; from_department_id: string | null; from_department_name: string | null; to_department_id: string;
@@ -75,17 +78,26 @@ export const employeeReadRoutes = [
       const after = query.cursor ? decodeCursor(query.cursor, 'history', 2) : undefined;
       const read = { ns: 'employees' as const, key: cacheKey('employees.history', principal, params.id, query), scopes: [scopes.employee(params.id), ...viewerScopes(principal)] };
       await sendCached(req, res, deps.cache, read, async () => {
-        authorize(principal, await loadTarget({ query: deps.db.read }, params.id), 'read');
         const k = keysetClause(HISTORY_SORT, after, 2);
-        // Served by dept_history_employee (employee_id, changed_at DESC, id DESC).
-        const r = await deps.db.read<HistoryRow>(
-          `SELECT h.id, h.from_department_id, fd.name AS from_department_name, h.to_department_id, td.name AS to_department_name,
-                  h.changed_by, h.changed_at, h.changed_at::text AS changed_key, h.reason
-             FROM department_assignment_history h
-             LEFT JOIN departments fd ON fd.id = h.from_department_id
-             JOIN departments td ON td.id = h.to_department_id
-            WHERE h.employee_id = $1 AND ${k.where} ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}`, [params.id, ...k.params]);
-        const page = pageOf(r.rows, query.limit, (row) => [row.changed_key, row.id], 'history');
+        // One round trip: the employee (for authorization: none → 404) and, beside it, the page
+        // of moves — served by dept_history_employee (employee_id, changed_at DESC, id DESC).
+        const r = await deps.db.read<TargetColumns & Partial<HistoryRow>>(
+          `SELECT t.id AS target_id, t.role AS target_role, t.department_id AS target_department_id,
+                  t.path AS target_path, t.active AS target_active, h.*
+             FROM (SELECT e.id, e.role, e.department_id, d.path::text AS path, e.active
+                     FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1) t
+             LEFT JOIN LATERAL (
+               SELECT h.id, h.from_department_id, fd.name AS from_department_name, h.to_department_id,
+                      td.name AS to_department_name, h.changed_by, h.changed_at, h.changed_at::text AS changed_key, h.reason
+                 FROM department_assignment_history h
+                 LEFT JOIN departments fd ON fd.id = h.from_department_id
+                 JOIN departments td ON td.id = h.to_department_id
+                WHERE h.employee_id = t.id AND ${k.where} ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}) h ON TRUE
+            ORDER BY ${k.orderBy}`, [params.id, ...k.params]);
+        const t = r.rows[0];
+        authorize(principal, t && { id: t.target_id, role: t.target_role, department_id: t.target_department_id, path: t.target_path, active: t.target_active }, 'read');
+        const moves = r.rows.filter((row): row is TargetColumns & HistoryRow => row.id != null);
+        const page = pageOf(moves, query.limit, (row) => [row.changed_key, row.id], 'history');
         return {
           data: page.data.map((h) => ({
             id: h.id,
