@@ -6,12 +6,15 @@ import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { boolParam, cursorParam, idParam, idsParams, isoDate, limitParam } from '../../http/validate.ts';
-import { authorizeDepartment, loadDepartment } from '../templates/department.ts';
+import { authorizeDepartment } from '../templates/department.ts';
 import { authorizeSchedule, knownDepartmentOf, loadSchedule, type ScheduleRef } from './access.ts';
 import {
   COVERAGE_AGGREGATE, SCHEDULE_COLUMNS, coverageSchema, scheduleSchema, toCoverage, toSchedule,
   type CoverageRow, type ScheduleRow,
 } from './shape.ts';
+
+/** A schedule row beside the department a list was asked for (columns null on an empty page). */
+type ScopedScheduleRow = { scope_id: string; scope_path: string; scope_timezone: string; scope_active: boolean } & ({ [K in keyof ScheduleRow]: ScheduleRow[K] | null });
 
 const LIST_SORT: SortColumn[] = [
   { sql: 's.period_start', direction: 'desc', type: 'date' },
@@ -70,10 +73,11 @@ export const scheduleReadRoutes = [
         const values: unknown[] = [];
         const where: string[] = [];
         const add = (sql: (n: string) => string, v: unknown): void => { values.push(v); where.push(sql(`$${values.length}`)); };
+        // With departmentId, the department (for authorization: none → 404) comes back beside the
+        // page, as `dep` of one query ($1), instead of a round trip of its own.
         if (query.departmentId) {
-          const dept = authorizeDepartment(principal, await loadDepartment({ query: deps.db.read }, query.departmentId), 'read');
-          if (subtree) add((n) => `d.path <@ ${n}::ltree`, dept.path);
-          else add((n) => `s.department_id = ${n}`, dept.id);
+          values.push(query.departmentId);
+          where.push(subtree ? 'd.path <@ dep.path' : 's.department_id = dep.id');
         }
         // What the principal may see at all (also when departmentId narrowed it already).
         if (principal.role === 'manager') add((n) => `d.path <@ ${n}::ltree`, principal.departmentPath ?? '0');
@@ -86,12 +90,23 @@ export const scheduleReadRoutes = [
         if (query.to) add((n) => `s.period_start <= ${n}::date`, query.to);
         const k = keysetClause(LIST_SORT, after, values.length + 1);
         values.push(...k.params);
-        const r = await deps.db.read<ScheduleRow>(
-          `SELECT ${SCHEDULE_COLUMNS} FROM schedules s JOIN departments d ON d.id = s.department_id
+        const page = `SELECT ${SCHEDULE_COLUMNS} FROM schedules s JOIN departments d ON d.id = s.department_id
             WHERE ${where.length ? where.join(' AND ') : 'TRUE'} AND ${k.where}
-            ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}`, values);
-        const page = pageOf(r.rows, query.limit, (row) => [row.period_start, row.id], sortKey);
-        return { data: page.data.map(toSchedule), nextCursor: page.nextCursor };
+            ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}`;
+        let rows: ScheduleRow[];
+        if (query.departmentId) {
+          const r = await deps.db.read<ScopedScheduleRow>(
+            `SELECT dep.id AS scope_id, dep.path::text AS scope_path, dep.timezone AS scope_timezone, dep.active AS scope_active, x.*
+               FROM departments dep LEFT JOIN LATERAL (${page}) x ON TRUE
+              WHERE dep.id = $1 ORDER BY x.period_start DESC, x.id DESC`, values);
+          const dep = r.rows[0];
+          authorizeDepartment(principal, dep && { id: dep.scope_id, path: dep.scope_path, timezone: dep.scope_timezone, active: dep.scope_active }, 'read');
+          rows = r.rows.filter((row): row is ScopedScheduleRow & ScheduleRow => row.id != null);
+        } else {
+          rows = (await deps.db.read<ScheduleRow>(page, values)).rows;
+        }
+        const result = pageOf(rows, query.limit, (row) => [row.period_start, row.id], sortKey);
+        return { data: result.data.map(toSchedule), nextCursor: result.nextCursor };
       });
     },
   }),
