@@ -33,6 +33,8 @@ function denyEmployees(p: Principal): void {
 }
 
 type DailyRow = CoverageRow & { date: string; head_count: string };
+/** The department an overview was asked for, beside its totals. */
+type ScopeColumns = { scope_id: string; scope_path: string; scope_timezone: string; scope_active: boolean };
 
 export const analyticsRoutes = [
   route({
@@ -49,9 +51,23 @@ export const analyticsRoutes = [
       const scope = root ? scopes.subtree(root) : scopes.all;
       const read = { ns: 'analytics' as const, key: cacheKey('analytics.overview', principal, query), scopes: [scope] };
       await sendCached(req, res, deps.cache, read, async () => {
-        let path: string | null = null;
-        if (query.departmentId) path = authorizeDepartment(principal, await loadDepartment({ query: deps.db.read }, query.departmentId), 'manage').path;
-        else if (principal.role === 'manager') path = principal.departmentPath ?? '0';
+        if (query.departmentId) {
+          // The department (authorization: none → 404) and the totals of its subtree, one query.
+          const r = await deps.db.read<CoverageRow & { head_count: string } & ScopeColumns>(
+            `WITH dep AS (SELECT id, path, timezone, active FROM departments WHERE id = $3),
+                  scope AS (SELECT d.id FROM departments d JOIN dep ON d.path <@ dep.path)
+             SELECT dep.id AS scope_id, dep.path::text AS scope_path, dep.timezone AS scope_timezone, dep.active AS scope_active,
+                    (SELECT count(*) FROM employees e WHERE e.active AND e.department_id IN (SELECT id FROM scope))::text AS head_count,
+                    agg.*
+               FROM dep CROSS JOIN LATERAL (
+                 SELECT ${COVERAGE_AGGREGATE} FROM department_daily_stats ds
+                  WHERE ds.department_id IN (SELECT id FROM scope) AND ds.date BETWEEN $1 AND $2) agg`,
+            [query.from, query.to, query.departmentId]);
+          const row = r.rows[0];
+          authorizeDepartment(principal, row && { id: row.scope_id, path: row.scope_path, timezone: row.scope_timezone, active: row.scope_active }, 'manage');
+          return { from: query.from, to: query.to, departmentId: query.departmentId, headCount: Number(row!.head_count), ...toCoverage(row!) };
+        }
+        const path = principal.role === 'manager' ? principal.departmentPath ?? '0' : null;
         const r = await deps.db.read<CoverageRow & { head_count: string }>(
           `WITH scope AS (SELECT d.id FROM departments d WHERE $3::ltree IS NULL OR d.path <@ $3::ltree)
            SELECT (SELECT count(*) FROM employees e WHERE e.active AND e.department_id IN (SELECT id FROM scope))::text AS head_count,
