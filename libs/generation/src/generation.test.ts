@@ -7,8 +7,8 @@ import { checkAssignment, curtoisObjective, parseCurtois, solve, type Assignment
 import { testDatabase, type TestDatabase } from '@rota/testkit';
 import type { Db } from '@rota/db';
 import {
-  InvalidGenerationInputError, checkStoredRoster, createScenario, evaluateCurtois, importCurtois, insertRun, loadInstance, readRun, writeResult,
-  type LoadedInstance,
+  GenerationConflictError, InvalidGenerationInputError, checkStoredRoster, createScenario, evaluateCurtois, importCurtois, insertRun, loadInstance,
+  readRun, writeResult, type LoadedInstance,
 } from './index.ts';
 
 const test = base.extend<{ tdb: TestDatabase }>({ tdb: testDatabase });
@@ -133,6 +133,32 @@ describe('loadInstance + writeResult', () => {
     const ok = await writeResult(tdb.db, loaded, r.assignment, summary);
     expect(ok.kind).toBe('written');
     if (ok.kind === 'written') expect(ok.result.shifts.inserted).toBe(ok.result.shifts.total);
+  });
+
+  test('two generations for overlapping periods computed at the same time never double-book: the later write is refused (retryable), its retry fits around the first', async ({ tdb }) => {
+    const s = await createScenario(tdb.db, { employees: 6, periodStart: '2030-03-04', days: 14 });
+    const a = await insertRun(tdb.db, { departmentId: s.departmentId, periodStart: '2030-03-04', periodEnd: '2030-03-13' });
+    const b = await insertRun(tdb.db, { departmentId: s.departmentId, periodStart: '2030-03-08', periodEnd: '2030-03-17' });
+    await tdb.db.query(`UPDATE generation_runs SET status = 'running' WHERE id = ANY($1::bigint[])`, [[a, b]]);
+    // Both load before either writes: each sees an empty calendar.
+    const first = await solveRun(tdb.db, a);
+    const second = await solveRun(tdb.db, b);
+    const summary = (r: typeof first.r) => ({ elapsedMs: 1, iterations: 1, stoppedBy: 'iterations', score: r.score });
+    expect((await writeResult(tdb.db, first.loaded, first.r.assignment, summary(first.r))).kind).toBe('written');
+
+    const refused = writeResult(tdb.db, second.loaded, second.r.assignment, summary(second.r));
+    await expect(refused).rejects.toThrow(GenerationConflictError);
+    await expect(refused).rejects.toThrow(/booked by another schedule .* since it was computed/);
+    expect((await tdb.db.query(`SELECT count(*)::int AS n FROM schedules WHERE period_start = '2030-03-08'`)).rows[0]).toEqual({ n: 0 });
+
+    // The retry (what the worker does next) loads the first roster's days as booked.
+    const retry = await solveRun(tdb.db, b);
+    expect((await writeResult(tdb.db, retry.loaded, retry.r.assignment, summary(retry.r))).kind).toBe('written');
+    const doubles = await tdb.db.query(
+      `SELECT employee_id, date, count(*)::int AS n FROM shifts WHERE employee_id IS NOT NULL AND status <> 'cancelled'
+        GROUP BY employee_id, date HAVING count(*) > 1`);
+    expect(doubles.rows).toEqual([]);
+    expect(Number((await tdb.db.query(`SELECT count(*) AS n FROM shifts WHERE employee_id IS NOT NULL AND date BETWEEN '2030-03-08' AND '2030-03-13'`)).rows[0]!.n)).toBeGreaterThan(0);
   });
 
   test('a cancel requested before the write wins: nothing is written', async ({ tdb }) => {

@@ -5,7 +5,7 @@ export {
 export type { GenerationJob, RunOptions, RunStatus, RunEvent, RunResult } from './job.ts';
 export { loadInstance, readRun, InvalidGenerationInputError } from './load.ts';
 export type { LoadedInstance, LoadedTemplate, RunRow } from './load.ts';
-export { writeResult, shiftRowsOf } from './write.ts';
+export { writeResult, shiftRowsOf, GenerationConflictError } from './write.ts';
 export type { WriteOptions, WriteOutcome, SolveSummary, ShiftRow } from './write.ts';
 export { importCurtois, evaluateCurtois } from './curtois.ts';
 export type { ImportOptions, ImportResult, CurtoisEvaluation } from './curtois.ts';

@@ -126,6 +126,45 @@ async function upsertShifts(q: Queryable & { raw: PoolClient }, scheduleId: stri
 
 const round = (x: number, digits = 4): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/**
+ * Someone else booked one of the roster's employee-days after this run loaded its instance (a
+ * generation for an overlapping period, a manual shift). Retryable: the next attempt loads the
+ * new bookings and the solver leaves those days free.
+ */
+export class GenerationConflictError extends Error {
+  override readonly name = 'GenerationConflictError';
+}
+
+/** First key of the advisory locks a roster write takes on its employees (pg_advisory_xact_lock(k, id)). */
+const EMPLOYEE_LOCK_SPACE = 0x526f7461; // 'Rota'
+
+/**
+ * The load blocked every day an employee was already booked elsewhere; a concurrent write may
+ * have booked more since. Writers lock their employees (sorted: no deadlock between two writers)
+ * and then look again with the load's own rule, inside the write transaction.
+ */
+async function assertStillFree(q: Queryable, loaded: LoadedInstance, rows: readonly ShiftRow[]): Promise<void> {
+  const booked = rows.filter((r) => r.employeeId !== null);
+  if (booked.length === 0) return;
+  const ids = [...new Set(booked.map((r) => r.employeeId!))];
+  await q.query(
+    `SELECT pg_advisory_xact_lock($2::int, k) FROM (SELECT DISTINCT (id % 2147483647)::int AS k FROM unnest($1::bigint[]) AS id ORDER BY 1) l`,
+    [ids, EMPLOYEE_LOCK_SPACE]);
+  const taken = await q.query<{ employee_id: string; date: string }>(
+    `SELECT DISTINCT s.employee_id, to_char(s.date, 'YYYY-MM-DD') AS date
+       FROM shifts s JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'
+       JOIN unnest($1::bigint[], $2::date[]) AS r(employee_id, date) ON r.employee_id = s.employee_id AND r.date = s.date
+      WHERE s.status <> 'cancelled'
+        AND NOT (s.source = 'generated' AND sc.department_id = $3 AND sc.period_start = $4 AND sc.period_end = $5)
+      LIMIT 20`,
+    [booked.map((r) => r.employeeId), booked.map((r) => r.date), loaded.departmentId, loaded.periodStart, loaded.periodEnd]);
+  if (taken.rows.length > 0) {
+    const sample = taken.rows.slice(0, 3).map((t) => `employee ${t.employee_id} on ${t.date}`).join(', ');
+    throw new GenerationConflictError(
+      `${taken.rows.length === 20 ? '20 or more' : taken.rows.length} employee-day(s) of this roster were booked by another schedule or a manual shift since it was computed (${sample}); retrying with fresh data`);
+  }
+}
+
 export async function writeResult(db: Db, loaded: LoadedInstance, assignment: Assignment, solve: SolveSummary, opts: WriteOptions = {}): Promise<WriteOutcome> {
   const violations = checkAssignment(loaded.instance, assignment);
   const rows = shiftRowsOf(loaded, assignment);
@@ -145,6 +184,7 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
       // The solver only returns rosters its own checker accepted; this is a bug guard, not a path.
       throw new Error(`roster breaks ${violations.length} hard rule(s): ${violations.slice(0, 3).map((v) => v.message).join('; ')}`);
     }
+    await assertStillFree(q, loaded, rows);
     await q.query('SELECT rota_ensure_shift_partitions($1::date, $2::date)', [loaded.periodStart, loaded.periodEnd]);
     const score = { ...solve.score };
     const sched = await q.query<{ id: string; version: number; inserted: boolean }>(
