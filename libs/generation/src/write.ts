@@ -135,21 +135,18 @@ export class GenerationConflictError extends Error {
   override readonly name = 'GenerationConflictError';
 }
 
-/** First key of the advisory locks a roster write takes on its employees (pg_advisory_xact_lock(k, id)). */
-const EMPLOYEE_LOCK_SPACE = 0x526f7461; // 'Rota'
-
 /**
  * The load blocked every day an employee was already booked elsewhere; a concurrent write may
- * have booked more since. Writers lock their employees (sorted: no deadlock between two writers)
- * and then look again with the load's own rule, inside the write transaction.
+ * have booked more since. The write locks its employees' rows — the lock a manual shift edit
+ * takes too (services/api rules/load.ts), so both kinds of writer are serialized per employee;
+ * in id order, so two roster writes cannot deadlock — and then looks again with the load's own
+ * rule, inside the write transaction.
  */
 async function assertStillFree(q: Queryable, loaded: LoadedInstance, rows: readonly ShiftRow[]): Promise<void> {
   const booked = rows.filter((r) => r.employeeId !== null);
   if (booked.length === 0) return;
   const ids = [...new Set(booked.map((r) => r.employeeId!))];
-  await q.query(
-    `SELECT pg_advisory_xact_lock($2::int, k) FROM (SELECT DISTINCT (id % 2147483647)::int AS k FROM unnest($1::bigint[]) AS id ORDER BY 1) l`,
-    [ids, EMPLOYEE_LOCK_SPACE]);
+  await q.query('SELECT id FROM employees WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [ids]);
   const taken = await q.query<{ employee_id: string; date: string }>(
     `SELECT DISTINCT s.employee_id, to_char(s.date, 'YYYY-MM-DD') AS date
        FROM shifts s JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'
