@@ -11,7 +11,7 @@ import { forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { boolParam, idParam, isoDate } from '../../http/validate.ts';
 import { COVERAGE_AGGREGATE, coverageSchema, toCoverage, type CoverageRow } from '../schedules/shape.ts';
-import { authorizeDepartment, checkRange, loadDepartment } from '../templates/department.ts';
+import { authorizeDepartment, checkRange, departmentRefColumns, departmentRefOf, loadDepartment, type DepartmentRefColumns } from '../templates/department.ts';
 
 const MAX_DAYS = 366;
 
@@ -33,8 +33,6 @@ function denyEmployees(p: Principal): void {
 }
 
 type DailyRow = CoverageRow & { date: string; head_count: string };
-/** The department an overview was asked for, beside its totals. */
-type ScopeColumns = { scope_id: string; scope_path: string; scope_timezone: string; scope_active: boolean };
 
 export const analyticsRoutes = [
   route({
@@ -53,10 +51,10 @@ export const analyticsRoutes = [
       await sendCached(req, res, deps.cache, read, async () => {
         if (query.departmentId) {
           // The department (authorization: none → 404) and the totals of its subtree, one query.
-          const r = await deps.db.read<CoverageRow & { head_count: string } & ScopeColumns>(
+          const r = await deps.db.read<CoverageRow & { head_count: string } & DepartmentRefColumns>(
             `WITH dep AS (SELECT id, path, timezone, active FROM departments WHERE id = $3),
                   scope AS (SELECT d.id FROM departments d JOIN dep ON d.path <@ dep.path)
-             SELECT dep.id AS scope_id, dep.path::text AS scope_path, dep.timezone AS scope_timezone, dep.active AS scope_active,
+             SELECT ${departmentRefColumns('dep')},
                     (SELECT count(*) FROM employees e WHERE e.active AND e.department_id IN (SELECT id FROM scope))::text AS head_count,
                     agg.*
                FROM dep CROSS JOIN LATERAL (
@@ -64,7 +62,7 @@ export const analyticsRoutes = [
                   WHERE ds.department_id IN (SELECT id FROM scope) AND ds.date BETWEEN $1 AND $2) agg`,
             [query.from, query.to, query.departmentId]);
           const row = r.rows[0];
-          authorizeDepartment(principal, row && { id: row.scope_id, path: row.scope_path, timezone: row.scope_timezone, active: row.scope_active }, 'manage');
+          authorizeDepartment(principal, departmentRefOf(row), 'manage');
           return { from: query.from, to: query.to, departmentId: query.departmentId, headCount: Number(row!.head_count), ...toCoverage(row!) };
         }
         const path = principal.role === 'manager' ? principal.departmentPath ?? '0' : null;

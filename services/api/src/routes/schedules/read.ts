@@ -6,7 +6,7 @@ import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { boolParam, cursorParam, idParam, idsParams, isoDate, limitParam } from '../../http/validate.ts';
-import { authorizeDepartment } from '../templates/department.ts';
+import { authorizeDepartment, departmentRefColumns, departmentRefOf, type DepartmentRefColumns } from '../templates/department.ts';
 import { authorizeSchedule, knownDepartmentOf, loadSchedule, type ScheduleRef } from './access.ts';
 import {
   COVERAGE_AGGREGATE, SCHEDULE_COLUMNS, coverageSchema, scheduleSchema, toCoverage, toSchedule,
@@ -14,7 +14,7 @@ import {
 } from './shape.ts';
 
 /** A schedule row beside the department a list was asked for (columns null on an empty page). */
-type ScopedScheduleRow = { scope_id: string; scope_path: string; scope_timezone: string; scope_active: boolean } & ({ [K in keyof ScheduleRow]: ScheduleRow[K] | null });
+type ScopedScheduleRow = DepartmentRefColumns & { [K in keyof ScheduleRow]: ScheduleRow[K] | null };
 
 const LIST_SORT: SortColumn[] = [
   { sql: 's.period_start', direction: 'desc', type: 'date' },
@@ -96,11 +96,10 @@ export const scheduleReadRoutes = [
         let rows: ScheduleRow[];
         if (query.departmentId) {
           const r = await deps.db.read<ScopedScheduleRow>(
-            `SELECT dep.id AS scope_id, dep.path::text AS scope_path, dep.timezone AS scope_timezone, dep.active AS scope_active, x.*
+            `SELECT ${departmentRefColumns('dep')}, x.*
                FROM departments dep LEFT JOIN LATERAL (${page}) x ON TRUE
               WHERE dep.id = $1 ORDER BY x.period_start DESC, x.id DESC`, values);
-          const dep = r.rows[0];
-          authorizeDepartment(principal, dep && { id: dep.scope_id, path: dep.scope_path, timezone: dep.scope_timezone, active: dep.scope_active }, 'read');
+          authorizeDepartment(principal, departmentRefOf(r.rows[0]), 'read');
           rows = r.rows.filter((row): row is ScopedScheduleRow & ScheduleRow => row.id != null);
         } else {
           rows = (await deps.db.read<ScheduleRow>(page, values)).rows;

@@ -11,6 +11,16 @@ export async function loadDepartment(q: Queryable, id: string, lock = false): Pr
   return r.rows[0];
 }
 
+/** Columns of a DepartmentRef selected beside other data (one round trip; see departmentRefOf). */
+export const departmentRefColumns = (alias: string): string =>
+  `${alias}.id AS scope_id, ${alias}.path::text AS scope_path, ${alias}.timezone AS scope_timezone, ${alias}.active AS scope_active`;
+export type DepartmentRefColumns = { scope_id: string; scope_path: string; scope_timezone: string; scope_active: boolean };
+
+/** The DepartmentRef of a row selected with departmentRefColumns (undefined: no such department). */
+export function departmentRefOf(row: DepartmentRefColumns | undefined): DepartmentRef | undefined {
+  return row && { id: row.scope_id, path: row.scope_path, timezone: row.scope_timezone, active: row.scope_active };
+}
+
 /**
  * `read`: admins, managers of the subtree, employees of that very department.
  * `manage`: admins and managers of the subtree.
