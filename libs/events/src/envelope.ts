@@ -11,6 +11,7 @@ export const EVENT_TYPES = [
   'schedule.generated', 'schedule.published',
   'shifts.changed',
   'generation.updated',
+  'api_key.created', 'api_key.revoked',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

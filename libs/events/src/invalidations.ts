@@ -47,6 +47,10 @@ export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
     case 'shifts.changed':
       return [t('schedules', [...area, ...scheds, ...emps]), t('analytics', area)];
     case 'generation.updated':
+    case 'api_key.created':
+    case 'api_key.revoked':
+      // No cached read depends on them (the key list is read uncached; each API instance drops a
+      // revoked key's memoised principal itself).
       return [];
   }
 }

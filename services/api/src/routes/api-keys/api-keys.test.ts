@@ -38,6 +38,14 @@ describe('API keys', () => {
 
     expect((await api.request('DELETE', `/v1/api-keys/${created.body.id}`, { token: admin.token })).status).toBe(204);
     expect((await api.request('GET', '/v1/employees', { token: key })).status).toBe(401);
+    // Both writes recorded a change event in their transaction; a repeated revoke records none.
+    expect((await api.request('DELETE', `/v1/api-keys/${created.body.id}`, { token: admin.token })).status).toBe(204);
+    const events = await api.deps.db.query<{ type: string; envelope: { aggregate: { id: string }; scopes: { departmentIds: string[] }; payload: Record<string, unknown> } }>(
+      `SELECT type, envelope FROM outbox WHERE type LIKE 'api_key.%' AND envelope->'aggregate'->>'id' = $1 ORDER BY id`, [created.body.id]);
+    expect(events.rows.map((e) => e.type)).toEqual(['api_key.created', 'api_key.revoked']);
+    expect(events.rows[0]!.envelope.scopes.departmentIds).toEqual([top]);
+    expect(events.rows[0]!.envelope.payload).toMatchObject({ name: 'payroll sync', role: 'manager' });
+    expect(JSON.stringify(events.rows)).not.toContain(key); // never the secret
     expect((await api.request('DELETE', `/v1/api-keys/${created.body.id}`, { token: admin.token })).status).toBe(204);
     expect((await api.request('GET', '/v1/api-keys', { token: admin.token })).body.data).toEqual([]);
     const withRevoked = await api.request('GET', '/v1/api-keys?includeRevoked=true', { token: admin.token });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
 import { ROLES, type Role } from '@rota/domain';
+import { recordEvent } from '@rota/events';
 import { newApiKey } from '../../auth/api-keys.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { AppError, forbidden, notFound } from '../../http/errors.ts';
@@ -53,11 +54,20 @@ export const apiKeyRoutes = [
         if (!d.rowCount) throw new AppError('validation_failed', 'department does not exist', { details: [{ field: 'body.departmentId', message: 'does not exist' }] });
       }
       const k = newApiKey();
-      const r = await deps.db.query<Row>(
-        `INSERT INTO api_keys AS k (name, prefix, key_hash, role, department_id, scopes, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-        [body.name, k.prefix, k.hash, body.role, body.departmentId ?? null, [...new Set(body.scopes ?? [])], principal.employeeId]);
-      const row = r.rows[0]!;
+      const row = await deps.db.tx(async (q) => {
+        const r = await q.query<Row>(
+          `INSERT INTO api_keys AS k (name, prefix, key_hash, role, department_id, scopes, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+          [body.name, k.prefix, k.hash, body.role, body.departmentId ?? null, [...new Set(body.scopes ?? [])], principal.employeeId]);
+        const created = r.rows[0]!;
+        await recordEvent(q, {
+          type: 'api_key.created',
+          aggregate: { type: 'api_key', id: created.id },
+          departmentIds: created.department_id ? [created.department_id] : [],
+          payload: { name: created.name, prefix: created.prefix, role: created.role, createdBy: principal.employeeId ?? null },
+        });
+        return created;
+      });
       return { status: 201, json: { ...toApiKey(row), key: k.key }, headers: { Location: `/v1/api-keys/${row.id}` } };
     },
   }),
@@ -89,8 +99,22 @@ export const apiKeyRoutes = [
     responses: { 204: { description: 'Revoked' }, 404: { description: 'No such key' } },
     handler: async ({ params, principal, deps }) => {
       adminOnly(principal);
-      const r = await deps.db.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1', [params.id]);
-      if (!r.rowCount) throw notFound('API key');
+      await deps.db.tx(async (q) => {
+        const r = await q.query<{ department_id: string | null; newly: boolean }>(
+          `UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, now()) FROM api_keys old
+            WHERE k.id = $1 AND old.id = k.id RETURNING k.department_id, old.revoked_at IS NULL AS newly`, [params.id]);
+        const row = r.rows[0];
+        if (!row) throw notFound('API key');
+        // Idempotent: revoking a revoked key changes nothing and records nothing.
+        if (row.newly) {
+          await recordEvent(q, {
+            type: 'api_key.revoked',
+            aggregate: { type: 'api_key', id: params.id },
+            departmentIds: row.department_id ? [row.department_id] : [],
+            payload: { revokedBy: principal.employeeId ?? null },
+          });
+        }
+      });
       // Other instances drop their memoised principal within the authenticator's few-second TTL.
       deps.auth.forget('apiKey', params.id);
       return { status: 204 };
