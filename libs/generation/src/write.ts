@@ -139,8 +139,9 @@ export class GenerationConflictError extends Error {
  * The load blocked every day an employee was already booked elsewhere; a concurrent write may
  * have booked more since. The write locks its employees' rows — the lock a manual shift edit
  * takes too (services/api rules/load.ts), so both kinds of writer are serialized per employee;
- * in id order, so two roster writes cannot deadlock — and then looks again with the load's own
- * rule, inside the write transaction.
+ * in id order, and after the schedule row, so neither two roster writes nor a roster write and a
+ * manual edit can deadlock — and then looks again with the load's own rule, inside the write
+ * transaction.
  */
 async function assertStillFree(q: Queryable, loaded: LoadedInstance, rows: readonly ShiftRow[]): Promise<void> {
   const booked = rows.filter((r) => r.employeeId !== null);
@@ -181,7 +182,6 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
       // The solver only returns rosters its own checker accepted; this is a bug guard, not a path.
       throw new Error(`roster breaks ${violations.length} hard rule(s): ${violations.slice(0, 3).map((v) => v.message).join('; ')}`);
     }
-    await assertStillFree(q, loaded, rows);
     await q.query('SELECT rota_ensure_shift_partitions($1::date, $2::date)', [loaded.periodStart, loaded.periodEnd]);
     const score = { ...solve.score };
     const sched = await q.query<{ id: string; version: number; inserted: boolean }>(
@@ -197,6 +197,9 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
       throw new InvalidGenerationInputError(
         `a published schedule already covers ${loaded.periodStart}..${loaded.periodEnd}; archive it before generating a new draft`);
     }
+    // After the schedule row (locked by the upsert above): a manual shift edit locks its schedule,
+    // then its employee — the same order, so the two writers cannot deadlock.
+    await assertStillFree(q, loaded, rows);
     const tShifts = performance.now();
     const up = await upsertShifts(q, schedule.id, schedule.inserted, loaded, rows);
     const shiftsMs = performance.now() - tShifts;
