@@ -15,6 +15,17 @@ export class InvalidGenerationInputError extends Error {
   override readonly name = 'InvalidGenerationInputError';
 }
 
+/**
+ * Shifts `s` an employee already has outside a generation's own output (department, period):
+ * manual shifts in any live schedule and shifts of other live schedules. The load blocks their
+ * days; the write checks them again (write.ts), by this same rule.
+ */
+export const BOOKED_ELSEWHERE = {
+  from: `shifts s JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'`,
+  where: (department: string, periodStart: string, periodEnd: string): string =>
+    `s.status <> 'cancelled' AND NOT (s.source = 'generated' AND sc.department_id = ${department} AND sc.period_start = ${periodStart} AND sc.period_end = ${periodEnd})`,
+};
+
 export type RunRow = {
   id: string;
   department_id: string;
@@ -168,9 +179,8 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     // periods). The solver leaves those days free, so nobody is booked twice on a day.
     q.query<{ employee_id: string; template_id: string; date: string }>(
       `SELECT s.employee_id, s.template_id, to_char(s.date, 'YYYY-MM-DD') AS date
-         FROM shifts s JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'
-        WHERE s.employee_id = ANY($1::bigint[]) AND s.date BETWEEN $2 AND $3 AND s.status <> 'cancelled'
-          AND NOT (s.source = 'generated' AND sc.department_id = $4 AND sc.period_start = $2 AND sc.period_end = $3)`,
+         FROM ${BOOKED_ELSEWHERE.from}
+        WHERE s.employee_id = ANY($1::bigint[]) AND s.date BETWEEN $2 AND $3 AND ${BOOKED_ELSEWHERE.where('$4', '$2', '$3')}`,
       [employeeIds, start, end, run.department_id]),
   ]);
 

@@ -14,7 +14,7 @@ import type { PoolClient } from 'pg';
 import { recordEvent, type ChangeEvent } from '@rota/events';
 import { checkAssignment, coverCounts, openSlots, type Assignment, type ScoreBreakdown } from '@rota/solver';
 import type { RunResult, RunStatus } from './job.ts';
-import { InvalidGenerationInputError, type LoadedInstance } from './load.ts';
+import { BOOKED_ELSEWHERE, InvalidGenerationInputError, type LoadedInstance } from './load.ts';
 import { addDays, zonedInstant } from './time.ts';
 
 export type SolveSummary = {
@@ -150,10 +150,9 @@ async function assertStillFree(q: Queryable, loaded: LoadedInstance, rows: reado
   await q.query('SELECT id FROM employees WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [ids]);
   const taken = await q.query<{ employee_id: string; date: string }>(
     `SELECT DISTINCT s.employee_id, to_char(s.date, 'YYYY-MM-DD') AS date
-       FROM shifts s JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'
+       FROM ${BOOKED_ELSEWHERE.from}
        JOIN unnest($1::bigint[], $2::date[]) AS r(employee_id, date) ON r.employee_id = s.employee_id AND r.date = s.date
-      WHERE s.status <> 'cancelled'
-        AND NOT (s.source = 'generated' AND sc.department_id = $3 AND sc.period_start = $4 AND sc.period_end = $5)
+      WHERE ${BOOKED_ELSEWHERE.where('$3', '$4', '$5')}
       LIMIT 20`,
     [booked.map((r) => r.employeeId), booked.map((r) => r.date), loaded.departmentId, loaded.periodStart, loaded.periodEnd]);
   if (taken.rows.length > 0) {

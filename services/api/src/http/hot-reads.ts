@@ -139,13 +139,17 @@ export function createHotReads(o: HotReadsOptions): HotReads {
         return next();
       }
       const start = performance.now();
-      const incoming = req.headers['x-request-id'];
-      const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      // Only for requests answered here (the full stack makes its own for the rest).
+      let requestId: string | undefined;
+      const requestIdOf = (): string => {
+        const incoming = req.headers['x-request-id'];
+        return (requestId ??= typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID());
+      };
       const answer = (body: Buffer, etag: string, status: CacheStatus, queries: number): void => {
         const notModified = etagMatches(req.headers['if-none-match'], etag);
         const elapsed = performance.now() - start;
         const headers = [...fixed,
-          'X-Request-Id', requestId,
+          'X-Request-Id', requestIdOf(),
           'X-Cache', status,
           'ETag', etag,
           'Cache-Control', 'private, no-cache',
@@ -176,7 +180,7 @@ export function createHotReads(o: HotReadsOptions): HotReads {
         }
       };
       const load = async (replay: Replay, state: PeekState): Promise<void> => {
-        const qc: QueryContext = { queryCount: 0, requestId };
+        const qc: QueryContext = { queryCount: 0, requestId: requestIdOf() };
         if (o.readYourWrites && (await o.readYourWrites.recent(principal!))) qc.readYourWrites = true;
         const r = await runWithQueryContext(qc, () => o.cache.getOrLoad(replay.read, replay.load, { prepared: hot.read, peeked: state }));
         loaded();

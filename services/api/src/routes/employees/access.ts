@@ -11,12 +11,14 @@ import { forbidden, notFound, type AppError } from '../../http/errors.ts';
 /** What authorization needs to know about the employee a request is about. */
 export type Target = { id: string; role: Role; department_id: string; path: string; active: boolean };
 
+/** The Target of employee `$1` (one row, or none): loadTarget's query, also usable as a subquery. */
+export const TARGET_SQL = `SELECT e.id, e.role, e.department_id, d.path::text AS path, e.active
+       FROM employees e JOIN departments d ON d.id = e.department_id
+      WHERE e.id = $1`;
+
 /** Loads the employee with its department path; `lock` takes a row lock for a write. */
 export async function loadTarget(q: Queryable, id: string, lock = false): Promise<Target | undefined> {
-  const r = await q.query<Target>(
-    `SELECT e.id, e.role, e.department_id, d.path::text AS path, e.active
-       FROM employees e JOIN departments d ON d.id = e.department_id
-      WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`, [id]);
+  const r = await q.query<Target>(`${TARGET_SQL} ${lock ? 'FOR UPDATE OF e' : ''}`, [id]);
   return r.rows[0];
 }
 

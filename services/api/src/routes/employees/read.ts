@@ -5,7 +5,7 @@ import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { cursorParam, idsParams, limitParam } from '../../http/validate.ts';
-import { authorize, loadTarget, viewerScopes, type Target } from './access.ts';
+import { authorize, loadTarget, TARGET_SQL, viewerScopes, type Target } from './access.ts';
 import { calendarDate, EMPLOYEE_COLUMNS, type EmployeeRow, employeeSchema, pageSchema, toEmployee } from './shape.ts';
 
 const HISTORY_SORT: SortColumn[] = [
@@ -84,8 +84,7 @@ export const employeeReadRoutes = [
         const r = await deps.db.read<TargetColumns & Partial<HistoryRow>>(
           `SELECT t.id AS target_id, t.role AS target_role, t.department_id AS target_department_id,
                   t.path AS target_path, t.active AS target_active, h.*
-             FROM (SELECT e.id, e.role, e.department_id, d.path::text AS path, e.active
-                     FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1) t
+             FROM (${TARGET_SQL}) t
              LEFT JOIN LATERAL (
                SELECT h.id, h.from_department_id, fd.name AS from_department_name, h.to_department_id,
                       td.name AS to_department_name, h.changed_by, h.changed_at, h.changed_at::text AS changed_key, h.reason
