@@ -3,10 +3,13 @@
 //   BASELINE=pg     the SQL the API ran for that URL (replayed from BASELINE_QUERIES, a JSON file
 //                   { url: [{ text, values }] }) on a pg pool of the API's default size, answering
 //                   JSON.stringify of the rows (one query: its rows; several: an array of row arrays).
+//                   Sent the way the API sends it: a statement with parameters as a named
+//                   (prepared) statement, so both sides skip Postgres's parse and plan alike.
 // Express's own ETag is off (the API sends a precomputed one), so the baselines do the least work.
 // Same V8 setting as the API (services/api/src/main.ts): Buffers' memory counts toward the global
 // heap limit, so neither side pays mark-compacts the other does not.
 // Prints "listening <port>" once ready.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -36,14 +39,16 @@ if (mode === 'redis') {
   });
   close = async () => { redis.disconnect(); };
 } else if (mode === 'pg') {
-  const queries = new Map(Object.entries(JSON.parse(await readFile(process.env['BASELINE_QUERIES']!, 'utf8')) as Record<string, { text: string; values: unknown[] }[]>));
+  const captured = JSON.parse(await readFile(process.env['BASELINE_QUERIES']!, 'utf8')) as Record<string, { text: string; values: unknown[] }[]>;
+  const named = (q: { text: string; values: unknown[] }): pg.QueryConfig => ({ ...q, ...(q.values.length ? { name: createHash('sha1').update(q.text).digest('base64url') } : {}) });
+  const queries = new Map(Object.entries(captured).map(([url, qs]) => [url, qs.map(named)]));
   const pool = new pg.Pool({ connectionString: process.env['DATABASE_URL'], max: Number(process.env['DATABASE_POOL_MAX'] ?? 20) });
   app.use(async (req, res, next) => {
     try {
       const qs = queries.get(req.originalUrl);
       if (!qs) { res.status(404).end(); return; }
       const rows: unknown[][] = [];
-      for (const q of qs) rows.push((await pool.query(q.text, q.values)).rows);
+      for (const q of qs) rows.push((await pool.query(q)).rows);
       res.type('application/json').send(JSON.stringify(rows.length === 1 ? rows[0] : rows));
     } catch (e) {
       next(e);

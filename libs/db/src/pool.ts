@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { PoolClient, QueryResultRow } from 'pg';
+import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { currentQueryContext } from './context.ts';
 
 // Bigint ids and counts come back as strings from pg by default; ids stay strings at the edge
@@ -25,6 +26,14 @@ export type PoolOptions = {
   applicationName: string;
   /** Queries slower than this are reported through onSlowQuery. Default 200 ms. */
   slowQueryMs?: number;
+  /**
+   * Run parameterized statements as named (server-side prepared) statements, so Postgres parses
+   * and plans each distinct text once per connection instead of on every execution. Default true;
+   * turn it off behind a pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements?: boolean;
+  /** At most this many distinct statement texts are prepared per process (dynamic SQL past it runs unnamed). Default 500. */
+  preparedStatementsMax?: number;
   /** Called after every query with its duration; for metrics. */
   onQuery?: (e: QueryEvent) => void;
   /** Called for queries slower than slowQueryMs; for logging with the request id. */
@@ -69,6 +78,57 @@ export function operationOf(text: string): string {
   return m?.[1]?.toLowerCase() ?? 'other';
 }
 
+/**
+ * Names for server-side prepared statements, one per distinct statement text (a hash of it, so a
+ * name never stands for two texts). Parse analysis and planning were most of Postgres's CPU for
+ * the API's reads (docs/performance.md): a prepared statement skips them after its first run on a
+ * connection. Bounded: texts past `max` stay unnamed (per-connection plan memory cannot grow
+ * without limit when SQL is built dynamically).
+ */
+export class StatementNames {
+  readonly #names = new Map<string, string>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** The name to run `text` under, or undefined to run it unnamed. */
+  nameOf(text: string): string | undefined {
+    const known = this.#names.get(text);
+    if (known !== undefined || this.#names.size >= this.#max) return known;
+    const name = `rota_${createHash('sha1').update(text).digest('base64url')}`;
+    this.#names.set(text, name);
+    return name;
+  }
+
+  /**
+   * The statement under the current name is unusable on some connection (its result columns
+   * changed with DDL, or a pooler dropped it): later runs use a fresh name, which every
+   * connection prepares anew.
+   */
+  renew(text: string): void {
+    const name = this.#names.get(text);
+    if (name === undefined) return;
+    const m = /^(.*?)(?:~(\d+))?$/.exec(name)!;
+    this.#names.set(text, `${m[1]}~${Number(m[2] ?? 0) + 1}`);
+  }
+
+  get size(): number {
+    return this.#names.size;
+  }
+}
+
+/**
+ * A prepared statement that cannot run as prepared any more: "cached plan must not change result
+ * type" (a table it selects `*` from changed) or "prepared statement does not exist" (the session
+ * was reset under us, e.g. by a pooler).
+ */
+export function isStalePreparedStatement(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (code === '0A000' && /cached plan must not change result type/.test(String((e as Error).message))) || code === '26000';
+}
+
 function makePool(url: string, o: PoolOptions, name: 'writer' | 'reader'): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -89,6 +149,28 @@ export function createDb(o: PoolOptions): Db {
   const writer = makePool(o.url, o, 'writer');
   const reader = o.readUrl ? makePool(o.readUrl, o, 'reader') : writer;
   const slowMs = o.slowQueryMs ?? 200;
+  const names = o.preparedStatements === false ? undefined : new StatementNames(o.preparedStatementsMax ?? 500);
+
+  /** Runs a statement, named when it has parameters; `retry`: once, unnamed, if the named one went stale. */
+  async function send<R extends QueryResultRow>(
+    target: pg.Pool | PoolClient,
+    text: string,
+    values: readonly unknown[] | undefined,
+    retry: boolean,
+  ): Promise<pg.QueryResult<R>> {
+    const name = values?.length ? names?.nameOf(text) : undefined;
+    if (name === undefined) return target.query<R>(text, values as unknown[]);
+    const config: QueryConfig = { name, text, values: values as unknown[] };
+    try {
+      return await target.query<R>(config);
+    } catch (e) {
+      if (!isStalePreparedStatement(e)) throw e;
+      names!.renew(text);
+      // Inside a transaction the failed statement aborted it: the caller's retry runs it anew.
+      if (!retry) throw e;
+      return target.query<R>(text, values as unknown[]);
+    }
+  }
 
   async function timed<R extends QueryResultRow>(
     name: 'writer' | 'reader',
@@ -114,17 +196,17 @@ export function createDb(o: PoolOptions): Db {
   }
 
   const query: Queryable['query'] = (text, values) =>
-    timed('writer', () => writer.query(text, values as unknown[]), text, values);
+    timed('writer', () => send(writer, text, values, true), text, values);
   const read: Queryable['query'] = (text, values) => {
     const useWriter = reader === writer || currentQueryContext()?.readYourWrites === true;
-    return useWriter ? query(text, values) : timed('reader', () => reader.query(text, values as unknown[]), text, values);
+    return useWriter ? query(text, values) : timed('reader', () => send(reader, text, values, true), text, values);
   };
 
   async function tx<T>(fn: (client: Queryable & { raw: PoolClient }) => Promise<T>): Promise<T> {
     const client = await writer.connect();
     const scoped: Queryable & { raw: PoolClient } = {
       raw: client,
-      query: (text, values) => timed('writer', () => client.query(text, values as unknown[]), text, values),
+      query: (text, values) => timed('writer', () => send(client, text, values, false), text, values),
     };
     try {
       await scoped.query('BEGIN');

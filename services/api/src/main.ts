@@ -29,6 +29,7 @@ const db = createInstrumentedDb({
   max: config.DATABASE_POOL_MAX,
   statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
   slowQueryMs: config.DATABASE_SLOW_QUERY_MS,
+  preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
   applicationName: 'rota-api',
 }, registry, logger);
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
 /** Every variable the scheduler worker reads, with its default. docs/configuration.md lists the same. */
 export const workerEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -8,6 +10,8 @@ export const workerEnvSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(100).default(5),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
   DATABASE_SLOW_QUERY_MS: z.coerce.number().int().min(1).default(1000),
+  /** Parameterized statements run prepared (parsed and planned once per connection); false behind PgBouncer < 1.21 in transaction mode. */
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix and pub/sub channel prefix; must match the API's QUEUE_PREFIX. */
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('rota'),

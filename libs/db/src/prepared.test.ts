@@ -1,0 +1,88 @@
+import { afterEach, expect, test as base } from 'vitest';
+import { testDatabase, type TestDatabase } from '@rota/testkit';
+import { createDb, isStalePreparedStatement, StatementNames, type Db } from './pool.ts';
+
+const test = base.extend<{ tdb: TestDatabase }>({ tdb: testDatabase });
+
+const opened: Db[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((db) => db.end()));
+});
+
+/** A pool of one connection, so every statement and the check below share its session. */
+function singleConnection(url: string, options: { preparedStatements?: boolean; preparedStatementsMax?: number } = {}): Db {
+  const db = createDb({ url, applicationName: 'rota:test-prepared', max: 1, ...options });
+  opened.push(db);
+  return db;
+}
+
+const prepared = async (db: Db): Promise<string[]> =>
+  (await db.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements ORDER BY statement')).rows.map((r) => r.statement);
+
+test('a parameterized read runs as a prepared statement, parsed once per connection', async ({ tdb }) => {
+  const db = singleConnection(tdb.url);
+  const sql = 'SELECT g FROM generate_series(1, $1::int) g';
+  expect((await db.read(sql, [3])).rows.map((r) => r['g'])).toEqual([1, 2, 3]);
+  expect((await db.read(sql, [2])).rowCount).toBe(2);
+  expect(await prepared(db)).toEqual([sql]);
+  // Statements without parameters (BEGIN, DDL, one-off admin SQL) stay unnamed.
+  await db.query('SELECT 1');
+  expect(await prepared(db)).toEqual([sql]);
+  await db.tx(async (q) => { await q.query('SELECT $1::int + 1 AS n', [1]); });
+  expect(await prepared(db)).toEqual(['SELECT $1::int + 1 AS n', sql].sort());
+});
+
+test('preparedStatements: false runs every statement unnamed', async ({ tdb }) => {
+  const db = singleConnection(tdb.url, { preparedStatements: false });
+  await db.read('SELECT $1::int AS n', [1]);
+  expect(await prepared(db)).toEqual([]);
+});
+
+test('at most preparedStatementsMax distinct texts are prepared; the rest run unnamed and still answer', async ({ tdb }) => {
+  const db = singleConnection(tdb.url, { preparedStatementsMax: 2 });
+  for (const n of [1, 2, 3, 4]) expect((await db.read(`SELECT $1::int + ${n} AS n`, [1])).rows[0]!['n']).toBe(1 + n);
+  expect(await prepared(db)).toEqual(['SELECT $1::int + 1 AS n', 'SELECT $1::int + 2 AS n']);
+});
+
+test('a statement whose result columns changed (DDL since it was prepared) is answered, then prepared anew', async ({ tdb }) => {
+  const db = singleConnection(tdb.url);
+  await db.query('CREATE TABLE widgets (id int PRIMARY KEY, name text)');
+  await db.query(`INSERT INTO widgets VALUES (1, 'a')`);
+  const sql = 'SELECT * FROM widgets WHERE id = $1';
+  expect((await db.read(sql, [1])).rows).toEqual([{ id: 1, name: 'a' }]);
+  await db.query(`ALTER TABLE widgets ADD COLUMN colour text NOT NULL DEFAULT 'red'`);
+  // Postgres refuses the old prepared statement ("cached plan must not change result type"); the
+  // read retries unnamed and later runs use a fresh name.
+  expect((await db.read(sql, [1])).rows).toEqual([{ id: 1, name: 'a', colour: 'red' }]);
+  expect((await db.read(sql, [1])).rows).toEqual([{ id: 1, name: 'a', colour: 'red' }]);
+  expect(await prepared(db)).toEqual([sql]);
+  // Inside a transaction the failed statement has aborted it, so it is not retried there: the
+  // error reaches the caller, and the caller's next attempt (a new transaction) succeeds.
+  await db.query('ALTER TABLE widgets ADD COLUMN size int');
+  const inTx = db.tx((q) => q.query(sql, [1]));
+  await expect(inTx).rejects.toSatisfy(isStalePreparedStatement);
+  expect((await db.tx((q) => q.query(sql, [1]))).rows).toEqual([{ id: 1, name: 'a', colour: 'red', size: null }]);
+});
+
+test('a prepared statement dropped under the client (session reset by a pooler) is answered, then prepared anew', async ({ tdb }) => {
+  const db = singleConnection(tdb.url);
+  const sql = 'SELECT $1::int * 2 AS n';
+  expect((await db.read(sql, [2])).rows[0]!['n']).toBe(4);
+  await db.query('DEALLOCATE ALL');
+  expect((await db.read(sql, [3])).rows[0]!['n']).toBe(6);
+  expect((await db.read(sql, [4])).rows[0]!['n']).toBe(8);
+  expect(await prepared(db)).toEqual([sql]);
+});
+
+test('names are stable per text, distinct across texts, and renewed on demand', () => {
+  const names = new StatementNames(10);
+  const a = names.nameOf('SELECT 1 WHERE $1');
+  expect(names.nameOf('SELECT 1 WHERE $1')).toBe(a);
+  expect(names.nameOf('SELECT 2 WHERE $1')).not.toBe(a);
+  names.renew('SELECT 1 WHERE $1');
+  const renewed = names.nameOf('SELECT 1 WHERE $1');
+  expect(renewed).not.toBe(a);
+  names.renew('SELECT 1 WHERE $1');
+  expect(new Set([a, renewed, names.nameOf('SELECT 1 WHERE $1')]).size).toBe(3);
+  expect(names.size).toBe(2);
+});
