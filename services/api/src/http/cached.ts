@@ -39,6 +39,17 @@ export const passThroughCache: ResponseCache = {
 };
 
 /**
+ * A response body that is already JSON text (e.g. built by Postgres): a loader may return it and
+ * sendCached sends the text as is instead of JSON.stringify-ing a value.
+ */
+export class JsonText {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/**
  * A stable key from the route, its validated inputs and what the principal may see, so two
  * callers share an entry only when they would get the same bytes.
  */
@@ -70,7 +81,10 @@ export async function sendCached(
   // response depends on the principal, the URL and the entry alone (see hot-reads.ts).
   const queries = currentQueryContext()?.queryCount;
   const replayable = queries !== undefined && queries === state.queriesBeforeHandler;
-  const loadBody = async (): Promise<Buffer> => Buffer.from(JSON.stringify(await load()));
+  const loadBody = async (): Promise<Buffer> => {
+    const value = await load();
+    return Buffer.from(value instanceof JsonText ? value.text : JSON.stringify(value));
+  };
   const { body, status, etag } = await cache.getOrLoad(read, loadBody, { prepared, peeked: hot?.peeked });
   res.setHeader('X-Cache', status);
   res.setHeader('ETag', etag);

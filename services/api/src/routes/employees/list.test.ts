@@ -57,6 +57,37 @@ describe('GET /v1/employees', () => {
     expect(Number(big.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
   });
 
+  test('a list item is byte for byte the single read of the employee (Postgres builds the page JSON; Node the single one)', async ({ api }) => {
+    const { token } = await api.login('admin');
+    const dept = await api.makeDepartment({ name: 'Säle "Nord" \\ 東' });
+    const tricky = [
+      { lastName: 'O\'Brien "the\\great"', firstName: 'Zoë\tTab', skills: ['a"b', 'c\\d', 'ümlaut', '😀'] },
+      { lastName: 'Ctl\u0001\u001f\u007fEnd', firstName: 'Line\nBreak', skills: [] },
+      { lastName: '</script><b>&amp;', firstName: '\u2028\u2029sep', skills: ['x'] },
+    ];
+    for (const t of tricky) await api.makeEmployee({ departmentId: dept, ...t, hourlyRate: 19.05 });
+    // Microseconds (the API truncates to milliseconds, as Date does), a pre-1970 and a late date,
+    // zero milliseconds, a contract and a null one.
+    await api.tdb.db.query(
+      `UPDATE employees SET created_at = CASE WHEN last_name LIKE 'O%' THEN timestamptz '1969-12-31 23:59:59.999999+00'
+                                              WHEN last_name LIKE 'C%' THEN timestamptz '2031-06-30 12:00:00+05:30'
+                                              ELSE timestamptz '2024-02-29 08:07:06.123456+00' END,
+              contract_id = CASE WHEN last_name LIKE 'O%' THEN (SELECT min(id) FROM contracts) END
+        WHERE department_id = $1`, [dept]);
+    const list = await api.request('GET', `/v1/employees?departmentId=${dept}`, { token });
+    expect(list.status).toBe(200);
+    expect(list.body.data).toHaveLength(3);
+    // Compact, canonical JSON: exactly what JSON.stringify would have written.
+    expect(list.text).toBe(JSON.stringify(list.body));
+    for (const item of list.body.data) {
+      const one = await api.request('GET', `/v1/employees/${item.id}`, { token });
+      expect(one.status).toBe(200);
+      expect(JSON.stringify(item)).toBe(one.text);
+    }
+    expect(list.body.data.map((e: { createdAt: string }) => e.createdAt).sort())
+      .toEqual(['1969-12-31T23:59:59.999Z', '2024-02-29T08:07:06.123Z', '2031-06-30T06:30:00.000Z']);
+  });
+
   test.for([
     ['lastName', 'asc'], ['lastName', 'desc'], ['hireDate', 'asc'], ['hireDate', 'desc'], ['createdAt', 'asc'], ['createdAt', 'desc'],
   ] as const)('keyset pagination by %s %s returns every row once, in order, despite ties and concurrent inserts', async ([sort, order], { api }) => {

@@ -4,18 +4,20 @@ import { scopes } from '@rota/cache';
 import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
 import { ROLES } from '@rota/domain';
 import { coversDepartment } from '../../auth/principal.ts';
-import { cacheKey, sendCached } from '../../http/cached.ts';
+import { cacheKey, JsonText, sendCached } from '../../http/cached.ts';
 import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { boolParam, cursorParam, idParam, limitParam } from '../../http/validate.ts';
-import { EMPLOYEE_COLUMNS, employeeSchema, NO_NUL, noNul, pageSchema, toEmployee, type EmployeeRow } from './shape.ts';
+import { EMPLOYEE_JSON, employeeSchema, NO_NUL, noNul, pageSchema } from './shape.ts';
 
+/** `key`: the sort value as text for the cursor (a JS Date would truncate microseconds and the cursor would skip rows). */
 const SORTS = {
-  lastName: { sql: 'e.last_name', type: 'text', key: (r: EmployeeRow) => r.last_name },
-  hireDate: { sql: 'e.hire_date', type: 'date', key: (r: EmployeeRow) => r.hire_date },
-  // Selected as text: a JS Date would truncate microseconds and the cursor would skip rows.
-  createdAt: { sql: 'e.created_at', type: 'timestamptz', key: (r: EmployeeRow) => r.created_key },
+  lastName: { sql: 'e.last_name', type: 'text', key: 'e.last_name' },
+  hireDate: { sql: 'e.hire_date', type: 'date', key: 'e.hire_date::text' },
+  createdAt: { sql: 'e.created_at', type: 'timestamptz', key: 'e.created_at::text' },
 } as const;
+
+type PageRow = { id: string; sort_key: string; json: string };
 
 const listQuery = z.strictObject({
   departmentId: idParam.optional(),
@@ -86,9 +88,14 @@ export const employeeListRoutes = [
         const k = keysetClause(columns, after, params.length + 1);
         params.push(...k.params);
         where.push(k.where);
-        const r = await deps.db.read<EmployeeRow>(
-          `SELECT ${EMPLOYEE_COLUMNS} FROM employees e JOIN departments d ON d.id = e.department_id
-            WHERE ${where.join(' AND ')} ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}`, params);
+        // The page's ids first — from the index alone for the default sort (employees_department_active
+        // holds department, active, last name and id) — then the rows and their JSON for those only.
+        const r = await deps.db.read<PageRow>(
+          `SELECT e.id, ${sort.key} AS sort_key, ${EMPLOYEE_JSON} AS json
+             FROM (SELECT e.id FROM employees e JOIN departments d ON d.id = e.department_id
+                    WHERE ${where.join(' AND ')} ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}) page
+             JOIN employees e ON e.id = page.id JOIN departments d ON d.id = e.department_id
+            ORDER BY ${k.orderBy}`, params);
         if (r.rows.length === 0 && query.departmentId !== undefined && !after) {
           // Empty: tell "no such department" and "not yours" apart from "nobody matches".
           const d = await deps.db.read<{ path: string }>('SELECT path::text AS path FROM departments WHERE id = $1', [query.departmentId]);
@@ -96,8 +103,8 @@ export const employeeListRoutes = [
           if (path === undefined) throw new AppError('validation_failed', 'department does not exist', { details: [{ field: 'query.departmentId', message: 'does not exist' }] });
           if (principal.role !== 'employee' && !coversDepartment(principal, path, 'manage')) throw forbidden('the department is outside your subtree');
         }
-        const page = pageOf(r.rows, query.limit, (row) => [sort.key(row), row.id], sortKey);
-        return { data: page.data.map(toEmployee), nextCursor: page.nextCursor };
+        const page = pageOf(r.rows, query.limit, (row) => [row.sort_key, row.id], sortKey);
+        return new JsonText(`{"data":[${page.data.map((row) => row.json).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`);
       });
     },
   }),

@@ -16,6 +16,22 @@ export const EMPLOYEE_COLUMNS = `e.id, e.email, e.first_name, e.last_name, e.rol
   e.contract_id, e.hire_date::text AS hire_date, e.hourly_rate::text AS hourly_rate, e.skills, e.active,
   e.created_at, e.updated_at, e.created_at::text AS created_key`;
 
+/** A timestamptz as `Date#toISOString` writes it: UTC, milliseconds (truncated, as pg's parser does), `Z`. */
+const isoTimestamp = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * An employee `e` joined with its department `d` as the JSON text of `employeeSchema`, built by
+ * Postgres: row_to_json writes compact JSON as JSON.stringify does (same keys in the same order,
+ * same escaping), so a 100-row page (~36 KB) is passed through as text instead of being parsed
+ * into 1,400 fields and serialized again — about half the API's CPU per list miss. `toEmployee`
+ * gives the same object for single reads; the list test checks that both agree byte for byte.
+ */
+export const EMPLOYEE_JSON = `(SELECT row_to_json(j)::text FROM (SELECT e.id::text AS "id", e.email AS "email",
+  e.first_name AS "firstName", e.last_name AS "lastName", e.role AS "role", e.department_id::text AS "departmentId",
+  d.name AS "departmentName", e.contract_id::text AS "contractId", e.hire_date::text AS "hireDate",
+  e.hourly_rate::text AS "hourlyRate", e.skills AS "skills", e.active AS "active",
+  ${isoTimestamp('e.created_at')} AS "createdAt", ${isoTimestamp('e.updated_at')} AS "updatedAt") j)`;
+
 export const employeeSchema = z.object({
   id: z.string(), email: z.string(), firstName: z.string(), lastName: z.string(),
   role: z.enum(['admin', 'manager', 'employee']), departmentId: z.string(), departmentName: z.string(),
