@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { migrate } from '@rota/db';
 
 export type DatasetOptions = { url: string; employees: number; seed: number; anchorDate: string };
 
@@ -30,7 +31,16 @@ export async function ensureDataset(o: DatasetOptions, log: (s: string) => void)
     'SELECT shobj_description(oid, \'pg_database\') AS c FROM pg_database WHERE datname = $1', [name])).rows[0]?.c ?? null);
   if (comment === marker(o)) {
     const n = await withClient(o.url, async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM employees')).rows[0]!.n));
-    if (n >= o.employees) return false;
+    if (n >= o.employees) {
+      // A dataset seeded before a newer migration: apply it (and refresh what the planner and
+      // index-only scans rely on) rather than seeding again.
+      const applied = await migrate(o.url);
+      if (applied.length > 0) {
+        log(`applied migration(s) ${applied.join(', ')} to ${name}`);
+        await withClient(o.url, (c) => c.query('VACUUM ANALYZE'));
+      }
+      return false;
+    }
   }
   log(`seeding ${name} (${o.employees} employees, seed ${o.seed}, anchor ${o.anchorDate}); takes a minute or two, once`);
   const args = [SEED_CLI, '--seed', String(o.seed), '--employees', String(o.employees), '--anchor-date', o.anchorDate, '--reset', '--quiet'];

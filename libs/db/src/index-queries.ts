@@ -27,6 +27,8 @@ export type IndexQuery = {
    * the reason (e.g. a GIN lookup costs more than scanning 80 pages of 3,000 employees).
    */
   forcedBecause?: string;
+  /** Every column the query reads is in the index (key or INCLUDE): the plan must be an index-only scan. */
+  indexOnly?: boolean;
 };
 
 const GIN_SKILLS = 'at the test\'s 3,000 employees (80 pages) a scan costs less than the GIN lookup; with the 20,000-employee seed the planner takes the index by itself';
@@ -170,7 +172,11 @@ export const INDEX_QUERIES: readonly IndexQuery[] = [
   { index: 'department_daily_stats_pkey', table: 'department_daily_stats', name: 'stats.byDepartmentInRange', usedBy: 'GET /v1/analytics/departments/:id/daily?from&to, refresh (delete of the range)',
     sql: `SELECT date, scheduled_minutes, labour_cost, head_count, demand_slots, covered_slots FROM department_daily_stats
           WHERE department_id = $1 AND date BETWEEN $2 AND $3 ORDER BY date`,
-    params: `SELECT department_id, min(date), min(date) + 27 FROM department_daily_stats GROUP BY 1 ORDER BY 1 LIMIT 1` },
+    params: `SELECT department_id, min(date), min(date) + 27 FROM department_daily_stats GROUP BY 1 ORDER BY 1 LIMIT 1`, indexOnly: true },
+  { index: 'department_daily_stats_pkey', table: 'department_daily_stats', name: 'stats.subtreeTotals', usedBy: 'GET /v1/analytics/overview?from&to&departmentId (a subtree: every department below it, summed)',
+    sql: `SELECT sum(demand_slots), sum(covered_slots), sum(scheduled_minutes), sum(labour_cost), sum(overtime_minutes), sum(shift_count), sum(open_shifts)
+            FROM department_daily_stats WHERE department_id IN (SELECT d.id FROM departments d WHERE d.path <@ $1::ltree) AND date BETWEEN $2 AND $3`,
+    params: `SELECT d.path, min(s.date), min(s.date) + 27 FROM department_daily_stats s JOIN departments d ON d.id = s.department_id GROUP BY d.path ORDER BY d.path LIMIT 1`, indexOnly: true },
   { index: 'department_daily_stats_date', table: 'department_daily_stats', name: 'stats.overviewInRange', usedBy: 'GET /v1/analytics/overview?from&to (all departments)',
     sql: `SELECT department_id, sum(scheduled_minutes), sum(labour_cost), sum(demand_slots), sum(covered_slots) FROM department_daily_stats
           WHERE date BETWEEN $1 AND $2 GROUP BY department_id`,

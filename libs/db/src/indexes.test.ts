@@ -82,6 +82,7 @@ describe('index → query → plan', () => {
       await client.query('ROLLBACK');
       const used = uses.filter((_u, i) => roots[i] === q.index);
       expect(used.length, `${q.name}: plan uses ${JSON.stringify(uses)} but not ${q.index}`).toBeGreaterThan(0);
+      if (q.indexOnly) expect(used.map((u) => u.node), `${q.name}: reads only indexed columns`).toContain('Index Only Scan');
       plans.set(q.name, [...new Set(used.map((u) => u.node))].join(' + '));
     } catch (e) {
       failed = true;
