@@ -67,6 +67,8 @@ export type Db = {
   /** A checked-out writer client for COPY/cursors; the caller must release it. */
   connect(): Promise<PoolClient>;
   stats(): PoolStats[];
+  /** Distinct statement texts running prepared, and how often one had to be prepared anew. */
+  prepared(): { statements: number; renewals: number };
   end(): Promise<void>;
   readonly writer: pg.Pool;
   readonly reader: pg.Pool;
@@ -88,6 +90,8 @@ export function operationOf(text: string): string {
 export class StatementNames {
   readonly #names = new Map<string, string>();
   readonly #max: number;
+  /** How often a name was renewed: steady growth means prepared statements do not survive (a pooler). */
+  renewals = 0;
 
   constructor(max: number) {
     this.#max = max;
@@ -112,6 +116,7 @@ export class StatementNames {
     if (name === undefined) return;
     const m = /^(.*?)(?:~(\d+))?$/.exec(name)!;
     this.#names.set(text, `${m[1]}~${Number(m[2] ?? 0) + 1}`);
+    this.renewals++;
   }
 
   get size(): number {
@@ -232,6 +237,7 @@ export function createDb(o: PoolOptions): Db {
     tx,
     connect: () => writer.connect(),
     stats: () => (reader === writer ? [stat('writer', writer)] : [stat('writer', writer), stat('reader', reader)]),
+    prepared: () => ({ statements: names?.size ?? 0, renewals: names?.renewals ?? 0 }),
     end: async () => {
       await writer.end();
       if (reader !== writer) await reader.end();

@@ -69,9 +69,12 @@ test('a prepared statement dropped under the client (session reset by a pooler) 
   const sql = 'SELECT $1::int * 2 AS n';
   expect((await db.read(sql, [2])).rows[0]!['n']).toBe(4);
   await db.query('DEALLOCATE ALL');
+  expect(db.prepared()).toEqual({ statements: 1, renewals: 0 });
   expect((await db.read(sql, [3])).rows[0]!['n']).toBe(6);
   expect((await db.read(sql, [4])).rows[0]!['n']).toBe(8);
   expect(await prepared(db)).toEqual([sql]);
+  // Counted for operators (db_prepared_statement_renewals_total): steady growth means a pooler loses them.
+  expect(db.prepared()).toEqual({ statements: 1, renewals: 1 });
 });
 
 test('names are stable per text, distinct across texts, and renewed on demand', () => {
