@@ -171,7 +171,7 @@ export function createDb(o: PoolOptions): Db {
     } catch (e) {
       if (!isStalePreparedStatement(e)) throw e;
       names!.renew(text);
-      // Inside a transaction the failed statement aborted it: the caller's retry runs it anew.
+      // Inside a transaction the failed statement aborted it: tx() runs the transaction again.
       if (!retry) throw e;
       return target.query<R>(text, values as unknown[]);
     }
@@ -208,6 +208,18 @@ export function createDb(o: PoolOptions): Db {
   };
 
   async function tx<T>(fn: (client: Queryable & { raw: PoolClient }) => Promise<T>): Promise<T> {
+    try {
+      return await attempt(fn);
+    } catch (e) {
+      // A prepared statement went stale inside the transaction (DDL since it was prepared, or the
+      // session lost it): the transaction was rolled back and the statement renamed, so running
+      // it once more is safe, and succeeds.
+      if (names === undefined || !isStalePreparedStatement(e)) throw e;
+      return attempt(fn);
+    }
+  }
+
+  async function attempt<T>(fn: (client: Queryable & { raw: PoolClient }) => Promise<T>): Promise<T> {
     const client = await writer.connect();
     const scoped: Queryable & { raw: PoolClient } = {
       raw: client,
