@@ -84,11 +84,14 @@ export function operationOf(text: string): string {
  * Names for server-side prepared statements, one per distinct statement text (a hash of it, so a
  * name never stands for two texts). Parse analysis and planning were most of Postgres's CPU for
  * the API's reads (docs/performance.md): a prepared statement skips them after its first run on a
- * connection. Bounded: texts past `max` stay unnamed (per-connection plan memory cannot grow
- * without limit when SQL is built dynamically).
+ * connection. Only a text seen twice gets a name, so one-off SQL (a generated table name, say)
+ * neither uses up the bound nor stays prepared on every connection; at most `max` texts are named
+ * (per-connection plan memory stays bounded however SQL is built).
  */
 export class StatementNames {
   readonly #names = new Map<string, string>();
+  /** Texts seen once; forgotten wholesale when large, so it stays bounded too. */
+  readonly #seenOnce = new Set<string>();
   readonly #max: number;
   /** How often a name was renewed: steady growth means prepared statements do not survive (a pooler). */
   renewals = 0;
@@ -101,6 +104,11 @@ export class StatementNames {
   nameOf(text: string): string | undefined {
     const known = this.#names.get(text);
     if (known !== undefined || this.#names.size >= this.#max) return known;
+    if (!this.#seenOnce.delete(text)) {
+      if (this.#seenOnce.size >= 10 * this.#max) this.#seenOnce.clear();
+      this.#seenOnce.add(text);
+      return undefined;
+    }
     const name = `rota_${createHash('sha1').update(text).digest('base64url')}`;
     this.#names.set(text, name);
     return name;
