@@ -11,8 +11,11 @@ import { forbidden, notFound, type AppError } from '../../http/errors.ts';
 /** What authorization needs to know about the employee a request is about. */
 export type Target = { id: string; role: Role; department_id: string; path: string; active: boolean };
 
+/** The Target's columns of an employee `e` joined with its department `d`. */
+export const TARGET_COLUMNS = 'e.id, e.role, e.department_id, d.path::text AS path, e.active';
+
 /** The Target of employee `$1` (one row, or none): loadTarget's query, also usable as a subquery. */
-export const TARGET_SQL = `SELECT e.id, e.role, e.department_id, d.path::text AS path, e.active
+export const TARGET_SQL = `SELECT ${TARGET_COLUMNS}
        FROM employees e JOIN departments d ON d.id = e.department_id
       WHERE e.id = $1`;
 
@@ -32,7 +35,7 @@ export const isSelf = (p: Principal, id: string): boolean => p.kind === 'user' &
  * Outside scope: 404 when the caller could not even see the employee as an employee-role user
  * (existence of colleagues is private), else 403.
  */
-export function authorize(p: Principal, t: Target | undefined, mode: 'read' | 'manage'): Target {
+export function authorize<T extends Target>(p: Principal, t: T | undefined, mode: 'read' | 'manage'): T {
   if (!t) throw notFound('employee');
   const canRead = p.role === 'admin' || isSelf(p, t.id) || (p.role === 'manager' && coversDepartment(p, t.path, 'manage'));
   if (!canRead) throw deny(p);

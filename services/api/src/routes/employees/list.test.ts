@@ -86,6 +86,32 @@ describe('GET /v1/employees', () => {
     }
     expect(list.body.data.map((e: { createdAt: string }) => e.createdAt).sort())
       .toEqual(['1969-12-31T23:59:59.999Z', '2024-02-29T08:07:06.123Z', '2031-06-30T06:30:00.000Z']);
+    // The values themselves, as stored (Postgres builds this JSON; nothing in Node re-creates it).
+    const obrien = list.body.data.find((e: { lastName: string }) => e.lastName.startsWith('O'));
+    const stored = (await api.tdb.db.query<{ id: string; contract_id: string | null; updated_at: Date }>(
+      'SELECT id, contract_id, updated_at FROM employees WHERE id = $1', [obrien.id])).rows[0]!;
+    expect(obrien).toEqual({
+      id: stored.id, email: obrien.email, firstName: 'Zoë\tTab', lastName: 'O\'Brien "the\\great"', role: 'employee',
+      departmentId: dept, departmentName: 'Säle "Nord" \\ 東', contractId: stored.contract_id, hireDate: obrien.hireDate,
+      hourlyRate: '19.05', skills: ['a"b', 'c\\d', 'ümlaut', '😀'], active: true,
+      createdAt: '1969-12-31T23:59:59.999Z', updatedAt: stored.updated_at.toISOString(),
+    });
+    expect(list.body.data.find((e: { firstName: string }) => e.firstName === 'Line\nBreak').skills).toEqual([]);
+  });
+
+  test('create and update answer with the same representation as the reads', async ({ api }) => {
+    const { token, departmentId } = await api.login('admin');
+    const created = await api.request('POST', '/v1/employees', {
+      token, body: { email: 'unicode.tab@example.com', firstName: 'Ünïcode', lastName: 'Tab\tName', departmentId, skills: ['x"y'], hourlyRate: '12.50' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const read = await api.request('GET', `/v1/employees/${created.body.id}`, { token });
+    expect(created.text).toBe(read.text);
+    const patched = await api.request('PATCH', `/v1/employees/${created.body.id}`, { token, body: { lastName: 'Renamed\\' } });
+    expect(patched.status, patched.text).toBe(200);
+    const again = await api.request('GET', `/v1/employees/${created.body.id}`, { token });
+    expect(patched.text).toBe(again.text);
+    expect(again.body).toMatchObject({ lastName: 'Renamed\\', firstName: 'Ünïcode', skills: ['x"y'], hourlyRate: '12.50' });
   });
 
   test.for([

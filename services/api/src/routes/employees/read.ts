@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { scopes } from '@rota/cache';
 import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
-import { cacheKey, sendCached } from '../../http/cached.ts';
+import { cacheKey, JsonText, sendCached } from '../../http/cached.ts';
 import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { cursorParam, idsParams, limitParam } from '../../http/validate.ts';
-import { authorize, loadTarget, TARGET_SQL, viewerScopes, type Target } from './access.ts';
-import { calendarDate, EMPLOYEE_COLUMNS, type EmployeeRow, employeeSchema, pageSchema, toEmployee } from './shape.ts';
+import { authorize, loadTarget, TARGET_COLUMNS, TARGET_SQL, viewerScopes, type Target } from './access.ts';
+import { calendarDate, EMPLOYEE_JSON, employeeSchema, pageSchema } from './shape.ts';
 
 const HISTORY_SORT: SortColumn[] = [
   { sql: 'h.changed_at', direction: 'desc', type: 'timestamptz' },
@@ -58,11 +58,9 @@ export const employeeReadRoutes = [
         scopes: [scopes.employee(target.id), scopes.department(target.department_id), ...viewerScopes(principal)],
       };
       await sendCached(req, res, deps.cache, read, async () => {
-        const r = await deps.db.read<EmployeeRow & { path: string }>(
-          `SELECT ${EMPLOYEE_COLUMNS}, d.path::text AS path FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [params.id]);
-        const row = r.rows[0];
-        authorize(principal, row, 'read');
-        return toEmployee(row!);
+        const r = await deps.db.read<Target & { json: string }>(
+          `SELECT ${TARGET_COLUMNS}, ${EMPLOYEE_JSON} AS json FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [params.id]);
+        return new JsonText(authorize(principal, r.rows[0], 'read').json);
       });
     },
   }),

@@ -1,30 +1,15 @@
 import { z } from 'zod';
-import type { Role } from '@rota/domain';
 import { isoDate } from '../../http/validate.ts';
 
-export type EmployeeRow = {
-  id: string; email: string; first_name: string; last_name: string; role: Role;
-  department_id: string; department_name: string; contract_id: string | null;
-  hire_date: string; hourly_rate: string; skills: string[]; active: boolean;
-  created_at: Date; updated_at: Date;
-  /** created_at as Postgres text: exact to the microsecond, for keyset cursors. */
-  created_key: string;
-};
-
-/** Columns of an employee `e` joined with its department `d`. */
-export const EMPLOYEE_COLUMNS = `e.id, e.email, e.first_name, e.last_name, e.role, e.department_id, d.name AS department_name,
-  e.contract_id, e.hire_date::text AS hire_date, e.hourly_rate::text AS hourly_rate, e.skills, e.active,
-  e.created_at, e.updated_at, e.created_at::text AS created_key`;
-
-/** A timestamptz as `Date#toISOString` writes it: UTC, milliseconds (truncated, as pg's parser does), `Z`. */
+/** A timestamptz as `Date#toISOString` writes it: UTC, milliseconds (truncated, as a Date holds them), `Z`. */
 const isoTimestamp = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
  * An employee `e` joined with its department `d` as the JSON text of `employeeSchema`, built by
  * Postgres: row_to_json writes compact JSON as JSON.stringify does (same keys in the same order,
  * same escaping), so a 100-row page (~36 KB) is passed through as text instead of being parsed
- * into 1,400 fields and serialized again — about half the API's CPU per list miss. `toEmployee`
- * gives the same object for single reads; the list test checks that both agree byte for byte.
+ * into 1,400 fields and serialized again — about half the API's CPU per list miss. The one
+ * representation of an employee: lists, single reads and write responses all use it.
  */
 export const EMPLOYEE_JSON = `(SELECT row_to_json(j)::text FROM (SELECT e.id::text AS "id", e.email AS "email",
   e.first_name AS "firstName", e.last_name AS "lastName", e.role AS "role", e.department_id::text AS "departmentId",
@@ -39,15 +24,6 @@ export const employeeSchema = z.object({
   skills: z.array(z.string()), active: z.boolean(), createdAt: z.string(), updatedAt: z.string(),
 });
 export type Employee = z.infer<typeof employeeSchema>;
-
-export function toEmployee(r: EmployeeRow): Employee {
-  return {
-    id: r.id, email: r.email, firstName: r.first_name, lastName: r.last_name, role: r.role,
-    departmentId: r.department_id, departmentName: r.department_name, contractId: r.contract_id,
-    hireDate: r.hire_date, hourlyRate: r.hourly_rate, skills: r.skills, active: r.active,
-    createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
-  };
-}
 
 /** Postgres text cannot hold NUL: refuse it as a 400 instead of letting the insert fail. */
 export const noNul = (s: string): boolean => !s.includes('\u0000');

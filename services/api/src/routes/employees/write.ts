@@ -7,7 +7,7 @@ import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { idParam, idsParams } from '../../http/validate.ts';
 import { authorize, isSelf, loadTarget } from './access.ts';
-import { calendarDate, EMPLOYEE_COLUMNS, type EmployeeRow, employeeSchema, NO_NUL, noNul, toEmployee } from './shape.ts';
+import { calendarDate, EMPLOYEE_JSON, type Employee, employeeSchema, NO_NUL, noNul } from './shape.ts';
 
 const nameField = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noNul, NO_NUL);
 const email = z.string().trim().max(254, 'must be at most 254 characters').pipe(z.email('must be an email address'));
@@ -55,9 +55,9 @@ async function ensureContract(q: Queryable, id: string | null | undefined): Prom
 
 const canPlaceIn = (p: Principal, path: string): boolean => p.role === 'admin' || (p.role === 'manager' && coversDepartment(p, path, 'manage'));
 
-async function selectEmployee(q: Queryable, id: string): Promise<EmployeeRow> {
-  const r = await q.query<EmployeeRow>(`SELECT ${EMPLOYEE_COLUMNS} FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [id]);
-  return r.rows[0]!;
+async function selectEmployee(q: Queryable, id: string): Promise<Employee> {
+  const r = await q.query<{ json: string }>(`SELECT ${EMPLOYEE_JSON} AS json FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [id]);
+  return JSON.parse(r.rows[0]!.json) as Employee;
 }
 
 export const employeeWriteRoutes = [
@@ -90,7 +90,7 @@ export const employeeWriteRoutes = [
         return { row: await selectEmployee(q, id), event };
       });
       await deps.cache.invalidate(invalidationsFor(out.event));
-      return { status: 201, json: toEmployee(out.row), headers: { Location: `/v1/employees/${out.row.id}` } };
+      return { status: 201, json: out.row, headers: { Location: `/v1/employees/${out.row.id}` } };
     },
   }),
   route({
@@ -147,7 +147,7 @@ export const employeeWriteRoutes = [
       });
       deps.auth.forget('user', params.id);
       await deps.cache.invalidate(invalidationsFor(out.event));
-      return { json: toEmployee(out.row) };
+      return { json: out.row };
     },
   }),
   route({
