@@ -137,7 +137,7 @@ export class StatementNames {
  * type" (a table it selects `*` from changed) or "prepared statement does not exist" (the session
  * was reset under us, e.g. by a pooler).
  */
-export function isStalePreparedStatement(e: unknown): boolean {
+function isStalePreparedStatement(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return (code === '0A000' && /cached plan must not change result type/.test(String((e as Error).message))) || code === '26000';
 }

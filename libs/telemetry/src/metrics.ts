@@ -22,31 +22,29 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05,
 
 /**
  * Pool gauges, read at scrape time: db_client_connections{pool,state},
- * db_client_connections_max{pool}, db_client_connections_pending_requests{pool}.
+ * db_client_connections_max{pool}, db_client_connections_pending_requests{pool},
+ * db_prepared_statements, db_prepared_statement_renewals_total.
  */
-export function registerPoolMetrics(registry: client.Registry, db: Pick<Db, 'stats'> & Partial<Pick<Db, 'prepared'>>): void {
-  if (db.prepared) {
-    const prepared = db.prepared.bind(db);
-    let counted = 0;
-    new client.Gauge({
-      name: 'db_prepared_statements',
-      help: 'Distinct statement texts this process runs as prepared statements',
-      registers: [registry],
-      collect() {
-        this.set(prepared().statements);
-      },
-    });
-    new client.Counter({
-      name: 'db_prepared_statement_renewals_total',
-      help: 'Prepared statements that had to be prepared anew (DDL changed their result, or the session lost them: a pooler without prepared-statement support)',
-      registers: [registry],
-      collect() {
-        const n = prepared().renewals;
-        this.inc(n - counted);
-        counted = n;
-      },
-    });
-  }
+export function registerPoolMetrics(registry: client.Registry, db: Pick<Db, 'stats' | 'prepared'>): void {
+  new client.Gauge({
+    name: 'db_prepared_statements',
+    help: 'Distinct statement texts this process runs as prepared statements',
+    registers: [registry],
+    collect() {
+      this.set(db.prepared().statements);
+    },
+  });
+  let counted = 0;
+  new client.Counter({
+    name: 'db_prepared_statement_renewals_total',
+    help: 'Prepared statements that had to be prepared anew (DDL changed their result, or the session lost them: a pooler without prepared-statement support)',
+    registers: [registry],
+    collect() {
+      const n = db.prepared().renewals;
+      this.inc(n - counted);
+      counted = n;
+    },
+  });
   new client.Gauge({
     name: 'db_client_connections',
     help: 'Connections in the pool by state',
