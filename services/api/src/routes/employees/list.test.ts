@@ -57,7 +57,7 @@ describe('GET /v1/employees', () => {
     expect(Number(big.headers.get('x-db-queries'))).toBeLessThanOrEqual(2);
   });
 
-  test('a list item is byte for byte the single read of the employee (Postgres builds the page JSON; Node the single one)', async ({ api }) => {
+  test('a list item is byte for byte the single read of the employee, and exactly what JSON.stringify would write', async ({ api }) => {
     const { token } = await api.login('admin');
     const dept = await api.makeDepartment({ name: 'Säle "Nord" \\ 東' });
     const tricky = [
@@ -86,7 +86,7 @@ describe('GET /v1/employees', () => {
     }
     expect(list.body.data.map((e: { createdAt: string }) => e.createdAt).sort())
       .toEqual(['1969-12-31T23:59:59.999Z', '2024-02-29T08:07:06.123Z', '2031-06-30T06:30:00.000Z']);
-    // The values themselves, as stored (Postgres builds this JSON; nothing in Node re-creates it).
+    // The values themselves, as stored (Postgres builds this JSON, employees.api_json; nothing in Node re-creates it).
     const obrien = list.body.data.find((e: { lastName: string }) => e.lastName.startsWith('O'));
     const stored = (await api.tdb.db.query<{ id: string; contract_id: string | null; updated_at: Date }>(
       'SELECT id, contract_id, updated_at FROM employees WHERE id = $1', [obrien.id])).rows[0]!;
@@ -97,6 +97,38 @@ describe('GET /v1/employees', () => {
       createdAt: '1969-12-31T23:59:59.999Z', updatedAt: stored.updated_at.toISOString(),
     });
     expect(list.body.data.find((e: { firstName: string }) => e.firstName === 'Line\nBreak').skills).toEqual([]);
+  });
+
+  test('Postgres keeps the stored JSON true for every writer; updatedAt moves only when the employee changes', async ({ api }) => {
+    const { token } = await api.login('admin');
+    const alpha = await api.makeDepartment({ name: 'Alpha' });
+    const beta = await api.makeDepartment({ name: 'Beta' });
+    const id = await api.makeEmployee({ departmentId: alpha, lastName: 'Stored', skills: ['a'] });
+    const row = async () => (await api.tdb.db.query<{ api_json: string; updated_at: Date }>(
+      'SELECT api_json, updated_at FROM employees WHERE id = $1', [id])).rows[0]!;
+    const first = await row();
+    expect(JSON.parse(first.api_json)).toMatchObject({ id, departmentName: 'Alpha', skills: ['a'], updatedAt: first.updated_at.toISOString() });
+
+    // A rename of the department rewrites the name in its employees' JSON; they did not change.
+    await api.tdb.db.query(`UPDATE departments SET name = 'Alpha "2"' WHERE id = $1`, [alpha]);
+    const renamed = await row();
+    expect(JSON.parse(renamed.api_json)).toEqual({ ...JSON.parse(first.api_json), departmentName: 'Alpha "2"' });
+    expect(renamed.updated_at).toEqual(first.updated_at);
+    // The column cannot be written: a statement setting it gets it rebuilt. A no-op update changes nothing.
+    await api.tdb.db.query(`UPDATE employees SET api_json = '{"forged":true}' WHERE id = $1`, [id]);
+    await api.tdb.db.query('UPDATE employees SET last_name = last_name WHERE id = $1', [id]);
+    expect(await row()).toEqual(renamed);
+
+    // A writer other than the API (plain SQL): the JSON and updatedAt follow.
+    await api.tdb.db.query(`UPDATE employees SET department_id = $2, skills = '{sql}', hourly_rate = 30 WHERE id = $1`, [id, beta]);
+    const moved = await row();
+    expect(moved.updated_at.getTime()).toBeGreaterThan(first.updated_at.getTime());
+    expect(JSON.parse(moved.api_json)).toEqual({
+      ...JSON.parse(first.api_json), departmentId: beta, departmentName: 'Beta', skills: ['sql'], hourlyRate: '30.00', updatedAt: moved.updated_at.toISOString(),
+    });
+    // What the API serves is that text.
+    const list = await api.request('GET', `/v1/employees?departmentId=${beta}`, { token });
+    expect(list.text).toBe(`{"data":[${moved.api_json}],"nextCursor":null}`);
   });
 
   test('create and update answer with the same representation as the reads', async ({ api }) => {

@@ -1,14 +1,14 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { scopes } from '@rota/cache';
-import { decodeCursor, keysetClause, pageOf, type SortColumn } from '@rota/db';
+import { decodeCursor, encodeCursor, keysetClause, type SortColumn } from '@rota/db';
 import { ROLES } from '@rota/domain';
 import { coversDepartment } from '../../auth/principal.ts';
 import { cacheKey, JsonText, sendCached } from '../../http/cached.ts';
 import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { boolParam, cursorParam, idParam, limitParam } from '../../http/validate.ts';
-import { EMPLOYEE_JSON, employeeSchema, NO_NUL, noNul, pageSchema } from './shape.ts';
+import { employeeSchema, NO_NUL, noNul, pageSchema } from './shape.ts';
 
 /** `key`: the sort value as text for the cursor (a JS Date would truncate microseconds and the cursor would skip rows). */
 const SORTS = {
@@ -17,7 +17,8 @@ const SORTS = {
   createdAt: { sql: 'e.created_at', type: 'timestamptz', key: 'e.created_at::text' },
 } as const;
 
-type PageRow = { id: string; sort_key: string; json: string };
+/** A whole page as one row: the employees' JSON joined by commas, how many rows matched (up to limit + 1), the last one's sort values. */
+type PageRow = { data: string | null; rows: number; last_key: string | null; last_id: string | null };
 
 const listQuery = z.strictObject({
   departmentId: idParam.optional(),
@@ -89,22 +90,27 @@ export const employeeListRoutes = [
         params.push(...k.params);
         where.push(k.where);
         // The page's ids first — from the index alone for the default sort (employees_department_active
-        // holds department, active, last name and id) — then the rows and their JSON for those only.
+        // holds department, active, last name and id) — then the stored JSON of those rows only
+        // (employees.api_json, kept by Postgres: migration 0006), joined into one text by Postgres:
+        // one row to receive, nothing to parse or serialize per employee.
+        const limit = query.limit;
         const r = await deps.db.read<PageRow>(
-          `SELECT e.id, ${sort.key} AS sort_key, ${EMPLOYEE_JSON} AS json
-             FROM (SELECT e.id FROM employees e JOIN departments d ON d.id = e.department_id
-                    WHERE ${where.join(' AND ')} ORDER BY ${k.orderBy} LIMIT ${query.limit + 1}) page
-             JOIN employees e ON e.id = page.id JOIN departments d ON d.id = e.department_id
-            ORDER BY ${k.orderBy}`, params);
-        if (r.rows.length === 0 && query.departmentId !== undefined && !after) {
+          `SELECT string_agg(x.api_json, ',' ORDER BY p.n) FILTER (WHERE p.n <= ${limit}) AS data, count(*)::int AS rows,
+                  max(p.sort_key) FILTER (WHERE p.n = ${limit}) AS last_key, (max(p.id) FILTER (WHERE p.n = ${limit}))::text AS last_id
+             FROM (SELECT e.id, ${sort.key} AS sort_key, row_number() OVER (ORDER BY ${k.orderBy}) AS n
+                     FROM (SELECT e.id, ${sort.sql} FROM employees e JOIN departments d ON d.id = e.department_id
+                            WHERE ${where.join(' AND ')} ORDER BY ${k.orderBy} LIMIT ${limit + 1}) e) p
+             JOIN employees x ON x.id = p.id`, params);
+        const page = r.rows[0]!;
+        if (page.rows === 0 && query.departmentId !== undefined && !after) {
           // Empty: tell "no such department" and "not yours" apart from "nobody matches".
           const d = await deps.db.read<{ path: string }>('SELECT path::text AS path FROM departments WHERE id = $1', [query.departmentId]);
           const path = d.rows[0]?.path;
           if (path === undefined) throw new AppError('validation_failed', 'department does not exist', { details: [{ field: 'query.departmentId', message: 'does not exist' }] });
           if (principal.role !== 'employee' && !coversDepartment(principal, path, 'manage')) throw forbidden('the department is outside your subtree');
         }
-        const page = pageOf(r.rows, query.limit, (row) => [row.sort_key, row.id], sortKey);
-        return new JsonText(`{"data":[${page.data.map((row) => row.json).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`);
+        const nextCursor = page.rows > limit ? encodeCursor([page.last_key, page.last_id], sortKey) : null;
+        return new JsonText(`{"data":[${page.data ?? ''}],"nextCursor":${JSON.stringify(nextCursor)}}`);
       });
     },
   }),

@@ -6,7 +6,7 @@ import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { cursorParam, idsParams, limitParam } from '../../http/validate.ts';
 import { authorize, loadTarget, TARGET_COLUMNS, TARGET_SQL, viewerScopes, type Target } from './access.ts';
-import { calendarDate, EMPLOYEE_JSON, employeeSchema, pageSchema } from './shape.ts';
+import { calendarDate, employeeSchema, pageSchema } from './shape.ts';
 
 const HISTORY_SORT: SortColumn[] = [
   { sql: 'h.changed_at', direction: 'desc', type: 'timestamptz' },
@@ -59,7 +59,7 @@ export const employeeReadRoutes = [
       };
       await sendCached(req, res, deps.cache, read, async () => {
         const r = await deps.db.read<Target & { json: string }>(
-          `SELECT ${TARGET_COLUMNS}, ${EMPLOYEE_JSON} AS json FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [params.id]);
+          `SELECT ${TARGET_COLUMNS}, e.api_json AS json FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [params.id]);
         return new JsonText(authorize(principal, r.rows[0], 'read').json);
       });
     },

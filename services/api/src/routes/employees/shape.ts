@@ -1,22 +1,13 @@
 import { z } from 'zod';
 import { isoDate } from '../../http/validate.ts';
 
-/** A timestamptz as `Date#toISOString` writes it: UTC, milliseconds (truncated, as a Date holds them), `Z`. */
-const isoTimestamp = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 /**
- * An employee `e` joined with its department `d` as the JSON text of `employeeSchema`, built by
- * Postgres: row_to_json writes compact JSON as JSON.stringify does (same keys in the same order,
- * same escaping), so a 100-row page (~36 KB) is passed through as text instead of being parsed
- * into 1,400 fields and serialized again — about half the API's CPU per list miss. The one
- * representation of an employee: lists, single reads and write responses all use it.
+ * An employee as the API sends it. Postgres writes this JSON and keeps it on the row
+ * (employees.api_json, built by rota_employee_json in libs/db/migrations/0006_employee_api_json.sql
+ * whenever the row or its department's name changes): lists, single reads and write responses pass
+ * it through as text. Changing a field here means a migration that changes that function too;
+ * list.test.ts fails when the two disagree.
  */
-export const EMPLOYEE_JSON = `(SELECT row_to_json(j)::text FROM (SELECT e.id::text AS "id", e.email AS "email",
-  e.first_name AS "firstName", e.last_name AS "lastName", e.role AS "role", e.department_id::text AS "departmentId",
-  d.name AS "departmentName", e.contract_id::text AS "contractId", e.hire_date::text AS "hireDate",
-  e.hourly_rate::text AS "hourlyRate", e.skills AS "skills", e.active AS "active",
-  ${isoTimestamp('e.created_at')} AS "createdAt", ${isoTimestamp('e.updated_at')} AS "updatedAt") j)`;
-
 export const employeeSchema = z.object({
   id: z.string(), email: z.string(), firstName: z.string(), lastName: z.string(),
   role: z.enum(['admin', 'manager', 'employee']), departmentId: z.string(), departmentName: z.string(),

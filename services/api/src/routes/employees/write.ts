@@ -7,7 +7,7 @@ import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { idParam, idsParams } from '../../http/validate.ts';
 import { authorize, isSelf, loadTarget } from './access.ts';
-import { calendarDate, EMPLOYEE_JSON, type Employee, employeeSchema, NO_NUL, noNul } from './shape.ts';
+import { calendarDate, type Employee, employeeSchema, NO_NUL, noNul } from './shape.ts';
 
 const nameField = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noNul, NO_NUL);
 const email = z.string().trim().max(254, 'must be at most 254 characters').pipe(z.email('must be an email address'));
@@ -56,7 +56,7 @@ async function ensureContract(q: Queryable, id: string | null | undefined): Prom
 const canPlaceIn = (p: Principal, path: string): boolean => p.role === 'admin' || (p.role === 'manager' && coversDepartment(p, path, 'manage'));
 
 async function selectEmployee(q: Queryable, id: string): Promise<Employee> {
-  const r = await q.query<{ json: string }>(`SELECT ${EMPLOYEE_JSON} AS json FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [id]);
+  const r = await q.query<{ json: string }>('SELECT api_json AS json FROM employees WHERE id = $1', [id]);
   return JSON.parse(r.rows[0]!.json) as Employee;
 }
 
