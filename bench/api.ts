@@ -9,7 +9,7 @@
 // BENCH_MISS_URLS (600 per endpoint), BENCH_ENDPOINTS (comma list of endpoint names, default all),
 // BENCH_CPU_PROF (a directory: the API processes and the baselines run with --cpu-prof into it).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { uniqueName } from '@rota/testkit';
 import { startCapturer, type CapturedQuery } from './api/capture.ts';
 import { chooseEndpoints, ensureDataset } from './api/dataset.ts';
 import { paced, saturate, type RateResult, type SaturationResult } from './api/load.ts';
+import type { ProbeFigures } from './api/probe.ts';
 
 const env = process.env;
 const DATABASE_URL = env['BENCH_API_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/rota_bench_api';
@@ -62,10 +63,15 @@ function freePort(): Promise<number> {
 
 type Child = { name: string; port: number; proc: ChildProcess };
 const children: Child[] = [];
+/** Where the servers' probes write (set once the run's temporary directory exists). */
+let probeDir: string | undefined;
 
 async function startChild(name: string, args: string[], extraEnv: Record<string, string>): Promise<Child> {
   const port = await freePort();
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...env, ...extraEnv, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const probe = probeDir ? ['--import', './bench/api/probe.ts'] : [];
+  const proc = spawn(process.execPath, [...probe, ...args], {
+    cwd: ROOT, env: { ...env, ...extraEnv, PORT: String(port), ...(probeDir ? { BENCH_PROBE_DIR: probeDir } : {}) }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.length > 20_000) stderr = stderr.slice(-10_000); });
   const child = { name, port, proc };
@@ -83,6 +89,21 @@ async function startChild(name: string, args: string[], extraEnv: Record<string,
   }
   proc.stderr!.on('data', (d: Buffer) => { if (/error|fatal/i.test(d.toString())) log(`${name}: ${d.toString().trim().slice(0, 500)}`); });
   return child;
+}
+
+/** The figures a server's probe (bench/api/probe.ts) counted since it was last asked; undefined if it does not answer. */
+async function probeOf(c: Child): Promise<ProbeFigures | undefined> {
+  if (!probeDir || c.proc.pid === undefined) return undefined;
+  const file = join(probeDir, `${c.proc.pid}.json`);
+  await rm(file, { force: true });
+  c.proc.kill('SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    await sleep(20);
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as ProbeFigures;
+    } catch { /* not written yet */ }
+  }
+  return undefined;
 }
 
 async function stopChildren(): Promise<void> {
@@ -113,7 +134,7 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
 const ttls = (freshMs: number, staleMs: number): string => JSON.stringify(Object.fromEntries(NAMESPACES.map((ns) => [ns, { freshMs, staleMs }])));
 
 type Sat = SaturationResult & { cpuUsPerReq: number };
-type Phase = { sat: Sat; rate: RateResult };
+type Phase = { sat: Sat; rate: RateResult & { server: ProbeFigures | undefined } };
 type EndpointResult = {
   label: string; urls: { hit: number; miss: number }; bytes: { api: number; pgBaseline: number }; queriesPerMiss: number;
   hit: Phase; redisBaseline: Phase; miss: Phase & { missShare: number }; pgBaseline: Phase;
@@ -152,6 +173,8 @@ try {
   await capturer.close();
   tmp = await mkdtemp(join(tmpdir(), 'rota-bench-api-'));
   const queriesFile = join(tmp, 'queries.json');
+  probeDir = join(tmp, 'probe');
+  await mkdir(probeDir);
   await writeFile(queriesFile, JSON.stringify(queries));
   log(`captured the SQL of ${Object.keys(queries).length} URLs (${Math.round((performance.now() - t0) / 1000)} s)`);
 
@@ -195,7 +218,11 @@ try {
       const cpu = (await cpuSeconds(c.proc.pid)) - cpu0;
       return { ...r, cpuUsPerReq: Math.round((cpu * 1e6) / Math.max(1, r.requests)) };
     };
-    const rate = (c: Child, paths: string[]): Promise<RateResult> => paced({ port: c.port, paths, headers, rate: RATE, seconds: RATE_SECONDS });
+    const rate = async (c: Child, paths: string[]): Promise<RateResult & { server: ProbeFigures | undefined }> => {
+      await probeOf(c); // starts the server's count
+      const r = await paced({ port: c.port, paths, headers, rate: RATE, seconds: RATE_SECONDS });
+      return { ...r, server: await probeOf(c) };
+    };
     log(`${e.name}: ${hitPaths.length} hit / ${missPaths.length} miss URLs; saturation…`);
     // Interleaved so that background load on a shared machine falls on all four alike.
     const hitSat = await sat(apiHit, hitPaths);
@@ -253,6 +280,11 @@ try {
     lines.push(`  Redis baseline  ${fmt(r.redisBaseline)}`);
     lines.push(`  API misses      ${fmt(r.miss)}   X-Cache ${JSON.stringify(r.miss.sat.xcache)} (MISS share ${(r.miss.missShare * 100).toFixed(1)} %)`);
     lines.push(`  pg baseline     ${fmt(r.pgBaseline)}`);
+    const inside = (label: string, p: Phase): string => {
+      const f = p.rate.server;
+      return `${label} ${f ? `loop ${f.loopP99Ms}/${f.loopMaxMs}, GC ${f.gc.count} (${f.gc.major} major) ${f.gc.totalMs} ms, longest ${f.gc.maxMs}` : 'n/a'}; sender lag p99 ${p.rate.senderLagP99ms}`;
+    };
+    lines.push(`  @${RATE} inside the servers (event-loop delay p99/max ms; GC pauses): ${[inside('API hits', r.hit), inside('Redis baseline', r.redisBaseline), inside('API misses', r.miss), inside('pg baseline', r.pgBaseline)].join(' | ')}`);
     lines.push(`  hits/redis ${r.ratios.hitVsRedis} (≥ ${TARGETS.hitVsRedis}: ${yes(r.targets.hitThroughput)}), misses/pg ${r.ratios.missVsPg} (≥ ${TARGETS.missVsPg}: ${yes(r.targets.missThroughput)}), `
       + `CPU/req baseline÷API: hits ${r.ratios.hitCpuVsRedis}, misses ${r.ratios.missCpuVsPg} (Node process only), `
       + `p99 @${RATE}: hits ${r.hit.rate.overloaded ? '∞' : r.hit.rate.p99ms} (≤ ${TARGETS.hitP99ms}: ${yes(r.targets.hitP99)}), misses ${r.miss.rate.overloaded ? '∞' : r.miss.rate.p99ms} (≤ ${TARGETS.missP99ms}: ${yes(r.targets.missP99)})`);
