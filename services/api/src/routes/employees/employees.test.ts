@@ -256,4 +256,22 @@ describe('employee CRUD', () => {
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(after.body.departmentName).toBe('New name');
   });
+
+  test("renaming a department shows in its ancestors' cached employee lists at once (stored JSON refreshed, lists invalidated)", async ({ api }) => {
+    const admin = await api.login('admin');
+    const top = await api.makeDepartment({ name: 'Top' });
+    const unit = await api.makeDepartment({ name: 'Unit', parentId: top });
+    const emp = await api.makeEmployee({ departmentId: unit, lastName: 'Member' });
+    const url = `/v1/employees?departmentId=${top}&includeSubdepartments=true`;
+    await api.request('GET', url, { token: admin.token });
+    const hit = await api.request('GET', url, { token: admin.token });
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(hit.body.data.find((e: { id: string }) => e.id === emp).departmentName).toBe('Unit');
+    expect((await api.request('PATCH', `/v1/departments/${unit}`, { token: admin.token, body: { name: 'Unit "renamed"' } })).status).toBe(200);
+    const after = await api.request('GET', url, { token: admin.token });
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    const member = after.body.data.find((e: { id: string }) => e.id === emp);
+    expect(member.departmentName).toBe('Unit "renamed"');
+    expect(member.updatedAt).toBe(hit.body.data.find((e: { id: string }) => e.id === emp).updatedAt);
+  });
 });
