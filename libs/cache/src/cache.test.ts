@@ -3,7 +3,7 @@ import { describe, expect } from 'vitest';
 import { createCache } from './cache.ts';
 import type { GetOrLoadRequest } from './cache.ts';
 import { etagOf } from './entry.ts';
-import { entryKey, scopes, versionKey } from './keys.ts';
+import { entryKey, NAMESPACE_SCOPE, scopes, versionKey } from './keys.ts';
 import { deferred, metricValue, test } from './testing.ts';
 
 /** A loader that counts its calls and returns `<name>:<n>`, optionally after `delayMs`. */
@@ -116,6 +116,58 @@ describe('cache-aside', () => {
 
     const next = await cache.getOrLoad(dept7List(async () => 'new'));
     expect(next.status).toBe('MISS');
+    expect(next.body.toString()).toBe('new');
+  });
+
+  test('once the counters exist, a fill is staged by a plain SET and placed by a guarded RENAME: same entry, same PX, nothing left behind', async ({ makeCache, redis, prefix, registry }) => {
+    const cache = makeCache({ namespaces: { employees: { freshMs: 1, staleMs: 60_000 } } });
+    // Which command carried each body to Redis.
+    const carriers = new Map<string, string>();
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string; args: unknown[] }, stream?: never) => {
+      for (const a of command.args) if (Buffer.isBuffer(a) && /(first|second)$/.test(a.toString())) carriers.set(/(first|second)$/.exec(a.toString())![1]!, command.name);
+      return send(command as never, stream);
+    }) as typeof redis.sendCommand;
+    const key = entryKey('employees', { departmentId: 7, includeSubdepartments: true }, [scopes.subtree(7)], prefix);
+    const counters = [versionKey('employees', NAMESPACE_SCOPE, prefix), versionKey('employees', scopes.subtree(7), prefix)];
+    await cache.getOrLoad(dept7List(async () => 'first')); // creates the counters (script path)
+    await cache.settled();
+    await sleep(5); // stale: the next read refreshes in the background over existing counters
+    expect((await cache.getOrLoad(dept7List(async () => 'second'))).status).toBe('STALE');
+    await cache.settled();
+    const versions = (await redis.mget(...counters)).join(',');
+    const raw = (await redis.getBuffer(key))!;
+    expect(raw.toString('latin1', 0, raw.indexOf(10))).toMatch(new RegExp(`^r2 ${versions} \\d+ \\d+ "`));
+    expect(raw.subarray(raw.indexOf(10) + 1).toString()).toBe('second');
+    expect(await redis.pttl(key)).toBeGreaterThan(59_000);
+    expect(await redis.keys(`${prefix}:*:fill:*`)).toEqual([]);
+    expect(await metricValue(registry, 'cache_fills_total', { result: 'stored' })).toBe(2);
+    expect(carriers.get('first')).toMatch(/^eval(sha)?$/); // EVAL after a NOSCRIPT on a fresh Redis
+    expect(carriers.get('second')).toBe('set');
+  });
+
+  test('a staged fill that raced a bump is refused: the entry is not replaced and the staged value is gone', async ({ makeCache, redis, prefix, registry }) => {
+    const cache = makeCache();
+    const key = entryKey('employees', { departmentId: 7, includeSubdepartments: true }, [scopes.subtree(7)], prefix);
+    await cache.getOrLoad(dept7List(async () => 'before'));
+    await cache.settled();
+    await cache.bump('employees', [scopes.subtree(7)]); // every counter exists now; the entry is out of date
+    const before = await redis.getBuffer(key);
+    const gate = deferred<string>();
+    let calls = 0;
+    const racing = cache.getOrLoad(dept7List(async () => { calls++; return gate.promise; }));
+    for (let i = 0; i < 500 && calls === 0; i++) await sleep(5);
+    expect(calls).toBe(1);
+    await cache.bump('employees', [scopes.subtree(7)]);
+    gate.resolve('raced');
+    expect((await racing).body.toString()).toBe('raced'); // that caller started before the bump: fine
+    await cache.settled();
+
+    expect(await redis.getBuffer(key)).toEqual(before);
+    expect(await redis.keys(`${prefix}:*:fill:*`)).toEqual([]);
+    expect(await metricValue(registry, 'cache_fills_total', { result: 'rejected' })).toBe(1);
+    const next = await cache.getOrLoad(dept7List(async () => 'new'));
+    expect(next).toMatchObject({ status: 'MISS' });
     expect(next.body.toString()).toBe('new');
   });
 

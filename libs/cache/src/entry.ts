@@ -6,7 +6,8 @@ import { hash } from 'node:crypto';
  *   r2 <v1>,<v2>,… <freshUntil> <loadMs> <etag>\n<exact response bytes>
  *
  * The versions are those of the entry's scopes (namespace scope first, then sorted) at the moment
- * the loader started; the fill script writes them, so they are the counters it checked. A hit
+ * the loader started, and the fill stores the entry only if the counters still hold them (see
+ * scripts.ts: FILL, or a staged SET placed by PLACE). A hit
  * reads the header (≈ 70 bytes, latin1) and returns a zero-copy slice of the reply as the body:
  * no JSON parse, no rehash. `freshUntil` (epoch ms, the filling pod's clock) splits fresh from
  * stale, so a read is one MGET of the entry and its counters. Clock skew between pods (NTP: a few
@@ -20,7 +21,7 @@ const MAX_HEADER = 512;
 export type EntryMeta = { freshUntil: number; loadMs: number; etag: string };
 export type DecodedEntry = EntryMeta & { versions: string; body: Buffer };
 
-/** The part of the value the client sends; the fill script prepends `r2 <versions> `. */
+/** The entry without its `r2 <versions> ` prefix, which the fill adds (scripts.ts). */
 export function encodeEntryTail(meta: EntryMeta, body: Buffer): Buffer {
   const head = Buffer.from(`${Math.round(meta.freshUntil)} ${Math.ceil(meta.loadMs)} ${meta.etag}\n`, 'latin1');
   return Buffer.concat([head, body]);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
 /**
@@ -34,6 +35,26 @@ redis.call('SET', KEYS[1], 'r2 ' .. table.concat(vs, ',') .. ' ' .. ARGV[2], 'PX
 return 1
 `;
 
+/**
+ * Guarded placement, for a fill whose counters all existed when the loader started (every fill
+ * after a scope's first). KEYS = staged value, entry, version keys…; ARGV = expected versions….
+ * The whole entry was written to the staged key (same hash tag, with the entry's PX) by a plain
+ * SET just before, on the same connection: moved onto the entry (RENAME keeps its PX) when no
+ * counter moved, deleted otherwise. Same guarantee as FILL, but the body never passes through
+ * Lua: a value handed to a script is copied into a Lua string and the concatenation copies it
+ * again — 134 µs of Redis CPU for a 36 KB entry against 6 µs for a SET, 21 against 4 for 500 bytes.
+ */
+const PLACE = `
+for i = 3, #KEYS do
+  if redis.call('GET', KEYS[i]) ~= ARGV[i - 2] then
+    redis.call('DEL', KEYS[1])
+    return 0
+  end
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+return 1
+`;
+
 /** KEYS = version keys… → number of counters bumped. */
 const BUMP = `
 local t = redis.call('TIME')
@@ -47,6 +68,7 @@ return #KEYS
 type ScriptClient = {
   // Defined without numberOfKeys: the first argument of each call is the key count.
   rotaCacheFill(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
+  rotaCachePlace(numKeys: number, ...args: string[]): Promise<number>;
   rotaCacheBump(numKeys: number, ...keys: string[]): Promise<number>;
 };
 
@@ -62,14 +84,19 @@ export type ReadResult = {
   versions: string[];
 };
 
+/** Staged keys are unique per process and fill; a staged key left by a crash expires with its PX. */
+const STAGING_ID = randomBytes(6).toString('base64url');
+let staging = 0;
+
 /**
  * Registers the scripts on the caller's client (ioredis sends EVALSHA and falls back to EVAL on
  * NOSCRIPT, e.g. after a failover). Registering twice, from two caches, is harmless.
  */
 export function defineScripts(client: Redis | Cluster): Scripts {
   const c = client as unknown as ScriptClient;
-  if (typeof (client as unknown as Partial<ScriptClient>).rotaCacheBump !== 'function') {
+  if (typeof (client as unknown as Partial<ScriptClient>).rotaCachePlace !== 'function') {
     client.defineCommand('rotaCacheFill', { lua: FILL });
+    client.defineCommand('rotaCachePlace', { lua: PLACE });
     client.defineCommand('rotaCacheBump', { lua: BUMP });
   }
   return {
@@ -82,8 +109,19 @@ export function defineScripts(client: Redis | Cluster): Scripts {
       return { entry: Buffer.isBuffer(entry) ? entry : null, versions };
     },
     async fill(entryKey, versionKeys, expected, px, tail) {
-      const stored = await c.rotaCacheFill(1 + versionKeys.length, entryKey, ...versionKeys, px, tail, ...expected);
-      return stored === 1;
+      if (expected.includes('')) {
+        // A counter to create (at the server's time, inside the script): the body goes through Lua.
+        const stored = await c.rotaCacheFill(1 + versionKeys.length, entryKey, ...versionKeys, px, tail, ...expected);
+        return stored === 1;
+      }
+      const staged = `${entryKey}:fill:${STAGING_ID}:${++staging}`;
+      const value = Buffer.concat([Buffer.from(`r2 ${expected.join(',')} `, 'latin1'), tail]);
+      // Sent together (one write with coalesceWrites), run in order on the one connection.
+      const [, placed] = await Promise.all([
+        client.set(staged, value, 'PX', px),
+        c.rotaCachePlace(2 + versionKeys.length, staged, entryKey, ...versionKeys, ...expected),
+      ]);
+      return placed === 1;
     },
     async bump(versionKeys) {
       if (versionKeys.length === 0) return;
