@@ -4,6 +4,7 @@ import { createCache } from './cache.ts';
 import type { GetOrLoadRequest } from './cache.ts';
 import { etagOf } from './entry.ts';
 import { entryKey, NAMESPACE_SCOPE, scopes, versionKey } from './keys.ts';
+import { defineScripts } from './scripts.ts';
 import { deferred, metricValue, test } from './testing.ts';
 
 /** A loader that counts its calls and returns `<name>:<n>`, optionally after `delayMs`. */
@@ -144,6 +145,21 @@ describe('cache-aside', () => {
     expect(await metricValue(registry, 'cache_fills_total', { result: 'stored' })).toBe(2);
     expect(carriers.get('first')).toMatch(/^eval(sha)?$/); // EVAL after a NOSCRIPT on a fresh Redis
     expect(carriers.get('second')).toBe('set');
+  });
+
+  test('a staged value that expired before its placement (a PX of 1 ms on a slow machine) is no error', async ({ redis, prefix }) => {
+    defineScripts(redis);
+    const place = (redis as unknown as { rotaCachePlace(n: number, ...a: string[]): Promise<number> }).rotaCachePlace.bind(redis);
+    const v = versionKey('employees', scopes.subtree(7), prefix);
+    await redis.set(v, '17');
+    const staged = `${prefix}:{employees}:e:x:fill:t:1`;
+    await redis.set(staged, 'r2 17 0 0 "e"\nbody', 'PX', 1);
+    await sleep(10);
+    expect(await place(3, staged, `${prefix}:{employees}:e:x`, v, '17')).toBe(2);
+    await redis.set(staged, 'r2 17 0 0 "e"\nbody', 'PX', 60_000);
+    expect(await place(3, staged, `${prefix}:{employees}:e:x`, v, '17')).toBe(1);
+    expect(await redis.get(`${prefix}:{employees}:e:x`)).toBe('r2 17 0 0 "e"\nbody');
+    expect(await redis.exists(staged)).toBe(0);
   });
 
   test('a staged fill that raced a bump is refused: the entry is not replaced and the staged value is gone', async ({ makeCache, redis, prefix, registry }) => {
