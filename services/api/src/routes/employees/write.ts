@@ -55,10 +55,8 @@ async function ensureContract(q: Queryable, id: string | null | undefined): Prom
 
 const canPlaceIn = (p: Principal, path: string): boolean => p.role === 'admin' || (p.role === 'manager' && coversDepartment(p, path, 'manage'));
 
-async function selectEmployee(q: Queryable, id: string): Promise<Employee> {
-  const r = await q.query<{ json: string }>('SELECT api_json AS json FROM employees WHERE id = $1', [id]);
-  return JSON.parse(r.rows[0]!.json) as Employee;
-}
+/** The row's stored API JSON (set by the trigger before the write, so RETURNING has it). */
+const asEmployee = (json: string): Employee => JSON.parse(json) as Employee;
 
 export const employeeWriteRoutes = [
   route({
@@ -77,9 +75,9 @@ export const employeeWriteRoutes = [
         const path = await departmentPath(q, body.departmentId, 'body.departmentId');
         if (!canPlaceIn(principal, path)) throw forbidden('the department is outside your subtree');
         await ensureContract(q, body.contractId);
-        const r = await q.query<{ id: string }>(
+        const r = await q.query<{ id: string; json: string }>(
           `INSERT INTO employees (email, first_name, last_name, role, department_id, contract_id, hire_date, hourly_rate, skills, active, password_hash)
-           VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::date, current_date), $8, $9, $10, $11) RETURNING id`,
+           VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::date, current_date), $8, $9, $10, $11) RETURNING id, api_json AS json`,
           [body.email, body.firstName, body.lastName, body.role ?? 'employee', body.departmentId, body.contractId ?? null,
             body.hireDate ?? null, body.hourlyRate ?? '0', body.skills ?? [], body.active ?? true, passwordHash]);
         const id = r.rows[0]!.id;
@@ -87,7 +85,7 @@ export const employeeWriteRoutes = [
           type: 'employee.created', aggregate: { type: 'employee', id }, departmentIds: [body.departmentId], employeeIds: [id],
           payload: { role: body.role ?? 'employee' },
         });
-        return { row: await selectEmployee(q, id), event };
+        return { row: asEmployee(r.rows[0]!.json), event };
       });
       await deps.cache.invalidate(invalidationsFor(out.event));
       return { status: 201, json: out.row, headers: { Location: `/v1/employees/${out.row.id}` } };
@@ -118,14 +116,14 @@ export const employeeWriteRoutes = [
           if (!canPlaceIn(principal, path)) throw forbidden('the new department is outside your subtree');
         }
         await ensureContract(q, body.contractId);
-        await q.query(
+        const updated = await q.query<{ json: string }>(
           `UPDATE employees SET
               email = coalesce($2, email), first_name = coalesce($3, first_name), last_name = coalesce($4, last_name),
               role = coalesce($5, role), department_id = coalesce($6::bigint, department_id),
               contract_id = CASE WHEN $7::boolean THEN $8::bigint ELSE contract_id END,
               hire_date = coalesce($9::date, hire_date), hourly_rate = coalesce($10::numeric, hourly_rate),
               skills = coalesce($11::text[], skills), active = coalesce($12::boolean, active), password_hash = coalesce($13, password_hash)
-            WHERE id = $1`,
+            WHERE id = $1 RETURNING api_json AS json`,
           [params.id, body.email ?? null, body.firstName ?? null, body.lastName ?? null, body.role ?? null, body.departmentId ?? null,
             body.contractId !== undefined, body.contractId ?? null, body.hireDate ?? null, body.hourlyRate ?? null, body.skills ?? null,
             body.active ?? null, passwordHash ?? null]);
@@ -143,7 +141,7 @@ export const employeeWriteRoutes = [
           departmentIds: moved ? [target.department_id, body.departmentId!] : [target.department_id], employeeIds: [params.id],
           payload: { changed: body.password ? [...changed, 'password'] : changed, ...(moved ? { fromDepartmentId: target.department_id, toDepartmentId: body.departmentId } : {}) },
         });
-        return { row: await selectEmployee(q, params.id), event };
+        return { row: asEmployee(updated.rows[0]!.json), event };
       });
       deps.auth.forget('user', params.id);
       await deps.cache.invalidate(invalidationsFor(out.event));
