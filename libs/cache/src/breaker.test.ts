@@ -72,6 +72,7 @@ describe('fail-open', () => {
       keyPrefix: uniqueName('cachet'),
       timeoutMs: 500, // failures here are refused connections, not timeouts; spare a loaded CI box
       breaker: { name: 'redis-cache', volumeThreshold: 3, resetTimeoutMs: 300 },
+      localCopies: { minEntryBytes: 1 }, // the fill leaves an in-process copy: never served without Redis
     }), redis);
     const state = () => metricValue(registry, 'circuit_breaker_state', { name: 'redis-cache' });
 
@@ -80,6 +81,7 @@ describe('fail-open', () => {
     expect((await cache.getOrLoad(req(load))).status).toBe('MISS');
     await cache.settled();
     expect((await cache.getOrLoad(req(load))).status).toBe('HIT');
+    expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'hit' })).toBe(1);
     expect(await state()).toBe(0);
 
     await server.stop();

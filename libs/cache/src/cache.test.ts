@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { describe, expect } from 'vitest';
 import { createCache } from './cache.ts';
 import type { GetOrLoadRequest } from './cache.ts';
 import { etagOf } from './entry.ts';
 import { entryKey, NAMESPACE_SCOPE, scopes, versionKey } from './keys.ts';
 import { defineScripts } from './scripts.ts';
-import { deferred, metricValue, test } from './testing.ts';
+import { TEST_REDIS_URL, deferred, metricValue, test as cacheTest } from './testing.ts';
 
 /** A loader that counts its calls and returns `<name>:<n>`, optionally after `delayMs`. */
 function counter(name: string, delayMs = 0) {
@@ -27,7 +29,14 @@ const dept7List = (load: () => Promise<Buffer | string>): GetOrLoadRequest => ({
   load,
 });
 
-describe('cache-aside', () => {
+// Every guarantee holds alike whether hits come from Redis or from an in-process copy.
+const MODES = [
+  ['every entry copied in process', { minEntryBytes: 1 }],
+  ['no in-process copies', { maxBytes: 0 }],
+] as const;
+
+describe.each(MODES)('cache-aside (%s)', (_mode, localCopies) => {
+  const test = cacheTest.override({ localCopies });
   test('miss, then hit, then stale served while one background refresh replaces it', async ({ makeCache, registry }) => {
     const cache = makeCache({ namespaces: { employees: { freshMs: 1_000, staleMs: 10_000 } } });
     const l = counter('v');
@@ -382,5 +391,132 @@ describe('cache-aside', () => {
     const r = await cache.getOrLoad({ ns: 'employees', key: 'k', scopes: ['bad scope{'], load: async () => 'x' });
     expect(r.status).toBe('BYPASS');
     expect(r.body.toString()).toBe('x');
+  });
+});
+
+describe('in-process copies of large entries', () => {
+  const test = cacheTest;
+  const big = (tag: string): string => `${tag}:${'x'.repeat(20_000)}`;
+  const key = (prefix: string): string => entryKey('employees', { departmentId: 7, includeSubdepartments: true }, [scopes.subtree(7)], prefix);
+
+  test('a hit reads only the counters from Redis and serves the copy; small entries are not copied', async ({ makeCache, redis, prefix, registry }) => {
+    const cache = makeCache();
+    await cache.getOrLoad(dept7List(async () => big('v1'))); // the fill keeps a copy
+    await cache.settled();
+    await cache.getOrLoad({ ns: 'employees', key: 'small', scopes: [scopes.all], load: async () => 'tiny' });
+    await cache.settled();
+    expect(await metricValue(registry, 'cache_local_copy_bytes')).toBeGreaterThanOrEqual(20_000);
+    expect(await metricValue(registry, 'cache_local_copy_bytes')).toBeLessThan(21_000);
+
+    const commands: string[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string; args: unknown[] }, stream?: never) => {
+      commands.push(`${command.name} ${command.args.map(String).join(' ')}`);
+      return send(command as never, stream);
+    }) as typeof redis.sendCommand;
+    const hit = await cache.getOrLoad(dept7List(async () => 'never'));
+    expect(hit.status).toBe('HIT');
+    expect(hit.body.toString()).toBe(big('v1'));
+    expect(hit.etag).toBe(etagOf(Buffer.from(big('v1'))));
+    expect(commands).toEqual([`mget ${versionKey('employees', NAMESPACE_SCOPE, prefix)} ${versionKey('employees', scopes.subtree(7), prefix)}`]);
+    expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'hit' })).toBe(1);
+    expect(await metricValue(registry, 'cache_requests_total', { result: 'hit' })).toBe(1);
+  });
+
+  test('a bump by another pod (another client and cache) stops the copy at once; its fill is then read from Redis, not loaded again', async ({ makeCache, redis, prefix, registry }) => {
+    const mine = makeCache();
+    const other = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const theirs = makeCache({ redis: other, registry: new Registry() });
+      await theirs.getOrLoad(dept7List(async () => big('v1')));
+      await theirs.settled();
+      expect((await mine.getOrLoad(dept7List(async () => 'never'))).body.toString()).toBe(big('v1')); // copied
+      await theirs.bump('employees', [scopes.subtree(7)]);
+      const after = await mine.getOrLoad(dept7List(async () => big('v2')));
+      expect(after.status).toBe('MISS');
+      expect(after.body.toString()).toBe(big('v2'));
+      expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'dropped' })).toBe(1);
+      await mine.settled();
+
+      await theirs.bump('employees', [scopes.subtree(7)]);
+      await theirs.getOrLoad(dept7List(async () => big('v3'))); // their miss, their fill
+      await theirs.settled();
+      let loads = 0;
+      const r = await mine.getOrLoad(dept7List(async () => { loads++; return 'never'; }));
+      expect(r).toMatchObject({ status: 'HIT' });
+      expect(r.body.toString()).toBe(big('v3'));
+      expect(loads).toBe(0);
+      expect(await redis.exists(key(prefix))).toBe(1);
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  test('a delayed fill that raced an invalidation leaves no copy behind', async ({ makeCache, registry }) => {
+    const cache = makeCache();
+    await cache.getOrLoad(dept7List(async () => big('v1')));
+    await cache.settled();
+    await cache.bump('employees', [scopes.subtree(7)]); // every counter exists: the next fill would keep a copy
+    const gate = deferred<string>();
+    let calls = 0;
+    const racing = cache.getOrLoad(dept7List(async () => { calls++; return gate.promise; }));
+    for (let i = 0; i < 500 && calls === 0; i++) await sleep(5);
+    await cache.bump('employees', [scopes.subtree(7)]);
+    gate.resolve(big('raced'));
+    expect((await racing).body.toString()).toBe(big('raced'));
+    await cache.settled();
+    expect(await metricValue(registry, 'cache_fills_total', { result: 'rejected' })).toBe(1);
+    expect(await metricValue(registry, 'cache_local_copy_bytes')).toBe(0);
+    const next = await cache.getOrLoad(dept7List(async () => big('new')));
+    expect(next.status).toBe('MISS');
+    expect(next.body.toString()).toBe(big('new'));
+    await cache.settled();
+    // That fill's versions were known: its copy answers the next hit.
+    expect((await cache.getOrLoad(dept7List(async () => 'never'))).body.toString()).toBe(big('new'));
+    expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'hit' })).toBe(1);
+  });
+
+  test('a copy is served only while fresh: after that the stale entry comes from Redis and is refreshed', async ({ makeCache, registry }) => {
+    const cache = makeCache({ namespaces: { employees: { freshMs: 1_200, staleMs: 10_000 } } });
+    await cache.getOrLoad(dept7List(async () => big('v1'))); // copied (fresh for ~1.2 s)
+    await cache.settled();
+    expect((await cache.getOrLoad(dept7List(async () => 'never'))).status).toBe('HIT');
+    expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'hit' })).toBe(1);
+    await sleep(1_300);
+    const stale = await cache.getOrLoad(dept7List(async () => big('v2')));
+    expect(stale.status).toBe('STALE');
+    expect(stale.body.toString()).toBe(big('v1'));
+    await cache.settled();
+    const fresh = await cache.getOrLoad(dept7List(async () => 'never'));
+    expect(fresh).toMatchObject({ status: 'HIT' });
+    expect(fresh.body.toString()).toBe(big('v2'));
+    expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'hit' })).toBe(2); // the refresh's own copy
+  });
+
+  test('copies are bounded by their total bytes, least recently used first', async ({ makeCache, registry }) => {
+    const cache = makeCache({ localCopies: { maxBytes: 70_000 } });
+    const read = (d: number, v: string): Promise<unknown> =>
+      cache.getOrLoad({ ns: 'employees', key: { d }, scopes: [scopes.department(d)], load: async () => big(v) });
+    await read(0, 'counters'); // creates the namespace counter; each department's own is created below
+    for (let d = 1; d <= 5; d++) await cache.bump('employees', [scopes.department(d)]);
+    for (let d = 1; d <= 5; d++) await read(d, `d${d}`);
+    await cache.settled();
+    const bytes = await metricValue(registry, 'cache_local_copy_bytes');
+    expect(bytes).toBeGreaterThan(60_000); // three of 20 KB
+    expect(bytes).toBeLessThanOrEqual(70_000);
+    for (let d = 3; d <= 5; d++) await read(d, 'never');
+    expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'hit' })).toBe(3);
+    await read(1, 'never'); // evicted: read from Redis (and copied again)
+    expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'hit' })).toBe(3);
+    expect(await metricValue(registry, 'cache_requests_total', { result: 'hit' })).toBe(4);
+  });
+
+  test('maxBytes 0 keeps no copies', async ({ makeCache, registry }) => {
+    const cache = makeCache({ localCopies: { maxBytes: 0 } });
+    await cache.getOrLoad(dept7List(async () => big('v1')));
+    await cache.settled();
+    for (let i = 0; i < 3; i++) expect((await cache.getOrLoad(dept7List(async () => 'never'))).status).toBe('HIT');
+    expect(await metricValue(registry, 'cache_local_copy_reads_total')).toBe(0);
+    expect(() => makeCache({ localCopies: { maxBytes: -1 } })).toThrow(RangeError);
   });
 });

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Cluster, Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
 import { decodeEntry, encodeEntryTail, etagOf, shouldRefreshEarly } from './entry.ts';
@@ -11,7 +12,7 @@ import type { BreakerLogger, BreakerState, CacheMetrics } from './metrics.ts';
 import { DEFAULT_NAMESPACE_TTLS, NAMESPACES } from './namespaces.ts';
 import type { Namespace, NamespaceTtl } from './namespaces.ts';
 import { defineScripts } from './scripts.ts';
-import type { ReadResult, Scripts } from './scripts.ts';
+import type { Scripts } from './scripts.ts';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
@@ -55,6 +56,24 @@ export type CacheOptions = {
   /** XFetch early-refresh aggressiveness; 0 disables it. Default 1. */
   earlyRefreshBeta?: number;
   breaker?: BreakerOptions;
+  /** In-process copies of large entries (see {@link LocalCopyOptions}). Default on. */
+  localCopies?: LocalCopyOptions;
+};
+
+/**
+ * In-process copies of large entries. A copy is served only after the entry's scope counters,
+ * read from Redis by the same request, still equal the versions it was filled under — the very
+ * condition under which the Redis entry itself would be served — so a hit costs a read of the
+ * counters (a few bytes) instead of the whole body, and the body is not copied into a new Buffer
+ * on every hit. A copy is served only while fresh; near or past its fresh window, and whenever
+ * its versions moved, the read goes to Redis as without copies. With Redis unreachable nothing is
+ * served from a copy (BYPASS to the loader, as always).
+ */
+export type LocalCopyOptions = {
+  /** Total bytes of bodies kept (least recently used go first); 0 disables copies. Default 64 MiB. */
+  maxBytes?: number;
+  /** Smaller bodies are not copied: for them the counters are most of the read anyway. Default 8 KiB. */
+  minEntryBytes?: number;
 };
 
 export type GetOrLoadRequest = {
@@ -92,8 +111,8 @@ export type PreparedRead = { readonly ns: Namespace; readonly entryKey: string; 
  */
 export type PeekState = {
   readonly entryKey: string;
-  /** The reply of the read; undefined when Redis failed (getOrLoad then bypasses at once). */
-  readonly read?: ReadResult;
+  /** What the read saw; undefined when Redis failed (getOrLoad then bypasses at once). */
+  readonly read?: Observed;
   /** The entry was fresh but XFetch picked this read to refresh it early. */
   readonly refreshEarly?: boolean;
 };
@@ -135,6 +154,20 @@ export class CacheUnavailableError extends Error {
   override readonly name = 'CacheUnavailableError';
 }
 
+/**
+ * What one read saw: the current version of each scope ('' where the counter does not exist) and
+ * the entry, from Redis or from the in-process copy whose versions were just read.
+ */
+export type Observed = {
+  readonly versions: string[];
+  readonly entry: DecodedEntry | undefined;
+  /** The in-process copy of this same entry was picked (XFetch) for an early refresh. */
+  readonly refreshDue?: boolean;
+};
+
+/** A copy that would be fresh for less than this is not kept. */
+const MIN_COPY_TTL_MS = 1_000;
+
 type Loaded = { body: Buffer; etag: string; loadMs: number };
 type Flight = { result: Promise<Loaded> };
 type LoadContext = {
@@ -162,6 +195,10 @@ class RedisCache implements Cache {
   /** In-flight loads by entry key + the versions they were started under. */
   readonly #flights = new Map<string, Flight>();
   readonly #pending = new Set<Promise<void>>();
+  /** In-process copies of large entries by entry key; undefined when disabled. */
+  readonly #copies: LRUCache<string, DecodedEntry> | undefined;
+  readonly #minCopyBytes: number;
+  #forgetCopyBytes = (): void => {};
   #closed = false;
 
   constructor(opts: CacheOptions) {
@@ -194,6 +231,14 @@ class RedisCache implements Cache {
       rollingPercentilesEnabled: false,
     });
     instrumentBreaker(this.#breaker, opts.registry, opts.logger);
+    const maxCopyBytes = opts.localCopies?.maxBytes ?? 64 * 1024 * 1024;
+    this.#minCopyBytes = Math.max(1, opts.localCopies?.minEntryBytes ?? 8 * 1024);
+    if (!(maxCopyBytes >= 0) || !(this.#minCopyBytes >= 1)) throw new RangeError('invalid localCopies options');
+    this.#copies = maxCopyBytes > 0
+      ? new LRUCache<string, DecodedEntry>({ maxSize: maxCopyBytes, sizeCalculation: (e, k) => e.body.length + k.length })
+      : undefined;
+    const copies = this.#copies;
+    if (copies !== undefined) this.#forgetCopyBytes = this.#metrics.addLocalBytes(() => copies.calculatedSize);
   }
 
   get breakerState(): BreakerState {
@@ -206,7 +251,7 @@ class RedisCache implements Cache {
   }
 
   /** Deferred increment of one label set of a cache counter (see deferredInc). */
-  #inc(counter: 'requests' | 'fills', ns: Namespace, result: string): void {
+  #inc(counter: 'requests' | 'fills' | 'local', ns: Namespace, result: string): void {
     const k = `${counter}:${ns}:${result}`;
     let inc = this.#counted.get(k);
     if (inc === undefined) this.#counted.set(k, (inc = deferredInc(this.#metrics[counter], { namespace: ns, result })));
@@ -235,25 +280,65 @@ class RedisCache implements Cache {
     };
   }
 
-  /** A read's reply against the current versions: fresh (ms left), stale, or no usable entry. */
-  #judge(read: ReadResult): { entry: DecodedEntry; freshRemaining: number } | undefined {
+  /**
+   * One Redis round trip. With a copy of the entry in process (fresh, not yet due for an early
+   * refresh) only the counters are read, and the copy is the entry when they still hold its
+   * versions; otherwise — or if they moved — the entry and its counters are read from Redis (a
+   * second round trip only right after an invalidation). Rejects when Redis fails.
+   */
+  async #observe(p: PreparedRead): Promise<Observed> {
+    const copy = this.#copies?.get(p.entryKey);
+    let due = false;
+    if (copy !== undefined) {
+      due = shouldRefreshEarly(copy.freshUntil - Date.now(), copy.loadMs, this.#beta);
+      if (!due) {
+        const versions = await this.#redis(() => this.#scripts.versions(p.versionKeys));
+        if (versions.join(',') === copy.versions) {
+          this.#inc('local', p.ns, 'hit');
+          return { versions, entry: copy };
+        }
+      }
+      // Moved, or due for an early refresh: Redis may hold a newer entry (another pod's).
+      this.#copies!.delete(p.entryKey);
+      this.#inc('local', p.ns, 'dropped');
+    }
+    const read = await this.#redis(() => this.#scripts.read(p.entryKey, p.versionKeys));
     const entry = read.entry === null ? undefined : decodeEntry(read.entry);
+    if (entry !== undefined && entry.versions === read.versions.join(',')) {
+      // The copy was due for an early refresh and Redis holds the same fill: refresh it now (the
+      // draw already made), rather than drawing again.
+      if (due && entry.freshUntil === copy!.freshUntil && entry.etag === copy!.etag) return { versions: read.versions, entry, refreshDue: true };
+      this.#keepCopy(p.entryKey, entry);
+    }
+    return { versions: read.versions, entry };
+  }
+
+  /** Keeps an in-process copy of a current entry that is large enough and fresh for a while yet. */
+  #keepCopy(entryKey: string, entry: DecodedEntry): void {
+    const ttl = entry.freshUntil - Date.now();
+    if (this.#copies === undefined || entry.body.length < this.#minCopyBytes || ttl < MIN_COPY_TTL_MS) return;
+    this.#copies.set(entryKey, entry, { ttl });
+  }
+
+  /** What was read, against the current versions: fresh (ms left), stale, or no usable entry. */
+  #judge(read: Observed): { entry: DecodedEntry; freshRemaining: number } | undefined {
+    const entry = read.entry;
     // A counter that does not exist ('') never matches: entries always record real versions.
     if (entry === undefined || entry.versions !== read.versions.join(',')) return undefined;
     return { entry, freshRemaining: entry.freshUntil - Date.now() };
   }
 
   async peek(p: PreparedRead): Promise<Peeked> {
-    let read: ReadResult;
+    let read: Observed;
     try {
-      read = await this.#redis(() => this.#scripts.read(p.entryKey, p.versionKeys));
+      read = await this.#observe(p);
     } catch (err) {
       this.#failed('read', err, p.ns);
       return { state: { entryKey: p.entryKey } };
     }
     const j = this.#judge(read);
     if (j === undefined || j.freshRemaining <= 0) return { state: { entryKey: p.entryKey, read } };
-    if (shouldRefreshEarly(j.freshRemaining, j.entry.loadMs, this.#beta)) return { state: { entryKey: p.entryKey, read, refreshEarly: true } };
+    if (read.refreshDue === true || shouldRefreshEarly(j.freshRemaining, j.entry.loadMs, this.#beta)) return { state: { entryKey: p.entryKey, read, refreshEarly: true } };
     this.#count(p.ns, 'hit');
     return { hit: { body: j.entry.body, status: 'HIT', etag: j.entry.etag } };
   }
@@ -269,12 +354,12 @@ class RedisCache implements Cache {
         failedInPeek = true;
         throw new CacheUnavailableError('redis failed in peek');
       }
-      const read = peeked?.read ?? (await this.#redis(() => this.#scripts.read(p.entryKey, p.versionKeys)));
+      const read = peeked?.read ?? (await this.#observe(p));
       ctx = { ns, entryKey: p.entryKey, versionKeys: p.versionKeys, versions: read.versions, load: req.load };
       const j = this.#judge(read);
       if (j !== undefined) {
         if (j.freshRemaining > 0) {
-          if (peeked?.refreshEarly ?? shouldRefreshEarly(j.freshRemaining, j.entry.loadMs, this.#beta)) this.#refresh(ctx, 'early');
+          if (peeked?.refreshEarly ?? (read.refreshDue === true || shouldRefreshEarly(j.freshRemaining, j.entry.loadMs, this.#beta))) this.#refresh(ctx, 'early');
           this.#count(ns, 'hit');
           return { body: j.entry.body, status: 'HIT', etag: j.entry.etag };
         }
@@ -333,11 +418,13 @@ class RedisCache implements Cache {
 
   async #fill(ctx: LoadContext, loaded: Loaded): Promise<void> {
     const ttl = this.#ttl[ctx.ns];
-    const tail = encodeEntryTail({ freshUntil: Date.now() + ttl.freshMs, loadMs: loaded.loadMs, etag: loaded.etag }, loaded.body);
+    const meta = { freshUntil: Math.round(Date.now() + ttl.freshMs), loadMs: Math.ceil(loaded.loadMs), etag: loaded.etag };
+    const tail = encodeEntryTail(meta, loaded.body);
     try {
-      const stored = await this.#redis(() =>
+      const versions = await this.#redis(() =>
         this.#scripts.fill(ctx.entryKey, ctx.versionKeys, ctx.versions, ttl.freshMs + ttl.staleMs, tail));
-      this.#countFill(ctx.ns, stored ? 'stored' : 'rejected');
+      this.#countFill(ctx.ns, versions !== undefined ? 'stored' : 'rejected');
+      if (versions !== undefined) this.#keepCopy(ctx.entryKey, { ...meta, versions, body: loaded.body });
     } catch (err) {
       this.#countFill(ctx.ns, 'error');
       this.#failed('fill', err, ctx.ns);
@@ -391,6 +478,8 @@ class RedisCache implements Cache {
     this.#closed = true;
     await this.settled();
     this.#breaker.shutdown();
+    this.#copies?.clear();
+    this.#forgetCopyBytes();
   }
 }
 

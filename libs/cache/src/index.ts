@@ -11,6 +11,8 @@ export type {
   PeekState,
   PreparedRead,
   InvalidationTarget,
+  LocalCopyOptions,
+  Observed,
 } from './cache.ts';
 export { etagOf } from './entry.ts';
 export type { ReadResult } from './scripts.ts';

@@ -54,7 +54,12 @@ export type CacheMetrics = {
   refreshes: Counter<'namespace' | 'trigger'>;
   fills: Counter<'namespace' | 'result'>;
   errors: Counter<'operation'>;
+  local: Counter<'namespace' | 'result'>;
+  /** Adds a source of the in-process copies' bytes (every cache on the registry adds its own); returns its removal. */
+  addLocalBytes(source: () => number): () => void;
 };
+
+const localBytesSources = new WeakMap<Gauge, Set<() => number>>();
 
 export function cacheMetrics(registry: Registry): CacheMetrics {
   const registers = [registry];
@@ -90,6 +95,32 @@ export function cacheMetrics(registry: Registry): CacheMetrics {
       labelNames: ['operation'] as const,
       registers,
     })),
+    local: getOrCreate(registry, 'cache_local_copy_reads_total', Counter, () => new Counter({
+      name: 'cache_local_copy_reads_total',
+      help: 'Reads that found an in-process copy of the entry: hit (served from it after its versions were checked in Redis), dropped (versions moved, or due for an early refresh: read from Redis).',
+      labelNames: ['namespace', 'result'] as const,
+      registers,
+    })),
+    addLocalBytes(source) {
+      const gauge = getOrCreate(registry, 'cache_local_copy_bytes', Gauge, () => {
+        const sources = new Set<() => number>();
+        const g: Gauge = new Gauge({
+          name: 'cache_local_copy_bytes',
+          help: 'Bytes of response bodies held as in-process copies of cache entries (keys included).',
+          registers,
+          collect() {
+            let total = 0;
+            for (const s of sources) total += s();
+            g.set(total);
+          },
+        });
+        localBytesSources.set(g, sources);
+        return g;
+      });
+      const sources = localBytesSources.get(gauge);
+      sources?.add(source);
+      return () => { sources?.delete(source); };
+    },
   };
 }
 

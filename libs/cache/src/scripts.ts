@@ -14,7 +14,8 @@ import type { Cluster, Redis } from 'ioredis';
 /**
  * Guarded fill. KEYS = entry, version keys…; ARGV = px, tail (meta + body), expected versions…
  * ('' = the counter did not exist when the loader started). Refuses (returns 0) when any counter
- * moved since the loader started, so a fill that raced an invalidation never even lands.
+ * moved since the loader started, so a fill that raced an invalidation never even lands. Returns
+ * the versions the entry was stored under (those of counters it created included).
  */
 const FILL = `
 local vs = {}
@@ -31,8 +32,9 @@ for i = 2, #KEYS do
   end
   vs[#vs + 1] = cur
 end
-redis.call('SET', KEYS[1], 'r2 ' .. table.concat(vs, ',') .. ' ' .. ARGV[2], 'PX', ARGV[1])
-return 1
+local versions = table.concat(vs, ',')
+redis.call('SET', KEYS[1], 'r2 ' .. versions .. ' ' .. ARGV[2], 'PX', ARGV[1])
+return versions
 `;
 
 /**
@@ -70,14 +72,17 @@ return #KEYS
 
 type ScriptClient = {
   // Defined without numberOfKeys: the first argument of each call is the key count.
-  rotaCacheFill(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number>;
+  rotaCacheFill(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number | string>;
   rotaCachePlace(numKeys: number, ...args: string[]): Promise<number>;
   rotaCacheBump(numKeys: number, ...keys: string[]): Promise<number>;
 };
 
 export type Scripts = {
   read(entryKey: string, versionKeys: readonly string[]): Promise<ReadResult>;
-  fill(entryKey: string, versionKeys: readonly string[], expected: readonly string[], px: number, tail: Buffer): Promise<boolean>;
+  /** The current versions only ('' where a counter does not exist). */
+  versions(versionKeys: readonly string[]): Promise<string[]>;
+  /** The versions (comma-joined) the entry was stored under, or undefined when a counter had moved. */
+  fill(entryKey: string, versionKeys: readonly string[], expected: readonly string[], px: number, tail: Buffer): Promise<string | undefined>;
   bump(versionKeys: readonly string[]): Promise<void>;
 };
 
@@ -111,11 +116,15 @@ export function defineScripts(client: Redis | Cluster): Scripts {
       const versions = counters.map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : ''));
       return { entry: Buffer.isBuffer(entry) ? entry : null, versions };
     },
+    async versions(versionKeys) {
+      const counters = await client.mget(...versionKeys);
+      return counters.map((v) => v ?? '');
+    },
     async fill(entryKey, versionKeys, expected, px, tail) {
       if (expected.includes('')) {
         // A counter to create (at the server's time, inside the script): the body goes through Lua.
         const stored = await c.rotaCacheFill(1 + versionKeys.length, entryKey, ...versionKeys, px, tail, ...expected);
-        return stored === 1;
+        return typeof stored === 'string' ? stored : undefined;
       }
       const staged = `${entryKey}:fill:${STAGING_ID}:${++staging}`;
       const value = Buffer.concat([Buffer.from(`r2 ${expected.join(',')} `, 'latin1'), tail]);
@@ -124,7 +133,7 @@ export function defineScripts(client: Redis | Cluster): Scripts {
         client.set(staged, value, 'PX', px),
         c.rotaCachePlace(2 + versionKeys.length, staged, entryKey, ...versionKeys, ...expected),
       ]);
-      return placed !== 0;
+      return placed !== 0 ? expected.join(',') : undefined;
     },
     async bump(versionKeys) {
       if (versionKeys.length === 0) return;

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { test as base } from 'vitest';
 import { PrivateRedis as TestkitRedis, uniqueName } from '@rota/testkit';
 import { createCache } from './cache.ts';
-import type { Cache, CacheOptions } from './cache.ts';
+import type { Cache, CacheOptions, LocalCopyOptions } from './cache.ts';
 
 export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -13,6 +13,8 @@ export type CacheFixtures = {
   redis: Redis;
   prefix: string;
   registry: Registry;
+  /** makeCache's in-process copies unless a test passes its own (override per suite). */
+  localCopies: LocalCopyOptions;
   /** A cache on the shared test Redis with this test's key prefix; closed after the test. */
   makeCache: (opts?: Partial<CacheOptions>) => Cache;
 };
@@ -40,12 +42,13 @@ export const test = base.extend<CacheFixtures>({
   registry: async ({}, use) => {
     await use(new Registry());
   },
-  makeCache: async ({ redis, prefix, registry }, use) => {
+  localCopies: {},
+  makeCache: async ({ redis, prefix, registry, localCopies }, use) => {
     const caches: Cache[] = [];
     await use((opts = {}) => {
       // A generous Redis timeout: on a loaded CI machine a 50 ms timeout turns a fill into a
       // BYPASS now and then; the timeout itself is tested in breaker.test.ts.
-      const cache = createCache({ redis, registry, keyPrefix: prefix, earlyRefreshBeta: 0, timeoutMs: 2_000, ...opts });
+      const cache = createCache({ redis, registry, keyPrefix: prefix, earlyRefreshBeta: 0, timeoutMs: 2_000, localCopies, ...opts });
       caches.push(cache);
       return cache;
     });

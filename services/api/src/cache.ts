@@ -5,6 +5,7 @@ import type { ResponseCache } from './http/cached.ts';
 
 export type ResponseCacheOptions = {
   redis: Redis; prefix: string; registry: Registry; logger: Logger; timeoutMs?: number; namespaces?: CacheOptions['namespaces'];
+  localCopies?: CacheOptions['localCopies'];
   /**
    * With a read replica: invalidate the same scopes again this long after a write. A read that
    * missed right after the write may have loaded from a replica still behind it and filled the
@@ -19,7 +20,7 @@ export type ResponseCacheOptions = {
  * the Kafka-driven invalidator bumps the same scopes when Redis is back.
  */
 export function buildResponseCache(o: ResponseCacheOptions): ResponseCache & { inner: Cache } {
-  const inner = createCache({ redis: o.redis, registry: o.registry, logger: o.logger, keyPrefix: o.prefix, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...(o.namespaces ? { namespaces: o.namespaces } : {}) });
+  const inner = createCache({ redis: o.redis, registry: o.registry, logger: o.logger, keyPrefix: o.prefix, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...(o.namespaces ? { namespaces: o.namespaces } : {}), ...(o.localCopies ? { localCopies: o.localCopies } : {}) });
   return {
     inner,
     getOrLoad: (read, load, hint) => inner.getOrLoad({

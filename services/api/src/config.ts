@@ -29,6 +29,10 @@ export const apiEnvSchema = z.object({
   /** Send the cache's Redis commands of one event-loop turn in one write (see @rota/cache coalesceWrites). */
   REDIS_COALESCE_WRITES: bool.default(true),
   CACHE_ENABLED: bool.default(true),
+  /** In-process copies of large cache entries, served after their versions are checked in Redis (@rota/cache); 0 disables. */
+  CACHE_LOCAL_COPY_MAX_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  /** Entries smaller than this are not copied in process. */
+  CACHE_LOCAL_COPY_MIN_BYTES: z.coerce.number().int().min(1).default(8 * 1024),
   /** JSON overrides of the per-namespace windows, e.g. {"employees":{"freshMs":60000,"staleMs":60000}}. */
   CACHE_NAMESPACE_TTLS: z.string().default('{}').transform((s, ctx) => {
     try {

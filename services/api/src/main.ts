@@ -48,6 +48,7 @@ const responseCache = config.CACHE_ENABLED
   ? buildResponseCache({
     redis, prefix: config.REDIS_KEY_PREFIX, registry, logger, timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, namespaces: config.CACHE_NAMESPACE_TTLS,
     rebumpAfterMs: config.DATABASE_READ_URL ? config.DATABASE_READ_MAX_LAG_MS : 0,
+    localCopies: { maxBytes: config.CACHE_LOCAL_COPY_MAX_BYTES, minEntryBytes: config.CACHE_LOCAL_COPY_MIN_BYTES },
   })
   : passThroughCache;
 // CACHE_INVALIDATE_ON_WRITE=false leaves invalidation to the Kafka path alone (its tests, bench).
