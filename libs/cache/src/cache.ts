@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
-import { decodeEntry, encodeEntryTail, etagOf, shouldRefreshEarly } from './entry.ts';
+import { decodeEntry, etagOf, shouldRefreshEarly } from './entry.ts';
 import type { DecodedEntry } from './entry.ts';
 import { DEFAULT_KEY_PREFIX, NAMESPACE_SCOPE, entryKey, entryScopes, validatePrefix, versionKey } from './keys.ts';
 import type { CacheKey } from './keys.ts';
@@ -419,10 +419,9 @@ class RedisCache implements Cache {
   async #fill(ctx: LoadContext, loaded: Loaded): Promise<void> {
     const ttl = this.#ttl[ctx.ns];
     const meta = { freshUntil: Math.round(Date.now() + ttl.freshMs), loadMs: Math.ceil(loaded.loadMs), etag: loaded.etag };
-    const tail = encodeEntryTail(meta, loaded.body);
     try {
       const versions = await this.#redis(() =>
-        this.#scripts.fill(ctx.entryKey, ctx.versionKeys, ctx.versions, ttl.freshMs + ttl.staleMs, tail));
+        this.#scripts.fill(ctx.entryKey, ctx.versionKeys, ctx.versions, ttl.freshMs + ttl.staleMs, meta, loaded.body));
       this.#countFill(ctx.ns, versions !== undefined ? 'stored' : 'rejected');
       if (versions !== undefined) this.#keepCopy(ctx.entryKey, { ...meta, versions, body: loaded.body });
     } catch (err) {

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { coalesceWrites } from './coalesce.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { coalesceWrites, inBackground } from './coalesce.ts';
 import { TEST_REDIS_URL, test } from './testing.ts';
 
 describe('coalesceWrites', () => {
@@ -28,6 +29,43 @@ describe('coalesceWrites', () => {
 
       // Errors still reach the caller.
       await expect(redis.call('NO-SUCH-COMMAND')).rejects.toThrow(/unknown command/i);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test('background commands wait for the next foreground write and leave with it, or go alone within 2 ms', async ({ prefix }) => {
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      await redis.ping();
+      coalesceWrites(redis);
+      const socket = (redis as unknown as { stream: Socket }).stream;
+      const writes: number[] = [];
+      const handle = socket as unknown as { _writev: (chunks: unknown[], cb: () => void) => void; _write: (c: unknown, e: string, cb: () => void) => void };
+      const writev = handle._writev.bind(socket);
+      const write = handle._write.bind(socket);
+      handle._writev = (chunks, cb) => { writes.push(chunks.length); writev(chunks, cb); };
+      handle._write = (c, e, cb) => { writes.push(1); write(c, e, cb); };
+
+      const fill = inBackground(redis, () => redis.set(`${prefix}:bg`, 'x'));
+      await nextTurn();
+      expect(writes).toEqual([]); // a turn later it is still waiting
+      const read = redis.get(`${prefix}:bg`);
+      expect(await Promise.all([fill, read])).toEqual(['OK', 'x']);
+      expect(writes).toEqual([2]); // one write for both, in order
+
+      const started = performance.now();
+      expect(await inBackground(redis, () => redis.set(`${prefix}:alone`, 'y'))).toBe('OK');
+      expect(writes).toEqual([2, 1]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1.5);
+      expect(socket.writableCorked).toBe(0);
+      // Without coalesceWrites inBackground just runs the function.
+      const plain = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+      try {
+        expect(await inBackground(plain, () => plain.set(`${prefix}:plain`, 'z'))).toBe('OK');
+      } finally {
+        plain.disconnect();
+      }
     } finally {
       redis.disconnect();
     }

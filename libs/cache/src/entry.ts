@@ -21,10 +21,14 @@ const MAX_HEADER = 512;
 export type EntryMeta = { freshUntil: number; loadMs: number; etag: string };
 export type DecodedEntry = EntryMeta & { versions: string; body: Buffer };
 
-/** The entry without its `r2 <versions> ` prefix, which the fill adds (scripts.ts). */
+/** The header after `r2 <versions> ` (which the fill adds, scripts.ts): `<freshUntil> <loadMs> <etag>\n`. */
+export function encodeEntryMeta(meta: EntryMeta): string {
+  return `${Math.round(meta.freshUntil)} ${Math.ceil(meta.loadMs)} ${meta.etag}\n`;
+}
+
+/** The entry without its `r2 <versions> ` prefix. */
 export function encodeEntryTail(meta: EntryMeta, body: Buffer): Buffer {
-  const head = Buffer.from(`${Math.round(meta.freshUntil)} ${Math.ceil(meta.loadMs)} ${meta.etag}\n`, 'latin1');
-  return Buffer.concat([head, body]);
+  return Buffer.concat([Buffer.from(encodeEntryMeta(meta), 'latin1'), body]);
 }
 
 /** undefined for anything that is not a well-formed r2 entry (treated as a miss). */

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { inBackground } from './coalesce.ts';
+import { encodeEntryMeta, encodeEntryTail } from './entry.ts';
+import type { EntryMeta } from './entry.ts';
 
 /**
  * Lua scripts. Every script touches only keys of one namespace (one hash tag), so each is legal
@@ -82,7 +85,7 @@ export type Scripts = {
   /** The current versions only ('' where a counter does not exist). */
   versions(versionKeys: readonly string[]): Promise<string[]>;
   /** The versions (comma-joined) the entry was stored under, or undefined when a counter had moved. */
-  fill(entryKey: string, versionKeys: readonly string[], expected: readonly string[], px: number, tail: Buffer): Promise<string | undefined>;
+  fill(entryKey: string, versionKeys: readonly string[], expected: readonly string[], px: number, meta: EntryMeta, body: Buffer): Promise<string | undefined>;
   bump(versionKeys: readonly string[]): Promise<void>;
 };
 
@@ -120,19 +123,21 @@ export function defineScripts(client: Redis | Cluster): Scripts {
       const counters = await client.mget(...versionKeys);
       return counters.map((v) => v ?? '');
     },
-    async fill(entryKey, versionKeys, expected, px, tail) {
+    async fill(entryKey, versionKeys, expected, px, meta, body) {
+      // Nobody waits for a fill: with coalesceWrites its commands ride on the next read's write.
       if (expected.includes('')) {
         // A counter to create (at the server's time, inside the script): the body goes through Lua.
-        const stored = await c.rotaCacheFill(1 + versionKeys.length, entryKey, ...versionKeys, px, tail, ...expected);
+        const tail = encodeEntryTail(meta, body);
+        const stored = await inBackground(client, () => c.rotaCacheFill(1 + versionKeys.length, entryKey, ...versionKeys, px, tail, ...expected));
         return typeof stored === 'string' ? stored : undefined;
       }
       const staged = `${entryKey}:fill:${STAGING_ID}:${++staging}`;
-      const value = Buffer.concat([Buffer.from(`r2 ${expected.join(',')} `, 'latin1'), tail]);
-      // Sent together (one write with coalesceWrites), run in order on the one connection.
-      const [, placed] = await Promise.all([
+      const value = Buffer.concat([Buffer.from(`r2 ${expected.join(',')} ${encodeEntryMeta(meta)}`, 'latin1'), body]);
+      // Sent together, run in order on the one connection.
+      const [, placed] = await inBackground(client, () => Promise.all([
         client.set(staged, value, 'PX', px),
         c.rotaCachePlace(2 + versionKeys.length, staged, entryKey, ...versionKeys, ...expected),
-      ]);
+      ]));
       return placed !== 0 ? expected.join(',') : undefined;
     },
     async bump(versionKeys) {
