@@ -5,6 +5,7 @@ import { createKafka, createOutboxRelay, parseBrokers } from '@rota/events';
 import { createInstrumentedDb, createLogger, createRegistry } from '@rota/telemetry';
 import { createServer } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
+import { forgetChannel, shareForgets } from './auth/shared-forget.ts';
 import { createLoginLimiter } from './auth/login-limiter.ts';
 import { createReadYourWrites } from './auth/read-your-writes.ts';
 import { buildResponseCache } from './cache.ts';
@@ -73,9 +74,10 @@ const relay = config.RELAY_ENABLED
   : undefined;
 relay?.start();
 const tokens = { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS, issuer: config.JWT_ISSUER };
+// A revoked key or a deactivated user is forgotten by every instance at once (Redis pub/sub).
+const auth = shareForgets(createAuthenticator(db, tokens), { redis, channel: forgetChannel(config.REDIS_KEY_PREFIX), logger });
 const deps: Deps = {
-  config, db, redis, cache, logger, registry, tokens,
-  auth: createAuthenticator(db, tokens),
+  config, db, redis, cache, logger, registry, tokens, auth,
   loginLimiter: createLoginLimiter({ redis, prefix: config.REDIS_KEY_PREFIX, perAccount: config.LOGIN_MAX_PER_ACCOUNT, perIp: config.LOGIN_MAX_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
   generation: createBullGenerationQueue({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger }),
   ...(config.DATABASE_READ_URL
@@ -101,6 +103,7 @@ async function shutdown(signal: string): Promise<void> {
   server.closeIdleConnections();
   await deps.generation.close();
   await relay?.stop();
+  auth.close();
   redis.disconnect();
   await db.end();
   logger.info('api stopped');

@@ -13,6 +13,7 @@ import { hashPassword, type Role } from '@rota/domain';
 import { createLogger, createRegistry } from '@rota/telemetry';
 import { createServer } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
+import { forgetChannel, shareForgets } from './auth/shared-forget.ts';
 import { createLoginLimiter } from './auth/login-limiter.ts';
 import { createReadYourWrites } from './auth/read-your-writes.ts';
 import { issueToken } from './auth/tokens.ts';
@@ -81,9 +82,10 @@ export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
     redis, prefix, registry, logger, timeoutMs: o.cacheTimeoutMs ?? 2000, rebumpAfterMs: replica ? config.DATABASE_READ_MAX_LAG_MS : 0,
   });
   const tokens = { secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS, issuer: config.JWT_ISSUER };
+  const auth = shareForgets(createAuthenticator(db, tokens), { redis, channel: forgetChannel(prefix), logger });
+  await auth.subscribed;
   const base: Omit<Deps, 'generation'> = {
-    config, db, redis, cache, logger, registry, tokens,
-    auth: createAuthenticator(db, tokens),
+    config, db, redis, cache, logger, registry, tokens, auth,
     ...(replica ? { readYourWrites: createReadYourWrites({ redis, prefix, windowMs: config.READ_YOUR_WRITES_MS, logger }) } : {}),
     loginLimiter: createLoginLimiter({ redis, prefix, perAccount: config.LOGIN_MAX_PER_ACCOUNT, perIp: config.LOGIN_MAX_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
   };
@@ -151,6 +153,7 @@ export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await deps.generation.close();
+      auth.close();
       redis.disconnect();
       if (replica) {
         await db.end();

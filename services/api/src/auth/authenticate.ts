@@ -8,9 +8,10 @@ import type { Principal } from './principal.ts';
 import { verifyToken, type TokenSettings } from './tokens.ts';
 
 /**
- * Principals are memoised per process for a few seconds so a cache hit costs no SQL. A role or
- * department change therefore applies within PRINCIPAL_TTL_MS on other instances (at once on the
- * instance that made it, which calls forget()).
+ * Principals are memoised per process for a few seconds so a cache hit costs no SQL. The
+ * instance that revokes a key or changes a user calls forget(), which shared-forget.ts passes to
+ * every other instance over Redis pub/sub; a change no forget() covers (a department moved in
+ * the tree) or a lost message applies within PRINCIPAL_TTL_MS.
  */
 const PRINCIPAL_TTL_MS = 5_000;
 const MAX_MEMO = 50_000;

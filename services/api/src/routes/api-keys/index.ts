@@ -115,7 +115,8 @@ export const apiKeyRoutes = [
           });
         }
       });
-      // Other instances drop their memoised principal within the authenticator's few-second TTL.
+      // Every instance drops its memoised principal (shared-forget.ts: Redis pub/sub; the memo's
+      // few-second TTL if the message is lost).
       deps.auth.forget('apiKey', params.id);
       return { status: 204 };
     },
