@@ -418,6 +418,8 @@ describe('in-process copies of large entries', () => {
     expect(hit.status).toBe('HIT');
     expect(hit.body.toString()).toBe(big('v1'));
     expect(hit.etag).toBe(etagOf(Buffer.from(big('v1'))));
+    // The copy holds its own bytes, not a slice of Node's shared Buffer pool.
+    expect(hit.body.buffer.byteLength).toBe(hit.body.length);
     expect(commands).toEqual([`mget ${versionKey('employees', NAMESPACE_SCOPE, prefix)} ${versionKey('employees', scopes.subtree(7), prefix)}`]);
     expect(await metricValue(registry, 'cache_local_copy_reads_total', { result: 'hit' })).toBe(1);
     expect(await metricValue(registry, 'cache_requests_total', { result: 'hit' })).toBe(1);
@@ -431,6 +433,10 @@ describe('in-process copies of large entries', () => {
       await theirs.getOrLoad(dept7List(async () => big('v1')));
       await theirs.settled();
       expect((await mine.getOrLoad(dept7List(async () => 'never'))).body.toString()).toBe(big('v1')); // copied
+      const fromCopy = await mine.getOrLoad(dept7List(async () => 'never'));
+      expect(fromCopy.body.toString()).toBe(big('v1'));
+      // The copy holds its own bytes, not a slice of the client's read buffer (which may hold more).
+      expect(fromCopy.body.buffer.byteLength).toBe(fromCopy.body.length);
       await theirs.bump('employees', [scopes.subtree(7)]);
       const after = await mine.getOrLoad(dept7List(async () => big('v2')));
       expect(after.status).toBe('MISS');

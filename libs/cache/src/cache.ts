@@ -317,8 +317,18 @@ class RedisCache implements Cache {
   #keepCopy(entryKey: string, entry: DecodedEntry): void {
     const ttl = entry.freshUntil - Date.now();
     if (this.#copies === undefined || entry.body.length < this.#minCopyBytes || ttl < MIN_COPY_TTL_MS) return;
-    this.#copies.set(entryKey, entry, { ttl });
+    // A body read from Redis is a slice of the client's read buffer, and a loaded one may sit in
+    // Node's shared 64 KB Buffer pool: either would pin more memory than the copy's own bytes. Keep
+    // bytes of its own (alloc, not from: Buffer.from copies into the pool), so the bytes counted
+    // are the bytes held.
+    let kept = entry;
+    if (entry.body.byteOffset !== 0 || entry.body.buffer.byteLength !== entry.body.length) {
+      kept = { ...entry, body: Buffer.alloc(entry.body.length) };
+      entry.body.copy(kept.body);
+    }
+    this.#copies.set(entryKey, kept, { ttl });
   }
+
 
   /** What was read, against the current versions: fresh (ms left), stale, or no usable entry. */
   #judge(read: Observed): { entry: DecodedEntry; freshRemaining: number } | undefined {
