@@ -329,7 +329,6 @@ class RedisCache implements Cache {
     this.#copies.set(entryKey, kept, { ttl });
   }
 
-
   /** What was read, against the current versions: fresh (ms left), stale, or no usable entry. */
   #judge(read: Observed): { entry: DecodedEntry; freshRemaining: number } | undefined {
     const entry = read.entry;

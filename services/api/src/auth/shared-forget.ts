@@ -24,7 +24,8 @@ const KINDS: readonly Principal['kind'][] = ['user', 'apiKey'];
  * message went out still forgets within the TTL (5 s), as it would without this.
  */
 export function shareForgets(auth: Authenticator, o: { redis: Redis; channel: string; logger: Logger }): SharedForget {
-  const subscriber = o.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+  // Not the cache client's fail-fast settings: a subscription should wait for Redis, not give up.
+  const subscriber = o.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false, commandTimeout: 10_000, maxRetriesPerRequest: null });
   subscriber.on('error', (err: Error) => o.logger.debug({ err: err.message }, 'auth forget subscriber: redis connection error'));
   subscriber.on('message', (channel: string, message: string) => {
     if (channel !== o.channel) return;
