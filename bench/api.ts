@@ -7,8 +7,9 @@
 // BENCH_SECONDS (8, each saturation phase), BENCH_CONNECTIONS (32), BENCH_RATE (1000 req/s),
 // BENCH_RATE_SECONDS (6, each fixed-rate phase), BENCH_HIT_URLS (200 per endpoint),
 // BENCH_MISS_URLS (600 per endpoint), BENCH_ENDPOINTS (comma list of endpoint names, default all),
-// BENCH_CPU_PROF (a directory: the API processes and the baselines run with --cpu-prof into it).
-import { spawn, type ChildProcess } from 'node:child_process';
+// BENCH_CPU_PROF (a directory: the API processes and the baselines run with --cpu-prof into it),
+// BENCH_PACER (child: each fixed-rate phase's load generator in its own process; inline).
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,13 @@ const HIT_URLS = Number(env['BENCH_HIT_URLS'] ?? 200);
 const MISS_URLS = Number(env['BENCH_MISS_URLS'] ?? 600);
 const ONLY = env['BENCH_ENDPOINTS']?.split(',').map((s) => s.trim()).filter(Boolean);
 const CPU_PROF = env['BENCH_CPU_PROF'];
+// Both pg pools (the API's, the pg baseline's) keep their connections for the whole run: with the
+// default idle timeouts (30 s, pg's 10 s) a pool closed its idle connections some seconds after a
+// saturation phase, and 20 Postgres backends exiting at once stalled the whole machine for
+// ~100 ms in the middle of another server's measured phase.
+const POOL_IDLE_MS = '600000';
+/** `child` (default): each fixed-rate phase's load generator in a process of its own; `inline`: in this one. */
+const PACER = env['BENCH_PACER'] ?? 'child';
 // The load generators run in this process and read up to 36 MB/s of responses: the same V8
 // setting as the servers keeps the generator's own mark-compacts (its event-loop lag adds to every
 // latency it measures) from firing on "external memory pressure" several times a second.
@@ -63,6 +71,21 @@ function freePort(): Promise<number> {
 
 type Child = { name: string; port: number; proc: ChildProcess };
 const children: Child[] = [];
+
+/** A fixed-rate phase run by bench/api/pacer.ts in a child process (same V8 setting as here). */
+function pacedInChild(o: Parameters<typeof paced>[0]): Promise<RateResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(ROOT, 'bench/api/pacer.ts'), [], { execArgv: ['--external-memory-accounted-in-global-limit'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let settled = false;
+    child.once('message', (m: { ok?: RateResult; error?: string }) => {
+      settled = true;
+      if (m.ok) resolve(m.ok);
+      else reject(new Error(`pacer: ${m.error}`));
+    });
+    child.once('exit', (code) => { if (!settled) reject(new Error(`pacer exited with ${code}`)); });
+    child.send(o);
+  });
+}
 /** Where the servers' probes write (set once the run's temporary directory exists). */
 let probeDir: string | undefined;
 
@@ -183,14 +206,14 @@ try {
   const prof = (tag: string): string[] => (CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=api-${tag}-${Date.now()}.cpuprofile`] : []);
   const apiEnv = (tag: string, namespaceTtls: string): Record<string, string> => ({
     DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', RELAY_ENABLED: 'false', CACHE_NAMESPACE_TTLS: namespaceTtls,
-    REDIS_KEY_PREFIX: `${prefix}_${tag}`, QUEUE_PREFIX: `${prefix}_${tag}`,
+    REDIS_KEY_PREFIX: `${prefix}_${tag}`, QUEUE_PREFIX: `${prefix}_${tag}`, DATABASE_POOL_IDLE_TIMEOUT_MS: POOL_IDLE_MS,
   });
   const baselinePrefix = `${prefix}:baseline:`;
   const [apiHit, apiMiss, redisBaseline, pgBaseline] = await Promise.all([
     startChild('api (hits)', [...prof('hits'), 'services/api/src/main.ts'], apiEnv('hit', ttls(3_600_000, 0))),
     startChild('api (misses)', [...prof('misses'), 'services/api/src/main.ts'], apiEnv('miss', ttls(1, 0))),
     startChild('redis baseline', [...prof('redis-baseline'), 'bench/api/baseline-server.ts'], { BASELINE: 'redis', REDIS_URL, BASELINE_KEY_PREFIX: baselinePrefix }),
-    startChild('pg baseline', [...prof('pg-baseline'), 'bench/api/baseline-server.ts'], { BASELINE: 'pg', DATABASE_URL, BASELINE_QUERIES: queriesFile }),
+    startChild('pg baseline', [...prof('pg-baseline'), 'bench/api/baseline-server.ts'], { BASELINE: 'pg', DATABASE_URL, BASELINE_QUERIES: queriesFile, DATABASE_POOL_IDLE_TIMEOUT_MS: POOL_IDLE_MS }),
   ]);
 
   const results: Record<string, EndpointResult> = {};
@@ -220,7 +243,8 @@ try {
     };
     const rate = async (c: Child, paths: string[]): Promise<RateResult & { server: ProbeFigures | undefined }> => {
       await probeOf(c); // starts the server's count
-      const r = await paced({ port: c.port, paths, headers, rate: RATE, seconds: RATE_SECONDS });
+      const o = { port: c.port, paths, headers, rate: RATE, seconds: RATE_SECONDS };
+      const r = PACER === 'inline' ? await paced(o) : await pacedInChild(o);
       return { ...r, server: await probeOf(c) };
     };
     log(`${e.name}: ${hitPaths.length} hit / ${missPaths.length} miss URLs; saturation…`);
@@ -294,7 +318,7 @@ try {
   console.log(JSON.stringify({
     bench: 'api',
     dataset: { seed: SEED, anchorDate: ANCHOR, counts },
-    settings: { connections: CONNECTIONS, seconds: SECONDS, rate: RATE, rateSeconds: RATE_SECONDS, hitUrls: HIT_URLS, missUrls: MISS_URLS, generator: 'autocannon 8 (saturation), open-loop node:http pacer (fixed rate)' },
+    settings: { connections: CONNECTIONS, seconds: SECONDS, rate: RATE, rateSeconds: RATE_SECONDS, hitUrls: HIT_URLS, missUrls: MISS_URLS, generator: `autocannon 8 (saturation), open-loop node:http pacer (fixed rate; ${PACER === 'inline' ? 'in this process' : 'a process of its own per phase'})` },
     targets: TARGETS,
     endpoints: results,
     allTargetsMet: allMet,

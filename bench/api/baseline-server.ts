@@ -42,7 +42,11 @@ if (mode === 'redis') {
   const captured = JSON.parse(await readFile(process.env['BASELINE_QUERIES']!, 'utf8')) as Record<string, { text: string; values: unknown[] }[]>;
   const named = (q: { text: string; values: unknown[] }): pg.QueryConfig => ({ ...q, ...(q.values.length ? { name: createHash('sha1').update(q.text).digest('base64url') } : {}) });
   const queries = new Map(Object.entries(captured).map(([url, qs]) => [url, qs.map(named)]));
-  const pool = new pg.Pool({ connectionString: process.env['DATABASE_URL'], max: Number(process.env['DATABASE_POOL_MAX'] ?? 20) });
+  const pool = new pg.Pool({
+    connectionString: process.env['DATABASE_URL'],
+    max: Number(process.env['DATABASE_POOL_MAX'] ?? 20),
+    idleTimeoutMillis: Number(process.env['DATABASE_POOL_IDLE_TIMEOUT_MS'] ?? 30_000), // the API's default
+  });
   app.use(async (req, res, next) => {
     try {
       const qs = queries.get(req.originalUrl);

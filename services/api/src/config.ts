@@ -19,6 +19,8 @@ export const apiEnvSchema = z.object({
   /** With a replica: cache scopes a write invalidated are invalidated again this much later (entries filled from a lagging replica). */
   DATABASE_READ_MAX_LAG_MS: z.coerce.number().int().min(0).default(1_000),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(20),
+  /** How long an idle pool connection is kept before it is closed (then reopened, and its statements prepared again, on demand). */
+  DATABASE_POOL_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   DATABASE_SLOW_QUERY_MS: z.coerce.number().int().min(1).default(200),
   /** Parameterized statements run prepared (parsed and planned once per connection); false behind PgBouncer < 1.21 in transaction mode. */

@@ -28,6 +28,7 @@ const db = createInstrumentedDb({
   url: config.DATABASE_URL,
   readUrl: config.DATABASE_READ_URL,
   max: config.DATABASE_POOL_MAX,
+  idleTimeoutMs: config.DATABASE_POOL_IDLE_TIMEOUT_MS,
   statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
   slowQueryMs: config.DATABASE_SLOW_QUERY_MS,
   preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
