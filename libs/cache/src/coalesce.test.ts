@@ -5,6 +5,18 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { coalesceWrites, inBackground } from './coalesce.ts';
 import { TEST_REDIS_URL, test } from './testing.ts';
 
+/** The client's socket, and the number of commands in each write it makes from now on. */
+function spyWrites(redis: Redis): { socket: Socket; writes: number[] } {
+  const socket = (redis as unknown as { stream: Socket }).stream;
+  const writes: number[] = [];
+  const handle = socket as unknown as { _writev: (chunks: unknown[], cb: () => void) => void; _write: (c: unknown, e: string, cb: () => void) => void };
+  const writev = handle._writev.bind(socket);
+  const write = handle._write.bind(socket);
+  handle._writev = (chunks, cb) => { writes.push(chunks.length); writev(chunks, cb); };
+  handle._write = (c, e, cb) => { writes.push(1); write(c, e, cb); };
+  return { socket, writes };
+}
+
 describe('coalesceWrites', () => {
   test('commands of one loop turn go out in one write, and every reply reaches its caller', async ({ prefix }) => {
     const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -12,13 +24,7 @@ describe('coalesceWrites', () => {
       await redis.ping();
       coalesceWrites(redis);
       coalesceWrites(redis); // idempotent
-      const socket = (redis as unknown as { stream: Socket }).stream;
-      const writes: number[] = [];
-      const handle = socket as unknown as { _writev: (chunks: unknown[], cb: () => void) => void; _write: (c: unknown, e: string, cb: () => void) => void };
-      const writev = handle._writev.bind(socket);
-      const write = handle._write.bind(socket);
-      handle._writev = (chunks, cb) => { writes.push(chunks.length); writev(chunks, cb); };
-      handle._write = (c, e, cb) => { writes.push(1); write(c, e, cb); };
+      const { socket, writes } = spyWrites(redis);
 
       const keys = Array.from({ length: 20 }, (_, i) => `${prefix}:k${i}`);
       const replies = await Promise.all(keys.map((k, i) => redis.set(k, String(i)).then(() => redis.get(k))));
@@ -39,13 +45,7 @@ describe('coalesceWrites', () => {
     try {
       await redis.ping();
       coalesceWrites(redis);
-      const socket = (redis as unknown as { stream: Socket }).stream;
-      const writes: number[] = [];
-      const handle = socket as unknown as { _writev: (chunks: unknown[], cb: () => void) => void; _write: (c: unknown, e: string, cb: () => void) => void };
-      const writev = handle._writev.bind(socket);
-      const write = handle._write.bind(socket);
-      handle._writev = (chunks, cb) => { writes.push(chunks.length); writev(chunks, cb); };
-      handle._write = (c, e, cb) => { writes.push(1); write(c, e, cb); };
+      const { socket, writes } = spyWrites(redis);
 
       const fill = inBackground(redis, () => redis.set(`${prefix}:bg`, 'x'));
       await nextTurn();
