@@ -47,9 +47,10 @@ const CPU_PROF = env['BENCH_CPU_PROF'];
 const POOL_IDLE_MS = '600000';
 /** `child` (default): each fixed-rate phase's load generator in a process of its own; `inline`: in this one. */
 const PACER = env['BENCH_PACER'] ?? 'child';
-// The load generators run in this process and read up to 36 MB/s of responses: the same V8
-// setting as the servers keeps the generator's own mark-compacts (its event-loop lag adds to every
-// latency it measures) from firing on "external memory pressure" several times a second.
+// The load generators (autocannon here, the pacer in its child, see pacedInChild) read up to
+// 36 MB/s of responses: the same V8 setting as the servers keeps a generator's own mark-compacts
+// (its event-loop lag adds to every latency it measures) from firing on "external memory
+// pressure" several times a second.
 setFlagsFromString('--external-memory-accounted-in-global-limit');
 
 const TARGETS = { hitVsRedis: 0.8, missVsPg: 0.7, hitP99ms: 10, missP99ms: 25 };
@@ -86,6 +87,7 @@ function pacedInChild(o: Parameters<typeof paced>[0]): Promise<RateResult> {
     child.send(o);
   });
 }
+
 /** Where the servers' probes write (set once the run's temporary directory exists). */
 let probeDir: string | undefined;
 
