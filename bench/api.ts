@@ -4,7 +4,8 @@
 //
 // Settings (environment): BENCH_API_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/rota_bench_api),
 // BENCH_EMPLOYEES (20000), BENCH_SEED (42), BENCH_ANCHOR_DATE (2026-11-02), REDIS_URL,
-// BENCH_SECONDS (8, each saturation phase), BENCH_CONNECTIONS (32), BENCH_RATE (1000 req/s),
+// BENCH_SECONDS (5, each saturation phase), BENCH_ROUNDS (3 saturation rounds per comparison),
+// BENCH_WARMUP_SECONDS (3, unrecorded load on each server before its first round), BENCH_CONNECTIONS (32), BENCH_RATE (1000 req/s),
 // BENCH_RATE_SECONDS (6, each fixed-rate phase), BENCH_HIT_URLS (200 per endpoint),
 // BENCH_MISS_URLS (600 per endpoint), BENCH_ENDPOINTS (comma list of endpoint names, default all),
 // BENCH_CPU_PROF (a directory: the API processes and the baselines run with --cpu-prof into it),
@@ -24,6 +25,7 @@ import { uniqueName } from '@rota/testkit';
 import { startCapturer, type CapturedQuery } from './api/capture.ts';
 import { chooseEndpoints, ensureDataset } from './api/dataset.ts';
 import { paced, saturate, type RateResult, type SaturationResult } from './api/load.ts';
+import { countersPerRequest, cpuPerRequest, cpuSnapshot, procCounters, type CpuShare, type ProcCounters } from './api/machine-cpu.ts';
 import type { ProbeFigures } from './api/probe.ts';
 
 const env = process.env;
@@ -32,10 +34,14 @@ const REDIS_URL = env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const EMPLOYEES = Number(env['BENCH_EMPLOYEES'] ?? 20_000);
 const SEED = Number(env['BENCH_SEED'] ?? 42);
 const ANCHOR = env['BENCH_ANCHOR_DATE'] ?? '2026-11-02';
-const SECONDS = Number(env['BENCH_SECONDS'] ?? 8);
+const SECONDS = Number(env['BENCH_SECONDS'] ?? 5);
+const ROUNDS = Math.max(1, Number(env['BENCH_ROUNDS'] ?? 3));
 const CONNECTIONS = Number(env['BENCH_CONNECTIONS'] ?? 32);
 const RATE = Number(env['BENCH_RATE'] ?? 1000);
 const RATE_SECONDS = Number(env['BENCH_RATE_SECONDS'] ?? 6);
+// Before each saturation phase, unrecorded: long enough for V8 to have optimised the hot code
+// (with 1 s, TurboFan was still compiling the API's functions 6 s into the measured phase).
+const WARMUP_SECONDS = Number(env['BENCH_WARMUP_SECONDS'] ?? 3);
 const HIT_URLS = Number(env['BENCH_HIT_URLS'] ?? 200);
 const MISS_URLS = Number(env['BENCH_MISS_URLS'] ?? 600);
 const ONLY = env['BENCH_ENDPOINTS']?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -158,11 +164,13 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
 
 const ttls = (freshMs: number, staleMs: number): string => JSON.stringify(Object.fromEntries(NAMESPACES.map((ns) => [ns, { freshMs, staleMs }])));
 
-type Sat = SaturationResult & { cpuUsPerReq: number };
+type Sat = SaturationResult & { cpuUsPerReq: number; machineCpuUsPerReq: CpuShare; serverCallsPerReq: ProcCounters | undefined };
 type Phase = { sat: Sat; rate: RateResult & { server: ProbeFigures | undefined } };
 type EndpointResult = {
   label: string; urls: { hit: number; miss: number }; bytes: { api: number; pgBaseline: number }; queriesPerMiss: number;
   hit: Phase; redisBaseline: Phase; miss: Phase & { missShare: number }; pgBaseline: Phase;
+  /** Every round's saturated throughput ratio; `ratios` and the phases shown are the median round's. */
+  rounds: { hitVsRedis: number[]; missVsPg: number[] };
   ratios: { hitVsRedis: number; missVsPg: number; hitP99VsRedis: number; missP99VsPg: number; hitCpuVsRedis: number; missCpuVsPg: number };
   targets: { hitThroughput: boolean; missThroughput: boolean; hitP99: boolean; missP99: boolean };
 };
@@ -236,12 +244,33 @@ try {
       const r = await fetch(`http://127.0.0.1:${pgBaseline.port}${path}`);
       pgBytes += (await r.arrayBuffer()).byteLength;
     }
+    const warm = (c: Child, paths: string[]): Promise<unknown> =>
+      saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: WARMUP_SECONDS }); // not recorded
     const sat = async (c: Child, paths: string[]): Promise<Sat> => {
-      await saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: 1 }); // warm-up, not recorded
       const cpu0 = await cpuSeconds(c.proc.pid);
+      const calls0 = await procCounters(c.proc.pid);
+      const machine0 = await cpuSnapshot();
       const r = await saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: SECONDS });
+      const machine1 = await cpuSnapshot();
+      const calls1 = await procCounters(c.proc.pid);
       const cpu = (await cpuSeconds(c.proc.pid)) - cpu0;
-      return { ...r, cpuUsPerReq: Math.round((cpu * 1e6) / Math.max(1, r.requests)) };
+      return { ...r, cpuUsPerReq: Math.round((cpu * 1e6) / Math.max(1, r.requests)), machineCpuUsPerReq: cpuPerRequest(machine0, machine1, c.proc.pid, r.requests), serverCallsPerReq: countersPerRequest(calls0, calls1, r.requests) };
+    };
+    /**
+     * ROUNDS back-to-back pairs (API, baseline), the API first in even rounds and second in odd
+     * ones; the pair whose ratio is the median stands for the comparison (its figures are shown),
+     * every round's ratio is kept.
+     */
+    const compare = async (api: Child, baseline: Child, paths: string[]): Promise<{ api: Sat; baseline: Sat; ratios: number[] }> => {
+      const pairs: { api: Sat; baseline: Sat; ratio: number }[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        let a: Sat;
+        let b: Sat;
+        if (i % 2 === 0) { a = await sat(api, paths); b = await sat(baseline, paths); } else { b = await sat(baseline, paths); a = await sat(api, paths); }
+        pairs.push({ api: a, baseline: b, ratio: a.rps / Math.max(1e-9, b.rps) });
+      }
+      const median = [...pairs].sort((x, y) => x.ratio - y.ratio)[Math.floor(pairs.length / 2)]!;
+      return { api: median.api, baseline: median.baseline, ratios: pairs.map((p) => Number(p.ratio.toFixed(3))) };
     };
     const rate = async (c: Child, paths: string[]): Promise<RateResult & { server: ProbeFigures | undefined }> => {
       await probeOf(c); // starts the server's count
@@ -250,11 +279,12 @@ try {
       return { ...r, server: await probeOf(c) };
     };
     log(`${e.name}: ${hitPaths.length} hit / ${missPaths.length} miss URLs; saturation…`);
-    // Interleaved so that background load on a shared machine falls on all four alike.
-    const hitSat = await sat(apiHit, hitPaths);
-    const redisSat = await sat(redisBaseline, hitPaths);
-    const missSat = await sat(apiMiss, missPaths);
-    const pgSat = await sat(pgBaseline, missPaths);
+    for (const [c, paths] of [[apiHit, hitPaths], [redisBaseline, hitPaths], [apiMiss, missPaths], [pgBaseline, missPaths]] as const) await warm(c, paths);
+    // Each API phase right beside its baseline's, in rounds, so that background load on a shared
+    // machine falls on both alike and one unlucky phase does not decide the ratio.
+    const hits = await compare(apiHit, redisBaseline, hitPaths);
+    const misses = await compare(apiMiss, pgBaseline, missPaths);
+    const [hitSat, redisSat, missSat, pgSat] = [hits.api, hits.baseline, misses.api, misses.baseline];
     log(`${e.name}: ${RATE} req/s offered…`);
     const hitRate = await rate(apiHit, hitPaths);
     const redisRate = await rate(redisBaseline, hitPaths);
@@ -273,6 +303,7 @@ try {
       redisBaseline: { sat: redisSat, rate: redisRate },
       miss: { sat: missSat, rate: missRate, missShare: Number((missCount / Math.max(1, missTotal)).toFixed(4)) },
       pgBaseline: { sat: pgSat, rate: pgRate },
+      rounds: { hitVsRedis: hits.ratios, missVsPg: misses.ratios },
       ratios: {
         hitVsRedis: ratio(hitSat.rps, redisSat.rps),
         missVsPg: ratio(missSat.rps, pgSat.rps),
@@ -298,7 +329,7 @@ try {
   const fmt = (p: Phase): string => `${String(p.sat.rps).padStart(6)}/s p50 ${String(p.sat.p50ms).padStart(3)} p99 ${String(p.sat.p99ms).padStart(4)} ${String(p.sat.cpuUsPerReq).padStart(5)} µs CPU/req | @${RATE}: `
     + (p.rate.overloaded ? `overloaded (${p.rate.achieved}/s sent)`.padEnd(26) : `p50 ${p.rate.p50ms.toFixed(2).padStart(6)} p99 ${p.rate.p99ms.toFixed(2).padStart(7)}`);
   const lines = [
-    `bench:api — ${counts['employees']} employees, ${counts['departments']} departments; saturation: autocannon ${CONNECTIONS} connections × ${SECONDS} s; fixed rate: ${RATE} req/s open loop × ${RATE_SECONDS} s (ms)`,
+    `bench:api — ${counts['employees']} employees, ${counts['departments']} departments; saturation: autocannon ${CONNECTIONS} connections × ${SECONDS} s, ${ROUNDS} rounds per pair (median round shown), ${WARMUP_SECONDS} s warm-up; fixed rate: ${RATE} req/s open loop × ${RATE_SECONDS} s (ms)`,
   ];
   for (const [name, r] of Object.entries(results)) {
     lines.push('', `${name} — ${r.label}; ${r.urls.hit} hit / ${r.urls.miss} miss URLs, ${r.bytes.api} B/response, ${r.queriesPerMiss} queries/miss`);
@@ -310,8 +341,15 @@ try {
       const f = p.rate.server;
       return `${label} ${f ? `loop ${f.loopP99Ms}/${f.loopMaxMs}, GC ${f.gc.count} (${f.gc.major} major) ${f.gc.totalMs} ms, longest ${f.gc.maxMs}` : 'n/a'}; sender lag p99 ${p.rate.senderLagP99ms}`;
     };
+    const machine = (label: string, p: Phase): string => {
+      const m = p.sat.machineCpuUsPerReq;
+      const k = p.sat.serverCallsPerReq;
+      return `${label} ${m.server}+${m.postgres}+${m.redis}+${m.generator}+${m.other} (idle ${m.idle}; other: ${Object.entries(m.topOther).map(([n, v]) => `${n} ${v}`).join(', ')})`
+        + (k ? `, server reads/writes/switches ${k.syscr}/${k.syscw}/${k.switches}` : '');
+    };
+    lines.push(`  saturated, machine CPU µs/req server+postgres+redis+generator+other (idle): ${[machine('API hits', r.hit), machine('Redis baseline', r.redisBaseline), machine('API misses', r.miss), machine('pg baseline', r.pgBaseline)].join(' | ')}`);
     lines.push(`  @${RATE} inside the servers (event-loop delay p99/max ms; GC pauses): ${[inside('API hits', r.hit), inside('Redis baseline', r.redisBaseline), inside('API misses', r.miss), inside('pg baseline', r.pgBaseline)].join(' | ')}`);
-    lines.push(`  hits/redis ${r.ratios.hitVsRedis} (≥ ${TARGETS.hitVsRedis}: ${yes(r.targets.hitThroughput)}), misses/pg ${r.ratios.missVsPg} (≥ ${TARGETS.missVsPg}: ${yes(r.targets.missThroughput)}), `
+    lines.push(`  hits/redis ${r.ratios.hitVsRedis} [rounds ${r.rounds.hitVsRedis.join(' ')}] (≥ ${TARGETS.hitVsRedis}: ${yes(r.targets.hitThroughput)}), misses/pg ${r.ratios.missVsPg} [rounds ${r.rounds.missVsPg.join(' ')}] (≥ ${TARGETS.missVsPg}: ${yes(r.targets.missThroughput)}), `
       + `CPU/req baseline÷API: hits ${r.ratios.hitCpuVsRedis}, misses ${r.ratios.missCpuVsPg} (Node process only), `
       + `p99 @${RATE}: hits ${r.hit.rate.overloaded ? '∞' : r.hit.rate.p99ms} (≤ ${TARGETS.hitP99ms}: ${yes(r.targets.hitP99)}), misses ${r.miss.rate.overloaded ? '∞' : r.miss.rate.p99ms} (≤ ${TARGETS.missP99ms}: ${yes(r.targets.missP99)})`);
   }
@@ -320,7 +358,7 @@ try {
   console.log(JSON.stringify({
     bench: 'api',
     dataset: { seed: SEED, anchorDate: ANCHOR, counts },
-    settings: { connections: CONNECTIONS, seconds: SECONDS, rate: RATE, rateSeconds: RATE_SECONDS, hitUrls: HIT_URLS, missUrls: MISS_URLS, generator: `autocannon 8 (saturation), open-loop node:http pacer (fixed rate; ${PACER === 'inline' ? 'in this process' : 'a process of its own per phase'})` },
+    settings: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, rate: RATE, rateSeconds: RATE_SECONDS, hitUrls: HIT_URLS, missUrls: MISS_URLS, generator: `autocannon 8 (saturation), open-loop node:http pacer (fixed rate; ${PACER === 'inline' ? 'in this process' : 'a process of its own per phase'})` },
     targets: TARGETS,
     endpoints: results,
     allTargetsMet: allMet,

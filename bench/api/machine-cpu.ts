@@ -1,0 +1,84 @@
+// Where a saturation phase's CPU went on the whole machine (Linux /proc): the server under test,
+// Postgres (every backend), Redis, the load generator (this process), everything else, and what
+// stayed idle. On two shared cores the ratio of saturated throughputs follows the ratio of the
+// machine's total CPU per request, not only the server's: this shows which process pays for it.
+import { readdir, readFile } from 'node:fs/promises';
+
+/** CPU ticks (user + system; 10 ms each) of every process, by pid, with its command name. */
+export type CpuSnapshot = { at: number; procs: Map<number, { comm: string; ticks: number }>; idleTicks: number; totalTicks: number };
+
+export type CpuShare = {
+  server: number; postgres: number; redis: number; generator: number; other: number; idle: number;
+  /** The biggest parts of `other` by command name, µs per request. */
+  topOther: Record<string, number>;
+};
+
+async function procTicks(pid: number): Promise<{ comm: string; ticks: number } | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const f = stat.slice(close + 2).split(' ');
+    return { comm, ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return undefined; // exited between readdir and read
+  }
+}
+
+export async function cpuSnapshot(): Promise<CpuSnapshot> {
+  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
+  const procs = new Map<number, { comm: string; ticks: number }>();
+  await Promise.all(pids.map(async (pid) => {
+    const t = await procTicks(pid);
+    if (t) procs.set(pid, t);
+  }));
+  // First line of /proc/stat: user nice system idle iowait irq softirq steal …
+  const cpu = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { at: performance.now(), procs, idleTicks: cpu[3]! + cpu[4]!, totalTicks: cpu.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * µs of CPU per request by group between two snapshots. A process that started in between counts
+ * from zero; one that exited is lost (its time cannot be read any more). `idle` is the machine's
+ * idle time (all cores) per request; softirq time of loopback traffic is in no process.
+ */
+export function cpuPerRequest(a: CpuSnapshot, b: CpuSnapshot, serverPid: number | undefined, requests: number): CpuShare {
+  const share = { server: 0, postgres: 0, redis: 0, generator: 0, other: 0, idle: 0 };
+  const others = new Map<string, number>();
+  for (const [pid, p] of b.procs) {
+    const ticks = p.ticks - (a.procs.get(pid)?.comm === p.comm ? a.procs.get(pid)!.ticks : 0);
+    if (ticks <= 0) continue;
+    const group: keyof typeof share = pid === serverPid ? 'server'
+      : pid === process.pid ? 'generator'
+        : p.comm === 'postgres' ? 'postgres'
+          : p.comm.startsWith('redis-server') ? 'redis'
+            : 'other';
+    share[group] += ticks;
+    if (group === 'other') others.set(p.comm, (others.get(p.comm) ?? 0) + ticks);
+  }
+  share.idle = b.idleTicks - a.idleTicks;
+  const us = (ticks: number): number => Math.round((ticks * 10_000) / Math.max(1, requests));
+  const topOther = Object.fromEntries([...others].sort((x, y) => y[1] - x[1]).slice(0, 3).map(([comm, ticks]) => [comm, us(ticks)]));
+  return { server: us(share.server), postgres: us(share.postgres), redis: us(share.redis), generator: us(share.generator), other: us(share.other), idle: us(share.idle), topOther };
+}
+
+/** Read and write system calls a process has made so far (/proc/<pid>/io), and its context switches. */
+export type ProcCounters = { syscr: number; syscw: number; switches: number };
+
+export async function procCounters(pid: number | undefined): Promise<ProcCounters | undefined> {
+  try {
+    const io = await readFile(`/proc/${pid}/io`, 'utf8');
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const field = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { syscr: field(io, 'syscr'), syscw: field(io, 'syscw'), switches: field(status, 'voluntary_ctxt_switches') + field(status, 'nonvoluntary_ctxt_switches') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Per request between two readings, two decimals. */
+export function countersPerRequest(a: ProcCounters | undefined, b: ProcCounters | undefined, requests: number): ProcCounters | undefined {
+  if (!a || !b) return undefined;
+  const per = (x: number, y: number): number => Number(((y - x) / Math.max(1, requests)).toFixed(2));
+  return { syscr: per(a.syscr, b.syscr), syscw: per(a.syscw, b.syscw), switches: per(a.switches, b.switches) };
+}
