@@ -31,19 +31,27 @@ import type { ProbeFigures } from './api/probe.ts';
 const env = process.env;
 const DATABASE_URL = env['BENCH_API_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/rota_bench_api';
 const REDIS_URL = env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const EMPLOYEES = Number(env['BENCH_EMPLOYEES'] ?? 20_000);
-const SEED = Number(env['BENCH_SEED'] ?? 42);
+/** A numeric setting from the environment; anything else than a number ≥ min stops the run with its name. */
+function numberEnv(name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+const EMPLOYEES = numberEnv('BENCH_EMPLOYEES', 20_000, 1);
+const SEED = numberEnv('BENCH_SEED', 42, 0);
 const ANCHOR = env['BENCH_ANCHOR_DATE'] ?? '2026-11-02';
-const SECONDS = Number(env['BENCH_SECONDS'] ?? 5);
-const ROUNDS = Math.max(1, Number(env['BENCH_ROUNDS'] ?? 3));
-const CONNECTIONS = Number(env['BENCH_CONNECTIONS'] ?? 32);
-const RATE = Number(env['BENCH_RATE'] ?? 1000);
-const RATE_SECONDS = Number(env['BENCH_RATE_SECONDS'] ?? 6);
-// Before each saturation phase, unrecorded: long enough for V8 to have optimised the hot code
-// (with 1 s, TurboFan was still compiling the API's functions 6 s into the measured phase).
-const WARMUP_SECONDS = Number(env['BENCH_WARMUP_SECONDS'] ?? 3);
-const HIT_URLS = Number(env['BENCH_HIT_URLS'] ?? 200);
-const MISS_URLS = Number(env['BENCH_MISS_URLS'] ?? 600);
+const SECONDS = numberEnv('BENCH_SECONDS', 5, 1);
+const ROUNDS = Math.round(numberEnv('BENCH_ROUNDS', 3, 1));
+const CONNECTIONS = numberEnv('BENCH_CONNECTIONS', 32, 1);
+const RATE = numberEnv('BENCH_RATE', 1000, 1);
+const RATE_SECONDS = numberEnv('BENCH_RATE_SECONDS', 6, 1);
+// Unrecorded load on each server before its first measured round (per endpoint): long enough for
+// V8 to have optimised the hot code (with 1 s, TurboFan was still compiling the API's functions
+// 6 s into the measured phase).
+const WARMUP_SECONDS = numberEnv('BENCH_WARMUP_SECONDS', 3, 0);
+const HIT_URLS = numberEnv('BENCH_HIT_URLS', 200, 1);
+const MISS_URLS = numberEnv('BENCH_MISS_URLS', 600, 1);
 const ONLY = env['BENCH_ENDPOINTS']?.split(',').map((s) => s.trim()).filter(Boolean);
 const CPU_PROF = env['BENCH_CPU_PROF'];
 // Both pg pools (the API's, the pg baseline's) keep their connections for the whole run: with the
@@ -244,8 +252,9 @@ try {
       const r = await fetch(`http://127.0.0.1:${pgBaseline.port}${path}`);
       pgBytes += (await r.arrayBuffer()).byteLength;
     }
-    const warm = (c: Child, paths: string[]): Promise<unknown> =>
-      saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: WARMUP_SECONDS }); // not recorded
+    const warm = async (c: Child, paths: string[]): Promise<void> => {
+      if (WARMUP_SECONDS > 0) await saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: WARMUP_SECONDS }); // not recorded
+    };
     const sat = async (c: Child, paths: string[]): Promise<Sat> => {
       const cpu0 = await cpuSeconds(c.proc.pid);
       const calls0 = await procCounters(c.proc.pid);
