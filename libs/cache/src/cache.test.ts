@@ -129,7 +129,7 @@ describe.each(MODES)('cache-aside (%s)', (_mode, localCopies) => {
     expect(next.body.toString()).toBe('new');
   });
 
-  test('once the counters exist, a fill is staged by a plain SET and placed by a guarded RENAME: same entry, same PX, nothing left behind', async ({ makeCache, redis, prefix, registry }) => {
+  test('once the counters exist, a large fill is staged by a plain SET and placed by a guarded RENAME: same entry, same PX, nothing left behind', async ({ makeCache, redis, prefix, registry }) => {
     const cache = makeCache({ namespaces: { employees: { freshMs: 1, staleMs: 60_000 } } });
     // Which command carried each body to Redis.
     const carriers = new Map<string, string>();
@@ -140,20 +140,49 @@ describe.each(MODES)('cache-aside (%s)', (_mode, localCopies) => {
     }) as typeof redis.sendCommand;
     const key = entryKey('employees', { departmentId: 7, includeSubdepartments: true }, [scopes.subtree(7)], prefix);
     const counters = [versionKey('employees', NAMESPACE_SCOPE, prefix), versionKey('employees', scopes.subtree(7), prefix)];
-    await cache.getOrLoad(dept7List(async () => 'first')); // creates the counters (script path)
+    const big = 'x'.repeat(5000); // above the batched fills' bound: the body never passes through Lua
+    await cache.getOrLoad(dept7List(async () => `${big}first`)); // creates the counters (script path)
     await cache.settled();
     await sleep(5); // stale: the next read refreshes in the background over existing counters
-    expect((await cache.getOrLoad(dept7List(async () => 'second'))).status).toBe('STALE');
+    expect((await cache.getOrLoad(dept7List(async () => `${big}second`))).status).toBe('STALE');
     await cache.settled();
     const versions = (await redis.mget(...counters)).join(',');
     const raw = (await redis.getBuffer(key))!;
     expect(raw.toString('latin1', 0, raw.indexOf(10))).toMatch(new RegExp(`^r2 ${versions} \\d+ \\d+ "`));
-    expect(raw.subarray(raw.indexOf(10) + 1).toString()).toBe('second');
+    expect(raw.subarray(raw.indexOf(10) + 1).toString()).toBe(`${big}second`);
     expect(await redis.pttl(key)).toBeGreaterThan(59_000);
     expect(await redis.keys(`${prefix}:*:fill:*`)).toEqual([]);
     expect(await metricValue(registry, 'cache_fills_total', { result: 'stored' })).toBe(2);
     expect(carriers.get('first')).toMatch(/^eval(sha)?$/); // EVAL after a NOSCRIPT on a fresh Redis
     expect(carriers.get('second')).toBe('set');
+  });
+
+  test('small fills of concurrent misses go to Redis as one script call, each guarded on its own', async ({ makeCache, redis, registry }) => {
+    const cache = makeCache();
+    const list = (d: number, load: () => Promise<string>): GetOrLoadRequest => ({ ns: 'employees', key: { departmentId: d }, scopes: [scopes.department(d)], load });
+    for (const d of [1, 2, 3]) await cache.getOrLoad(list(d, async () => `d${d}:1`)); // creates the counters
+    await cache.settled();
+    await cache.flushNamespace('employees'); // all three are misses again, over existing counters
+    const sent: string[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string; args: unknown[] }, stream?: never) => {
+      sent.push(command.name);
+      return send(command as never, stream);
+    }) as typeof redis.sendCommand;
+    const gate = deferred<void>();
+    // Three loads finish in the same turn of the event loop; department 3's scope moves first.
+    const results = Promise.all([1, 2, 3].map((d) => cache.getOrLoad(list(d, async () => { await gate.promise; return `d${d}:2`; }))));
+    await sleep(20);
+    await cache.bump('employees', [scopes.department(3)]);
+    sent.length = 0;
+    gate.resolve();
+    expect((await results).map((r) => r.status)).toEqual(['MISS', 'MISS', 'MISS']);
+    await cache.settled();
+    expect(sent).toEqual([expect.stringMatching(/^eval(sha)?$/)]); // one call carried all three fills
+    expect(await metricValue(registry, 'cache_fills_total', { result: 'stored' })).toBe(5);
+    expect(await metricValue(registry, 'cache_fills_total', { result: 'rejected' })).toBe(1);
+    const reads = await Promise.all([1, 2, 3].map((d) => cache.getOrLoad(list(d, async () => `d${d}:3`))));
+    expect(reads.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(['HIT d1:2', 'HIT d2:2', 'MISS d3:3']);
   });
 
   test('a staged value that expired before its placement (a PX of 1 ms on a slow machine) is no error', async ({ redis, prefix }) => {

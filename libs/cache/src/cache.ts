@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
 import { decodeEntry, etagOf, shouldRefreshEarly } from './entry.ts';
-import type { DecodedEntry } from './entry.ts';
+import type { DecodedEntry, EntryMeta } from './entry.ts';
 import { DEFAULT_KEY_PREFIX, NAMESPACE_SCOPE, entryKey, entryScopes, validatePrefix, versionKey } from './keys.ts';
 import type { CacheKey } from './keys.ts';
 import { cacheMetrics, deferredInc, instrumentBreaker } from './metrics.ts';
@@ -165,6 +165,14 @@ export type Observed = {
   readonly refreshDue?: boolean;
 };
 
+/**
+ * Bodies below this are filled in batches through Lua (see #fillBatched); larger ones alone, the
+ * body by a plain SET (a value handed to a script is copied into Lua: 134 µs of Redis CPU for 36 KB).
+ */
+const BATCHED_FILL_MAX_BYTES = 4096;
+
+type PendingFill = { ctx: LoadContext; meta: EntryMeta; body: Buffer; done: () => void };
+
 /** A copy that would be fresh for less than this is not kept. */
 const MIN_COPY_TTL_MS = 1_000;
 
@@ -195,6 +203,8 @@ class RedisCache implements Cache {
   /** In-flight loads by entry key + the versions they were started under. */
   readonly #flights = new Map<string, Flight>();
   readonly #pending = new Set<Promise<void>>();
+  /** Small fills waiting for the end of this event-loop turn, by namespace (see #fillBatched). */
+  readonly #fillBatches = new Map<Namespace, PendingFill[]>();
   /** In-process copies of large entries by entry key; undefined when disabled. */
   readonly #copies: LRUCache<string, DecodedEntry> | undefined;
   readonly #minCopyBytes: number;
@@ -428,6 +438,8 @@ class RedisCache implements Cache {
   async #fill(ctx: LoadContext, loaded: Loaded): Promise<void> {
     const ttl = this.#ttl[ctx.ns];
     const meta = { freshUntil: Math.round(Date.now() + ttl.freshMs), loadMs: Math.ceil(loaded.loadMs), etag: loaded.etag };
+    // A fill that creates counters goes at once: a read issued after it must see them.
+    if (loaded.body.length < BATCHED_FILL_MAX_BYTES && !ctx.versions.includes('')) return this.#fillBatched(ctx, meta, loaded.body);
     try {
       const versions = await this.#redis(() =>
         this.#scripts.fill(ctx.entryKey, ctx.versionKeys, ctx.versions, ttl.freshMs + ttl.staleMs, meta, loaded.body));
@@ -436,6 +448,45 @@ class RedisCache implements Cache {
     } catch (err) {
       this.#countFill(ctx.ns, 'error');
       this.#failed('fill', err, ctx.ns);
+    }
+  }
+
+  /**
+   * A small fill waits for the rest of this turn of the event loop: the fills of one namespace
+   * that finished loading meanwhile go to Redis as one script call through one breaker call, each
+   * guarded as alone. Under load several misses finish per turn; each fill alone was two Redis
+   * commands and a breaker call.
+   */
+  #fillBatched(ctx: LoadContext, meta: EntryMeta, body: Buffer): Promise<void> {
+    return new Promise((done) => {
+      let batch = this.#fillBatches.get(ctx.ns);
+      if (batch === undefined) {
+        const b: PendingFill[] = [];
+        this.#fillBatches.set(ctx.ns, (batch = b));
+        setImmediate(() => {
+          if (this.#fillBatches.get(ctx.ns) === b) this.#fillBatches.delete(ctx.ns);
+          void this.#sendFills(ctx.ns, b);
+        });
+      }
+      batch.push({ ctx, meta, body, done });
+    });
+  }
+
+  async #sendFills(ns: Namespace, batch: readonly PendingFill[]): Promise<void> {
+    const ttl = this.#ttl[ns];
+    try {
+      const stored = await this.#redis(() => this.#scripts.fillMany(
+        batch.map((f) => ({ entryKey: f.ctx.entryKey, versionKeys: f.ctx.versionKeys, expected: f.ctx.versions, meta: f.meta, body: f.body })),
+        ttl.freshMs + ttl.staleMs));
+      batch.forEach((f, i) => {
+        this.#countFill(ns, stored[i] === true ? 'stored' : 'rejected');
+        if (stored[i] === true) this.#keepCopy(f.ctx.entryKey, { ...f.meta, versions: f.ctx.versions.join(','), body: f.body });
+      });
+    } catch (err) {
+      for (let i = 0; i < batch.length; i++) this.#countFill(ns, 'error');
+      this.#failed('fill', err, ns);
+    } finally {
+      for (const f of batch) f.done();
     }
   }
 

@@ -63,6 +63,28 @@ redis.call('RENAME', KEYS[1], KEYS[2])
 return 1
 `;
 
+/**
+ * Several guarded fills of one namespace in one call, for fills whose counters all existed when
+ * their loaders started (every fill after a scope's first). KEYS = per fill its entry, then its
+ * version keys; ARGV = px, then per fill: number of version keys, tail, expected versions….
+ * Each fill is stored only if none of its counters moved; returns per fill 1 stored, 0 refused.
+ */
+const FILL_MANY = `
+local a, k, out = 2, 1, {}
+while a <= #ARGV do
+  local n, tail, entry = tonumber(ARGV[a]), ARGV[a + 1], KEYS[k]
+  a, k = a + 2, k + 1
+  local ok = 1
+  for i = 0, n - 1 do
+    if ok == 1 and redis.call('GET', KEYS[k + i]) ~= ARGV[a + i] then ok = 0 end
+  end
+  if ok == 1 then redis.call('SET', entry, 'r2 ' .. table.concat(ARGV, ',', a, a + n - 1) .. ' ' .. tail, 'PX', ARGV[1]) end
+  out[#out + 1] = ok
+  a, k = a + n, k + n
+end
+return out
+`;
+
 /** KEYS = version keys… → number of counters bumped. */
 const BUMP = `
 local t = redis.call('TIME')
@@ -77,6 +99,7 @@ type ScriptClient = {
   // Defined without numberOfKeys: the first argument of each call is the key count.
   rotaCacheFill(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number | string>;
   rotaCachePlace(numKeys: number, ...args: string[]): Promise<number>;
+  rotaCacheFillMany(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number[]>;
   rotaCacheBump(numKeys: number, ...keys: string[]): Promise<number>;
 };
 
@@ -86,8 +109,15 @@ export type Scripts = {
   versions(versionKeys: readonly string[]): Promise<string[]>;
   /** The versions (comma-joined) the entry was stored under, or undefined when a counter had moved. */
   fill(entryKey: string, versionKeys: readonly string[], expected: readonly string[], px: number, meta: EntryMeta, body: Buffer): Promise<string | undefined>;
+  /**
+   * Small fills of one namespace whose counters all existed (no '' in `expected`), in one script
+   * call — the bodies pass through Lua, which is cheap only for small ones. Per fill: stored or not.
+   */
+  fillMany(fills: readonly FillRequest[], px: number): Promise<boolean[]>;
   bump(versionKeys: readonly string[]): Promise<void>;
 };
+
+export type FillRequest = { entryKey: string; versionKeys: readonly string[]; expected: readonly string[]; meta: EntryMeta; body: Buffer };
 
 export type ReadResult = {
   entry: Buffer | null;
@@ -105,9 +135,10 @@ let staging = 0;
  */
 export function defineScripts(client: Redis | Cluster): Scripts {
   const c = client as unknown as ScriptClient;
-  if (typeof (client as unknown as Partial<ScriptClient>).rotaCachePlace !== 'function') {
+  if (typeof (client as unknown as Partial<ScriptClient>).rotaCacheFillMany !== 'function') {
     client.defineCommand('rotaCacheFill', { lua: FILL });
     client.defineCommand('rotaCachePlace', { lua: PLACE });
+    client.defineCommand('rotaCacheFillMany', { lua: FILL_MANY });
     client.defineCommand('rotaCacheBump', { lua: BUMP });
   }
   return {
@@ -139,6 +170,16 @@ export function defineScripts(client: Redis | Cluster): Scripts {
         c.rotaCachePlace(2 + versionKeys.length, staged, entryKey, ...versionKeys, ...expected),
       ]));
       return placed !== 0 ? expected.join(',') : undefined;
+    },
+    async fillMany(fills, px) {
+      const keys: string[] = [];
+      const args: (string | Buffer | number)[] = [px];
+      for (const f of fills) {
+        keys.push(f.entryKey, ...f.versionKeys);
+        args.push(f.versionKeys.length, encodeEntryTail(f.meta, f.body), ...f.expected);
+      }
+      const stored = await inBackground(client, () => c.rotaCacheFillMany(keys.length, ...keys, ...args));
+      return stored.map((v) => v === 1);
     },
     async bump(versionKeys) {
       if (versionKeys.length === 0) return;
