@@ -185,6 +185,27 @@ describe.each(MODES)('cache-aside (%s)', (_mode, localCopies) => {
     expect(reads.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(['HIT d1:2', 'HIT d2:2', 'MISS d3:3']);
   });
 
+  test('a burst of small fills is sent in calls of at most 64 fills', async ({ makeCache, redis, registry }) => {
+    const cache = makeCache();
+    const list = (d: number): GetOrLoadRequest => ({ ns: 'employees', key: { departmentId: d }, scopes: [scopes.department(1)], load: async () => `d${d}` });
+    await cache.getOrLoad(list(0)); // creates the counters
+    await cache.settled();
+    // Fills per script call: its key count over the three keys of a fill (entry, namespace and department counters).
+    const perCall: number[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string; args: unknown[] }, stream?: never) => {
+      if (/^eval(sha)?$/.test(command.name)) perCall.push(Number(command.args[1]) / 3);
+      return send(command as never, stream);
+    }) as typeof redis.sendCommand;
+    const ids = Array.from({ length: 70 }, (_, i) => i + 1);
+    await Promise.all(ids.map((d) => cache.getOrLoad(list(d))));
+    await cache.settled();
+    expect(perCall.reduce((a, b) => a + b, 0)).toBe(70);
+    expect(Math.max(...perCall)).toBeLessThanOrEqual(64);
+    expect(perCall.length).toBeLessThanOrEqual(5); // batched, not one call per fill
+    expect(await metricValue(registry, 'cache_fills_total', { result: 'stored' })).toBe(71);
+  });
+
   test('a staged value that expired before its placement (a PX of 1 ms on a slow machine) is no error', async ({ redis, prefix }) => {
     defineScripts(redis);
     const place = (redis as unknown as { rotaCachePlace(n: number, ...a: string[]): Promise<number> }).rotaCachePlace.bind(redis);

@@ -170,6 +170,8 @@ export type Observed = {
  * body by a plain SET (a value handed to a script is copied into Lua: 134 µs of Redis CPU for 36 KB).
  */
 const BATCHED_FILL_MAX_BYTES = 4096;
+/** At most this many fills per script call, so one call never holds Redis for long (≤ 256 KB of bodies). */
+const FILLS_PER_CALL = 64;
 
 type PendingFill = { ctx: LoadContext; meta: EntryMeta; body: Buffer; done: () => void };
 
@@ -460,7 +462,7 @@ class RedisCache implements Cache {
   #fillBatched(ctx: LoadContext, meta: EntryMeta, body: Buffer): Promise<void> {
     return new Promise((done) => {
       let batch = this.#fillBatches.get(ctx.ns);
-      if (batch === undefined) {
+      if (batch === undefined || batch.length >= FILLS_PER_CALL) {
         const b: PendingFill[] = [];
         this.#fillBatches.set(ctx.ns, (batch = b));
         setImmediate(() => {
