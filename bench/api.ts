@@ -155,21 +155,6 @@ async function stopChildren(): Promise<void> {
   }));
 }
 
-/**
- * CPU seconds (user + system) a child has used so far, from /proc (Linux; clock ticks of 10 ms).
- * CPU per request is far steadier than req/s on a shared machine: it does not depend on how much
- * of a core the process got.
- */
-async function cpuSeconds(pid: number | undefined): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14 and 15)
-  } catch {
-    return Number.NaN;
-  }
-}
-
 const ttls = (freshMs: number, staleMs: number): string => JSON.stringify(Object.fromEntries(NAMESPACES.map((ns) => [ns, { freshMs, staleMs }])));
 
 type Sat = SaturationResult & { cpuUsPerReq: number; machineCpuUsPerReq: CpuShare; serverCallsPerReq: ProcCounters | undefined };
@@ -255,15 +240,16 @@ try {
     const warm = async (c: Child, paths: string[]): Promise<void> => {
       if (WARMUP_SECONDS > 0) await saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: WARMUP_SECONDS }); // not recorded
     };
+    // CPU per request (from /proc) is far steadier than req/s on a shared machine: it does not
+    // depend on how much of a core a process got.
     const sat = async (c: Child, paths: string[]): Promise<Sat> => {
-      const cpu0 = await cpuSeconds(c.proc.pid);
       const calls0 = await procCounters(c.proc.pid);
       const machine0 = await cpuSnapshot();
       const r = await saturate({ port: c.port, paths, headers, connections: CONNECTIONS, seconds: SECONDS });
       const machine1 = await cpuSnapshot();
       const calls1 = await procCounters(c.proc.pid);
-      const cpu = (await cpuSeconds(c.proc.pid)) - cpu0;
-      return { ...r, cpuUsPerReq: Math.round((cpu * 1e6) / Math.max(1, r.requests)), machineCpuUsPerReq: cpuPerRequest(machine0, machine1, c.proc.pid, r.requests), serverCallsPerReq: countersPerRequest(calls0, calls1, r.requests) };
+      const machine = cpuPerRequest(machine0, machine1, c.proc.pid, r.requests);
+      return { ...r, cpuUsPerReq: machine.server, machineCpuUsPerReq: machine, serverCallsPerReq: countersPerRequest(calls0, calls1, r.requests) };
     };
     /**
      * ROUNDS back-to-back pairs (API, baseline), the API first in even rounds and second in odd

@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 
 /** CPU ticks (user + system; 10 ms each) of every process, by pid, with its command name. */
-export type CpuSnapshot = { at: number; procs: Map<number, { comm: string; ticks: number }>; idleTicks: number; totalTicks: number };
+export type CpuSnapshot = { procs: Map<number, { comm: string; ticks: number }>; idleTicks: number };
 
 export type CpuShare = {
   server: number; postgres: number; redis: number; generator: number; other: number; idle: number;
@@ -32,9 +32,9 @@ export async function cpuSnapshot(): Promise<CpuSnapshot> {
     const t = await procTicks(pid);
     if (t) procs.set(pid, t);
   }));
-  // First line of /proc/stat: user nice system idle iowait irq softirq steal …
+  // First line of /proc/stat: user nice system idle iowait irq softirq steal … (all cores)
   const cpu = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { at: performance.now(), procs, idleTicks: cpu[3]! + cpu[4]!, totalTicks: cpu.reduce((a, b) => a + b, 0) };
+  return { procs, idleTicks: cpu[3]! + cpu[4]! };
 }
 
 /**
