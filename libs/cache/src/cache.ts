@@ -445,12 +445,17 @@ class RedisCache implements Cache {
     try {
       const versions = await this.#redis(() =>
         this.#scripts.fill(ctx.entryKey, ctx.versionKeys, ctx.versions, ttl.freshMs + ttl.staleMs, meta, loaded.body));
-      this.#countFill(ctx.ns, versions !== undefined ? 'stored' : 'rejected');
-      if (versions !== undefined) this.#keepCopy(ctx.entryKey, { ...meta, versions, body: loaded.body });
+      this.#filled(ctx, meta, loaded.body, versions);
     } catch (err) {
       this.#countFill(ctx.ns, 'error');
       this.#failed('fill', err, ctx.ns);
     }
+  }
+
+  /** A fill's outcome: stored under `versions`, or refused (undefined) because a counter moved. */
+  #filled(ctx: LoadContext, meta: EntryMeta, body: Buffer, versions: string | undefined): void {
+    this.#countFill(ctx.ns, versions !== undefined ? 'stored' : 'rejected');
+    if (versions !== undefined) this.#keepCopy(ctx.entryKey, { ...meta, versions, body });
   }
 
   /**
@@ -481,8 +486,7 @@ class RedisCache implements Cache {
         batch.map((f) => ({ entryKey: f.ctx.entryKey, versionKeys: f.ctx.versionKeys, expected: f.ctx.versions, meta: f.meta, body: f.body })),
         ttl.freshMs + ttl.staleMs));
       batch.forEach((f, i) => {
-        this.#countFill(ns, stored[i] === true ? 'stored' : 'rejected');
-        if (stored[i] === true) this.#keepCopy(f.ctx.entryKey, { ...f.meta, versions: f.ctx.versions.join(','), body: f.body });
+        this.#filled(f.ctx, f.meta, f.body, stored[i] === true ? f.ctx.versions.join(',') : undefined);
       });
     } catch (err) {
       for (let i = 0; i < batch.length; i++) this.#countFill(ns, 'error');
