@@ -1,0 +1,45 @@
+// The kafkajs client as every service builds it, against the real broker.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, expect, test, vi } from 'vitest';
+import { uniqueName } from '@rota/testkit';
+import { createKafka, ensureTopics, parseBrokers } from './relay-kafka.ts';
+
+const BROKERS = parseBrokers(process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092');
+
+afterEach(() => { vi.restoreAllMocks(); });
+
+// kafkajs 2.2.4 re-armed a setTimeout of -Date.now() (clamped to 1 ms) on every idle broker
+// connection, forever: ~1,000 wake-ups a second per connection and a TimeoutNegativeWarning on
+// Node 24 (tulios/kafkajs#1704, #1751). patches/kafkajs@2.2.4.patch stops the loop.
+test('an idle connection arms no timers and emits no TimeoutNegativeWarning', async () => {
+  const kafka = createKafka({ brokers: BROKERS, clientId: uniqueName('idle-test') });
+  const topic = `rota.test.idle.${uniqueName('t')}`;
+  await ensureTopics(kafka, [{ topic, numPartitions: 1 }]);
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => { warnings.push(w.name); };
+  process.on('warning', onWarning);
+  const producer = kafka.producer();
+  try {
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: 'x' }] });
+    await sleep(100);
+    const real = globalThis.setTimeout;
+    let armedByKafkajs = 0;
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((...args: Parameters<typeof setTimeout>) => {
+      if (new Error().stack?.includes('kafkajs')) armedByKafkajs++;
+      return real(...args);
+    }) as typeof setTimeout);
+    await sleep(500);
+    vi.restoreAllMocks();
+    // Unpatched: 437 in these 500 ms.
+    expect(armedByKafkajs).toBeLessThan(10);
+    expect(warnings).not.toContain('TimeoutNegativeWarning');
+  } finally {
+    process.off('warning', onWarning);
+    await producer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  }
+});
