@@ -9,7 +9,8 @@
 // BENCH_RATE_SECONDS (6, each fixed-rate phase), BENCH_HIT_URLS (200 per endpoint),
 // BENCH_MISS_URLS (600 per endpoint), BENCH_ENDPOINTS (comma list of endpoint names, default all),
 // BENCH_CPU_PROF (a directory: the API processes and the baselines run with --cpu-prof into it),
-// BENCH_PACER (child: each fixed-rate phase's load generator in its own process; inline).
+// BENCH_PACER (child: each fixed-rate phase's load generator in its own process; inline),
+// BENCH_CACHE_ASIDE (1: also measure a bare cache-aside server against the pg baseline; 0: skip).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -61,6 +62,12 @@ const CPU_PROF = env['BENCH_CPU_PROF'];
 const POOL_IDLE_MS = '600000';
 /** `child` (default): each fixed-rate phase's load generator in a process of its own; `inline`: in this one. */
 const PACER = env['BENCH_PACER'] ?? 'child';
+/**
+ * A third reference for misses (default on): the pg baseline behind the bare minimum of
+ * cache-aside (bench/api/baseline-server.ts, BASELINE=cache-aside). Not a target; it tells how much
+ * of the API's shortfall against the pg baseline is the pattern's own and how much the API's.
+ */
+const CACHE_ASIDE = (env['BENCH_CACHE_ASIDE'] ?? '1') !== '0';
 // The load generators (autocannon here, the pacer in its child, see pacedInChild) read up to
 // 36 MB/s of responses: the same V8 setting as the servers keeps a generator's own mark-compacts
 // (its event-loop lag adds to every latency it measures) from firing on "external memory
@@ -164,6 +171,8 @@ type EndpointResult = {
   hit: Phase; redisBaseline: Phase; miss: Phase & { missShare: number }; pgBaseline: Phase;
   /** Every round's saturated throughput ratio; `ratios` and the phases shown are the median round's. */
   rounds: { hitVsRedis: number[]; missVsPg: number[] };
+  /** The bare cache-aside server against the pg baseline (median of its own rounds), if measured. */
+  cacheAside?: { sat: Sat; vsPg: number; rounds: number[]; apiMissesVsIt: number };
   ratios: { hitVsRedis: number; missVsPg: number; hitP99VsRedis: number; missP99VsPg: number; hitCpuVsRedis: number; missCpuVsPg: number };
   targets: { hitThroughput: boolean; missThroughput: boolean; hitP99: boolean; missP99: boolean };
 };
@@ -218,6 +227,11 @@ try {
     startChild('redis baseline', [...prof('redis-baseline'), 'bench/api/baseline-server.ts'], { BASELINE: 'redis', REDIS_URL, BASELINE_KEY_PREFIX: baselinePrefix }),
     startChild('pg baseline', [...prof('pg-baseline'), 'bench/api/baseline-server.ts'], { BASELINE: 'pg', DATABASE_URL, BASELINE_QUERIES: queriesFile, DATABASE_POOL_IDLE_TIMEOUT_MS: POOL_IDLE_MS }),
   ]);
+  const cacheAside = CACHE_ASIDE
+    ? await startChild('cache-aside baseline', ['bench/api/baseline-server.ts'], {
+      BASELINE: 'cache-aside', DATABASE_URL, REDIS_URL, BASELINE_QUERIES: queriesFile, BASELINE_KEY_PREFIX: `${prefix}:cache-aside:`, DATABASE_POOL_IDLE_TIMEOUT_MS: POOL_IDLE_MS,
+    })
+    : undefined;
 
   const results: Record<string, EndpointResult> = {};
   for (const e of endpoints) {
@@ -280,6 +294,11 @@ try {
     const hits = await compare(apiHit, redisBaseline, hitPaths);
     const misses = await compare(apiMiss, pgBaseline, missPaths);
     const [hitSat, redisSat, missSat, pgSat] = [hits.api, hits.baseline, misses.api, misses.baseline];
+    let floor: Awaited<ReturnType<typeof compare>> | undefined;
+    if (cacheAside) {
+      await warm(cacheAside, missPaths);
+      floor = await compare(cacheAside, pgBaseline, missPaths);
+    }
     log(`${e.name}: ${RATE} req/s offered…`);
     const hitRate = await rate(apiHit, hitPaths);
     const redisRate = await rate(redisBaseline, hitPaths);
@@ -299,6 +318,8 @@ try {
       miss: { sat: missSat, rate: missRate, missShare: Number((missCount / Math.max(1, missTotal)).toFixed(4)) },
       pgBaseline: { sat: pgSat, rate: pgRate },
       rounds: { hitVsRedis: hits.ratios, missVsPg: misses.ratios },
+      // From different rounds than missVsPg, so the quotient of the two medians is approximate.
+      ...(floor ? { cacheAside: { sat: floor.api, vsPg: ratio(floor.api.rps, floor.baseline.rps), rounds: floor.ratios, apiMissesVsIt: ratio(ratio(missSat.rps, pgSat.rps), ratio(floor.api.rps, floor.baseline.rps)) } } : {}),
       ratios: {
         hitVsRedis: ratio(hitSat.rps, redisSat.rps),
         missVsPg: ratio(missSat.rps, pgSat.rps),
@@ -332,6 +353,10 @@ try {
     lines.push(`  Redis baseline  ${fmt(r.redisBaseline)}`);
     lines.push(`  API misses      ${fmt(r.miss)}   X-Cache ${JSON.stringify(r.miss.sat.xcache)} (MISS share ${(r.miss.missShare * 100).toFixed(1)} %)`);
     lines.push(`  pg baseline     ${fmt(r.pgBaseline)}`);
+    const ca = r.cacheAside;
+    if (ca) {
+      lines.push(`  bare cache-aside ${String(ca.sat.rps).padStart(5)}/s p50 ${String(ca.sat.p50ms).padStart(3)} p99 ${String(ca.sat.p99ms).padStart(4)} ${String(ca.sat.cpuUsPerReq).padStart(5)} µs CPU/req | ÷ pg ${ca.vsPg} [rounds ${ca.rounds.join(' ')}]; API misses ÷ it ≈ ${ca.apiMissesVsIt} (not a target)`);
+    }
     const inside = (label: string, p: Phase): string => {
       const f = p.rate.server;
       return `${label} ${f ? `loop ${f.loopP99Ms}/${f.loopMaxMs}, GC ${f.gc.count} (${f.gc.major} major) ${f.gc.totalMs} ms, longest ${f.gc.maxMs}` : 'n/a'}; sender lag p99 ${p.rate.senderLagP99ms}`;
