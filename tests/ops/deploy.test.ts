@@ -72,6 +72,14 @@ describe('infra/k8s', () => {
       expect(() => schemas[name]!.parse(env)).not.toThrow();
     });
 
+    it("sets no variable of its own outside the ConfigMaps and the Secret, only Node's (NODE_OPTIONS)", () => {
+      const names = ((container['env'] ?? []) as Json[]).map((e) => e['name'] as string);
+      expect(names.filter((n) => n !== 'NODE_OPTIONS')).toEqual([]);
+      // Under a memory limit Node sizes the young generation from it: 1 MB semi-spaces at 512Mi
+      // cost the API ~50 % more CPU per miss (docs/performance.md, item 29).
+      if (name === 'api') expect(((container['env'] as Json[]).find((e) => e['name'] === 'NODE_OPTIONS')?.['value'])).toMatch(/--max-semi-space-size=16\b/);
+    });
+
     it('has resources, a liveness probe on /healthz and a probe port the container exposes', () => {
       expect(container['resources']['requests']['cpu']).toBeTruthy();
       expect(container['resources']['limits']['memory']).toBeTruthy();
