@@ -308,6 +308,11 @@ try {
     const missCount = (missSat.xcache['MISS'] ?? 0);
     const missTotal = Object.values(missSat.xcache).reduce((a, b) => a + b, 0);
     const ratio = (a: number, b: number): number => Number((a / Math.max(b, 1e-9)).toFixed(3));
+    const floorResult = (f: Awaited<ReturnType<typeof compare>>): NonNullable<EndpointResult['cacheAside']> => {
+      const vsPg = ratio(f.api.rps, f.baseline.rps);
+      // From different rounds than missVsPg, so the quotient of the two medians is approximate.
+      return { sat: f.api, vsPg, rounds: f.ratios, apiMissesVsIt: ratio(ratio(missSat.rps, pgSat.rps), vsPg) };
+    };
     const r: EndpointResult = {
       label: e.label,
       urls: { hit: hitPaths.length, miss: missPaths.length },
@@ -318,8 +323,7 @@ try {
       miss: { sat: missSat, rate: missRate, missShare: Number((missCount / Math.max(1, missTotal)).toFixed(4)) },
       pgBaseline: { sat: pgSat, rate: pgRate },
       rounds: { hitVsRedis: hits.ratios, missVsPg: misses.ratios },
-      // From different rounds than missVsPg, so the quotient of the two medians is approximate.
-      ...(floor ? { cacheAside: { sat: floor.api, vsPg: ratio(floor.api.rps, floor.baseline.rps), rounds: floor.ratios, apiMissesVsIt: ratio(ratio(missSat.rps, pgSat.rps), ratio(floor.api.rps, floor.baseline.rps)) } } : {}),
+      ...(floor ? { cacheAside: floorResult(floor) } : {}),
       ratios: {
         hitVsRedis: ratio(hitSat.rps, redisSat.rps),
         missVsPg: ratio(missSat.rps, pgSat.rps),

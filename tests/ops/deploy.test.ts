@@ -73,12 +73,12 @@ describe('infra/k8s', () => {
     });
 
     it("sets no variable of its own outside the ConfigMaps and the Secret, only Node's (NODE_OPTIONS)", () => {
-      const names = ((container['env'] ?? []) as Json[]).map((e) => e['name'] as string);
-      expect(names.filter((n) => n !== 'NODE_OPTIONS')).toEqual([]);
+      const env = (container['env'] ?? []) as Json[];
+      expect(env.map((e) => e['name'] as string).filter((n) => n !== 'NODE_OPTIONS')).toEqual([]);
       // Under a memory limit of 512Mi or less Node's young generation is 1 MB semi-spaces: ~50 %
       // more CPU per API miss, ~45 % more per invalidated event (docs/performance.md, item 29).
       // The worker's 1536Mi already gets 32 MB ones.
-      if (name !== 'scheduler-worker') expect(((container['env'] as Json[]).find((e) => e['name'] === 'NODE_OPTIONS')?.['value'])).toMatch(/--max-semi-space-size=16\b/);
+      if (name !== 'scheduler-worker') expect(env.find((e) => e['name'] === 'NODE_OPTIONS')?.['value']).toMatch(/--max-semi-space-size=16\b/);
     });
 
     it('has resources, a liveness probe on /healthz and a probe port the container exposes', () => {
