@@ -10,7 +10,10 @@
 // BENCH_MISS_URLS (600 per endpoint), BENCH_ENDPOINTS (comma list of endpoint names, default all),
 // BENCH_CPU_PROF (a directory: the API processes and the baselines run with --cpu-prof into it),
 // BENCH_PACER (child: each fixed-rate phase's load generator in its own process; inline),
-// BENCH_CACHE_ASIDE (1: also measure a bare cache-aside server against the pg baseline; 0: skip).
+// BENCH_CACHE_ASIDE (1: also measure a bare cache-aside server against the pg baseline; 0: skip),
+// BENCH_SERVER_NODE_OPTIONS (Node options of every server; default the API container's, from
+// infra/k8s/api/deployment.yaml; empty: Node's defaults).
+import { readFileSync } from 'node:fs';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -68,6 +71,22 @@ const PACER = env['BENCH_PACER'] ?? 'child';
  * of the API's shortfall against the pg baseline is the pattern's own and how much the API's.
  */
 const CACHE_ASIDE = (env['BENCH_CACHE_ASIDE'] ?? '1') !== '0';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * Node's options of the API's container, read from its Deployment so that the API runs here as it
+ * is deployed, and given to every server of the run alike (the API and the baselines). Outside a
+ * container Node sizes the young generation from the machine's memory (64 MB semi-spaces on a
+ * 24 GB machine, 16 MB in the container): the employee list's misses at 1,000 req/s then ran 2–3
+ * mark-compacts a second, started by the Buffers waiting for the next scavenge (see
+ * docs/performance.md item 30).
+ */
+function deployedNodeOptions(): string {
+  const file = join(ROOT, 'infra/k8s/api/deployment.yaml');
+  const m = /name: NODE_OPTIONS, value: "([^"]*)"/.exec(readFileSync(file, 'utf8'));
+  if (!m) throw new Error(`no NODE_OPTIONS in ${file}: set BENCH_SERVER_NODE_OPTIONS`);
+  return m[1]!;
+}
+const SERVER_NODE_OPTIONS = (env['BENCH_SERVER_NODE_OPTIONS'] ?? deployedNodeOptions()).split(/\s+/).filter(Boolean);
 // The load generators (autocannon here, the pacer in its child, see pacedInChild) read up to
 // 36 MB/s of responses: the same V8 setting as the servers keeps a generator's own mark-compacts
 // (its event-loop lag adds to every latency it measures) from firing on "external memory
@@ -76,7 +95,6 @@ setFlagsFromString('--external-memory-accounted-in-global-limit');
 
 const TARGETS = { hitVsRedis: 0.8, missVsPg: 0.7, hitP99ms: 10, missP99ms: 25 };
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (s: string): void => { process.stderr.write(`bench:api ${s}\n`); };
 const t0 = performance.now();
 
@@ -115,7 +133,7 @@ let probeDir: string | undefined;
 async function startChild(name: string, args: string[], extraEnv: Record<string, string>): Promise<Child> {
   const port = await freePort();
   const probe = probeDir ? ['--import', './bench/api/probe.ts'] : [];
-  const proc = spawn(process.execPath, [...probe, ...args], {
+  const proc = spawn(process.execPath, [...SERVER_NODE_OPTIONS, ...probe, ...args], {
     cwd: ROOT, env: { ...env, ...extraEnv, PORT: String(port), ...(probeDir ? { BENCH_PROBE_DIR: probeDir } : {}) }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -349,7 +367,7 @@ try {
   const fmt = (p: Phase): string => `${String(p.sat.rps).padStart(6)}/s p50 ${String(p.sat.p50ms).padStart(3)} p99 ${String(p.sat.p99ms).padStart(4)} ${String(p.sat.cpuUsPerReq).padStart(5)} µs CPU/req | @${RATE}: `
     + (p.rate.overloaded ? `overloaded (${p.rate.achieved}/s sent)`.padEnd(26) : `p50 ${p.rate.p50ms.toFixed(2).padStart(6)} p99 ${p.rate.p99ms.toFixed(2).padStart(7)}`);
   const lines = [
-    `bench:api — ${counts['employees']} employees, ${counts['departments']} departments; saturation: autocannon ${CONNECTIONS} connections × ${SECONDS} s, ${ROUNDS} rounds per pair (median round shown), ${WARMUP_SECONDS} s warm-up; fixed rate: ${RATE} req/s open loop × ${RATE_SECONDS} s (ms)`,
+    `bench:api — ${counts['employees']} employees, ${counts['departments']} departments; saturation: autocannon ${CONNECTIONS} connections × ${SECONDS} s, ${ROUNDS} rounds per pair (median round shown), ${WARMUP_SECONDS} s warm-up; fixed rate: ${RATE} req/s open loop × ${RATE_SECONDS} s (ms); servers' Node options: ${SERVER_NODE_OPTIONS.join(' ') || '(none)'}`,
   ];
   for (const [name, r] of Object.entries(results)) {
     lines.push('', `${name} — ${r.label}; ${r.urls.hit} hit / ${r.urls.miss} miss URLs, ${r.bytes.api} B/response, ${r.queriesPerMiss} queries/miss`);
@@ -382,7 +400,7 @@ try {
   console.log(JSON.stringify({
     bench: 'api',
     dataset: { seed: SEED, anchorDate: ANCHOR, counts },
-    settings: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, rate: RATE, rateSeconds: RATE_SECONDS, hitUrls: HIT_URLS, missUrls: MISS_URLS, generator: `autocannon 8 (saturation), open-loop node:http pacer (fixed rate; ${PACER === 'inline' ? 'in this process' : 'a process of its own per phase'})` },
+    settings: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, rate: RATE, rateSeconds: RATE_SECONDS, hitUrls: HIT_URLS, missUrls: MISS_URLS, serverNodeOptions: SERVER_NODE_OPTIONS.join(' '), generator: `autocannon 8 (saturation), open-loop node:http pacer (fixed rate; ${PACER === 'inline' ? 'in this process' : 'a process of its own per phase'})` },
     targets: TARGETS,
     endpoints: results,
     allTargetsMet: allMet,
