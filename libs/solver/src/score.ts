@@ -46,30 +46,6 @@ export function openSlots(instance: Instance, assignment: Assignment): OpenSlot[
   return out;
 }
 
-/** Fairness + cost part of one employee's roster (the part that does not depend on others). */
-export function employeeSecondaryPenalty(instance: Instance, e: number, row: readonly (number | null)[]): number {
-  const emp = instance.employees[e];
-  if (!emp) return 0;
-  const w = instance.weights;
-  let minutes = 0;
-  let money = 0;
-  const weekends = new Set<number>();
-  row.forEach((t, d) => {
-    if (t == null) return;
-    const s = instance.shiftTypes[t];
-    if (!s) return;
-    minutes += s.durationMinutes;
-    money += (emp.hourlyCost * (s.payMultiplier ?? 1) * s.durationMinutes) / 60;
-    const we = weekendOf(instance, d);
-    if (we >= 0) weekends.add(we);
-  });
-  return (
-    (w.fairnessHours * Math.abs(minutes - targetMinutesOf(emp))) / 60 +
-    w.fairnessWeekends * weekends.size * weekends.size +
-    w.cost * money
-  );
-}
-
 export function scoreAssignment(instance: Instance, assignment: Assignment): ScoreBreakdown {
   const counts = coverCounts(instance, assignment);
   let coverUnder = 0;
