@@ -1,8 +1,9 @@
-// Poison messages go to the DLQ with their reason and do not block their partition; replaying the
-// whole topic (group offsets reset to the beginning) changes nothing beyond the first delivery.
+// Poison messages go to the DLQ with their reason and do not block their partition; an event of a
+// type the invalidator does not know (a newer writer's) is invalidated broadly instead; replaying
+// the whole topic (group offsets reset to the beginning) changes nothing beyond the first delivery.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { versionKey } from '@rota/cache';
+import { NAMESPACES, versionKey } from '@rota/cache';
 import { startHarness, waitFor, type Harness } from './harness.ts';
 import { consumeAll, get, rename, seedScenario, settle, warm, type Scenario } from './helpers.ts';
 
@@ -60,6 +61,42 @@ it('sends unparsable events to the DLQ with the reason and keeps consuming the p
   expect(await h.invalidator!.metric('events_processed_total', { result: 'dlq', type: 'unknown' })).toBe(1);
 });
 
+it('invalidates every namespace over the scopes of an event type it does not know, without a dead letter', { timeout: 60_000 }, async () => {
+  // A newer writer (rolling deploy: the API before the invalidator) emits a type this build lacks.
+  const before = await warm(h, s.token, s.listA);
+  const employeeId = '987655';
+  const scheduleId = '987656';
+  const producer = h.kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic: h.topic,
+    acks: -1,
+    messages: [{
+      key: s.deptA,
+      headers: { 'event-type': 'employee.promoted' },
+      value: JSON.stringify({
+        id: randomUUID(), type: 'employee.promoted', occurredAt: new Date().toISOString(),
+        aggregate: { type: 'employee', id: employeeId },
+        scopes: { departmentIds: [s.deptA], ancestorDepartmentIds: [s.hq], employeeIds: [employeeId], scheduleIds: [scheduleId] },
+        payload: { level: 2 },
+      }),
+    }],
+  });
+  await producer.disconnect();
+
+  await waitFor('the unknown event was applied', async () => (await h.invalidator!.metric('events_processed_total', { result: 'fallback', type: 'unknown' })) === 1, 15_000, 50);
+  for (const ns of NAMESPACES) {
+    for (const scope of [`emp:${employeeId}`, `sched:${scheduleId}`, `dept:${s.deptA}`, `tree:${s.hq}`, 'all']) {
+      expect(await h.redis.get(versionKey(ns, scope, h.prefix)), `${ns} ${scope}`).not.toBeNull();
+    }
+  }
+  // The department's cached list is no longer served; it reloads with the same data.
+  const after = await get(h, s.token, s.listA);
+  expect(after.headers.get('x-cache')).not.toBe('HIT');
+  expect(after.text).toBe(before.text);
+  expect(await h.invalidator!.metric('events_processed_total', { result: 'dlq' })).toBe(2);
+});
+
 it('replaying every offset from the beginning changes nothing beyond the first delivery', { timeout: 120_000 }, async () => {
   await rename(h, s, s.empA, 'BeforeReplay');
   await rename(h, s, s.empB, 'SiblingBeforeReplay');
@@ -82,14 +119,15 @@ it('replaying every offset from the beginning changes nothing beyond the first d
 
   // Every record was delivered again (the new process counted them) ...
   const m = await h.invalidator!.metrics();
-  const handled = ['ok', 'dlq'].reduce((n, result) => n + metricSum(m, result), 0);
+  const handled = ['ok', 'fallback', 'dlq'].reduce((n, result) => n + metricSum(m, result), 0);
   expect(handled).toBe(records);
   // ... and the reads return exactly what they returned before (re-loaded after a bump at most).
   for (const p of paths) {
     const r = await get(h, s.token, p);
     expect(r.text, p).toBe(before.get(p));
   }
-  // No new dead letters beyond the two poison messages, whose replay lands there again.
+  // No new dead letters beyond the two poison messages, whose replay lands there again (the
+  // unknown type is invalidated broadly again, not dead-lettered).
   const dlq = await consumeAll(h.kafkaBrokers, h.dlqTopic, (ms) => ms.length >= 4, 20_000);
   expect(dlq).toHaveLength(4);
   expect((await h.tdb.db.query('SELECT event_id, published_at FROM outbox ORDER BY id')).rows).toEqual(outboxBefore.rows);

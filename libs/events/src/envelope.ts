@@ -37,7 +37,20 @@ export const envelopeSchema = z.strictObject({
 });
 export type ChangeEvent = z.infer<typeof envelopeSchema>;
 
-export type ParseResult = { ok: true; event: ChangeEvent } | { ok: false; reason: string };
+/**
+ * The envelope with a type this build does not know: a newer writer's, during a rolling deploy.
+ * Its scopes are valid, so a consumer can still act on them (see invalidationsForUnknownType).
+ */
+const unknownTypeSchema = envelopeSchema.extend({
+  type: z.string().max(100).regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be a dotted lower-case event type'),
+});
+export type UnknownTypeEvent = z.infer<typeof unknownTypeSchema>;
+
+/**
+ * Not a ChangeEvent of this build: `reason` says why; `unknownType` is set when the only problem
+ * is a well-formed type this build does not know (everything else, scopes included, is valid).
+ */
+export type ParseResult = { ok: true; event: ChangeEvent } | { ok: false; reason: string; unknownType?: UnknownTypeEvent };
 
 /** Parses a Kafka message value; never throws (poison messages become a reason for the DLQ). */
 export function parseEvent(value: Buffer | string | null | undefined): ParseResult {
@@ -49,6 +62,8 @@ export function parseEvent(value: Buffer | string | null | undefined): ParseResu
     return { ok: false, reason: `not JSON: ${(e as Error).message}` };
   }
   const r = envelopeSchema.safeParse(json);
-  if (!r.success) return { ok: false, reason: `invalid envelope: ${z.prettifyError(r.error)}` };
-  return { ok: true, event: r.data };
+  if (r.success) return { ok: true, event: r.data };
+  const reason = `invalid envelope: ${z.prettifyError(r.error)}`;
+  const u = unknownTypeSchema.safeParse(json);
+  return u.success ? { ok: false, reason: `unknown event type ${u.data.type}`, unknownType: u.data } : { ok: false, reason };
 }

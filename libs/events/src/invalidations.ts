@@ -1,5 +1,15 @@
-import { scopes, type InvalidationTarget, type Namespace } from '@rota/cache';
-import type { ChangeEvent } from './envelope.ts';
+import { NAMESPACES, scopes, type InvalidationTarget, type Namespace } from '@rota/cache';
+import type { ChangeEvent, EventScopes } from './envelope.ts';
+
+/**
+ * Every read that could include a change in the event's departments: their own lists, the subtree
+ * lists of each of them and of each ancestor, and organisation-wide lists.
+ */
+function areaOf(s: EventScopes): string[] {
+  return [...s.departmentIds.flatMap((d) => scopes.departmentChange(d, [])), ...s.ancestorDepartmentIds.map((a) => scopes.subtree(a)), scopes.all];
+}
+
+const target = (ns: Namespace, s: readonly string[]): InvalidationTarget => ({ ns, scopes: [...new Set(s)] });
 
 /**
  * Which cached reads a change event makes stale. The single mapping used by the cache-invalidator
@@ -10,13 +20,10 @@ import type { ChangeEvent } from './envelope.ts';
  */
 export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
   const depts = e.scopes.departmentIds;
-  const ancestors = e.scopes.ancestorDepartmentIds;
-  // Every read that could include the change's department: its own lists, the subtree lists of
-  // it and of each ancestor, and organisation-wide lists.
-  const area = [...depts.flatMap((d) => scopes.departmentChange(d, [])), ...ancestors.map((a) => scopes.subtree(a)), scopes.all];
+  const area = areaOf(e.scopes);
   const emps = e.scopes.employeeIds.map((x) => scopes.employee(x));
   const scheds = e.scopes.scheduleIds.map((x) => scopes.schedule(x));
-  const t = (ns: Namespace, s: readonly string[]): InvalidationTarget => ({ ns, scopes: [...new Set(s)] });
+  const t = target;
 
   switch (e.type) {
     case 'department.created':
@@ -53,4 +60,16 @@ export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
       // revoked key's memoised principal itself).
       return [];
   }
+}
+
+/**
+ * For an event of a type this build does not know — a newer writer's, during a rolling deploy in
+ * which the invalidator is not yet the newest: every namespace, over every scope the event names.
+ * That is a superset of what any known type maps to over the same scopes (a test checks it), so
+ * no read those scopes cover is left stale, at the price of more entries reloaded than the
+ * precise mapping would; the invalidator counts these events (result `fallback`) and alerts.
+ */
+export function invalidationsForUnknownType(s: EventScopes): InvalidationTarget[] {
+  const all = [...areaOf(s), ...s.employeeIds.map((x) => scopes.employee(x)), ...s.scheduleIds.map((x) => scopes.schedule(x))];
+  return NAMESPACES.map((ns) => target(ns, all));
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import client from 'prom-client';
 import { CacheUnavailableError, type Cache, type InvalidationTarget, type Namespace } from '@rota/cache';
-import { EVENT_TYPES, ensureTopics, invalidationsFor, parseEvent, type ChangeEvent, type KafkaLogger } from '@rota/events';
+import { EVENT_TYPES, ensureTopics, invalidationsFor, invalidationsForUnknownType, parseEvent, type ChangeEvent, type KafkaLogger, type UnknownTypeEvent } from '@rota/events';
 
 export type InvalidatorOptions = {
   kafka: Kafka;
@@ -39,12 +39,16 @@ export type Invalidator = {
 
 const KNOWN_TYPES = new Set<string>(EVENT_TYPES);
 
-/** A low-cardinality type label for a message that did not parse. */
+/** The metric label of an event type: `unknown` for any this build does not know (low cardinality). */
+function typeLabel(type: string | undefined): string {
+  return type !== undefined && KNOWN_TYPES.has(type) ? type : 'unknown';
+}
+
+/** The type label of a message that did not parse, from its `event-type` header. */
 function typeLabelOf(message: KafkaMessage): string {
   const h = message.headers?.['event-type'];
   const v = Array.isArray(h) ? h[0] : h;
-  const s = v === undefined ? undefined : v.toString();
-  return s !== undefined && KNOWN_TYPES.has(s) ? s : 'unknown';
+  return typeLabel(v?.toString());
 }
 
 /** Merges targets so a chunk costs one script per namespace. */
@@ -60,12 +64,16 @@ function mergeTargets(targets: readonly InvalidationTarget[]): InvalidationTarge
 
 type Poison = { message: KafkaMessage; reason: string };
 
+/** Event types of newer writers already logged by this process (bounded: a log line, not a metric). */
+const MAX_LOGGED_UNKNOWN_TYPES = 100;
+
 class CacheInvalidator implements Invalidator {
   readonly #o: InvalidatorOptions & { maxChunk: number; retryInitialMs: number; retryMaxMs: number };
   readonly #consumer: Consumer;
   readonly #dlq: Producer;
   readonly #delays = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #loggedUnknownTypes = new Set<string>();
   #joined = false;
   #crashed = false;
   #stopping = false;
@@ -105,7 +113,8 @@ class CacheInvalidator implements Invalidator {
     const paused = new client.Gauge({ name: 'cache_invalidator_paused_partitions', help: 'Partitions paused while Redis (or the DLQ) is unavailable', registers });
     this.#m = {
       processed: new client.Counter({
-        name: 'events_processed_total', help: 'Change events handled by the cache-invalidator (ok, dlq, retry)',
+        name: 'events_processed_total',
+        help: 'Change events handled by the cache-invalidator: ok, fallback (a type this build does not know: every namespace over its scopes), dlq, retry',
         labelNames: ['type', 'result'], registers,
       }),
       latency: new client.Histogram({
@@ -210,13 +219,28 @@ class CacheInvalidator implements Invalidator {
     }
   }
 
+  #logUnknownType(type: string, topic: string, partition: number, offset: string): void {
+    if (this.#loggedUnknownTypes.has(type) || this.#loggedUnknownTypes.size >= MAX_LOGGED_UNKNOWN_TYPES) return;
+    this.#loggedUnknownTypes.add(type);
+    this.#o.logger.warn({ type, topic, partition, offset },
+      'change event of a type this invalidator does not know: every namespace invalidated over its scopes; deploy the newer invalidator');
+  }
+
   /** Invalidates a chunk (DLQ for poison); false when it must be retried later. */
   async #handle(topic: string, partition: number, chunk: KafkaMessage[]): Promise<boolean> {
-    const valid: ChangeEvent[] = [];
+    const valid: (ChangeEvent | UnknownTypeEvent)[] = [];
     const targets: InvalidationTarget[] = [];
     const poison: Poison[] = [];
     for (const m of chunk) {
       const r = parseEvent(m.value);
+      if (!r.ok && r.unknownType !== undefined) {
+        // A newer writer's event type: not poison — its scopes are valid — but not mapped here
+        // either. Invalidate broadly rather than leave its reads stale until their TTL.
+        targets.push(...invalidationsForUnknownType(r.unknownType.scopes));
+        valid.push(r.unknownType);
+        this.#logUnknownType(r.unknownType.type, topic, partition, m.offset);
+        continue;
+      }
       if (!r.ok) {
         poison.push({ message: m, reason: r.reason });
         continue;
@@ -234,7 +258,7 @@ class CacheInvalidator implements Invalidator {
         await this.#o.cache.invalidate(merged);
       } catch (err) {
         if (!(err instanceof CacheUnavailableError)) this.#o.logger.error({ err }, 'unexpected invalidation error');
-        for (const e of valid) this.#m.processed.inc({ type: e.type, result: 'retry' });
+        for (const e of valid) this.#m.processed.inc({ type: typeLabel(e.type), result: 'retry' });
         this.#o.logger.warn({ err: (err as Error).message, topic, partition, offset: chunk[0]?.offset, events: valid.length }, 'redis unavailable; pausing partition');
         return false;
       }
@@ -249,7 +273,8 @@ class CacheInvalidator implements Invalidator {
       const now = Date.now();
       for (const e of valid) {
         this.#m.latency.observe(Math.max(0, now - Date.parse(e.occurredAt)) / 1000);
-        this.#m.processed.inc({ type: e.type, result: 'ok' });
+        const known = KNOWN_TYPES.has(e.type);
+        this.#m.processed.inc({ type: known ? e.type : 'unknown', result: known ? 'ok' : 'fallback' });
       }
     }
     if (poison.length > 0) {
