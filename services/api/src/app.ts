@@ -5,6 +5,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Deps } from './deps.ts';
 import { errorMiddleware, notFoundHandler } from './http/errors.ts';
+import { createCors } from './http/cors.ts';
 import { createHotReads } from './http/hot-reads.ts';
 import { captureStaticHeaders, httpMetrics, requestContext, staticHeaders } from './http/middleware.ts';
 import { buildOpenApi } from './http/openapi.ts';
@@ -62,7 +63,7 @@ export function createServer(deps: Deps, opts: AppOptions = {}): Server {
   const app = createApp(deps, opts);
   const peek = deps.cache.peek?.bind(deps.cache);
   if (!peek || !deps.cache.prepare) return createHttpServer(app);
-  const hot = createHotReads({ cache: { peek, getOrLoad: deps.cache.getOrLoad.bind(deps.cache) }, readYourWrites: deps.readYourWrites, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: API_SECURITY_HEADERS });
+  const hot = createHotReads({ cache: { peek, getOrLoad: deps.cache.getOrLoad.bind(deps.cache) }, readYourWrites: deps.readYourWrites, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: API_SECURITY_HEADERS, cors: createCors(deps.config.CORS_ORIGINS) });
   return createHttpServer((req, res) => {
     hot.handle(req, res, () => { app(req, res); });
   });
@@ -85,6 +86,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   app.use(requestContext(deps.db));
   app.use(httpMetrics(deps.registry));
   app.use(staticHeaders(API_SECURITY_HEADERS));
+  // Before authentication: a preflight carries no credentials.
+  app.use(createCors(deps.config.CORS_ORIGINS).middleware);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });

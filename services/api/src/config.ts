@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NAMESPACES, type Namespace, type NamespaceTtl } from '@rota/cache';
 import { TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
+import { ORIGIN_PATTERN } from './http/cors.ts';
 
 const ttl = z.strictObject({ freshMs: z.number().int().min(1).optional(), staleMs: z.number().int().min(0).optional() });
 const namespaceTtls = z.partialRecord(z.enum(NAMESPACES), ttl);
@@ -53,6 +54,10 @@ export const apiEnvSchema = z.object({
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
   TRUST_PROXY: bool.default(false),
+  /** Browser origins allowed to call the API cross-origin (http/cors.ts): comma-separated, or `*`; empty: CORS off. */
+  CORS_ORIGINS: z.string().default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .refine((list) => list.every((o) => o === '*' || ORIGIN_PATTERN.test(o)), 'comma-separated origins like https://app.example.com (scheme, lower-case host, optional port; no path), or *'),
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('rota'),
   GENERATION_MAX_DAYS: z.coerce.number().int().min(1).max(366).default(62),
   // Outbox relay (libs/events, docs/events.md): runs inside every API process, one is the leader.

@@ -7,6 +7,7 @@ import { metric, type Registry } from '@rota/telemetry';
 import type { Principal } from '../auth/principal.ts';
 import type { ReadYourWrites } from '../auth/read-your-writes.ts';
 import type { CacheRead, CacheStatus, ResponseCache } from './cached.ts';
+import type { Cors } from './cors.ts';
 import { REQUEST_ID, httpDurationHistogram, poolUtilization } from './middleware.ts';
 
 /**
@@ -69,6 +70,8 @@ export type HotReadsOptions = {
   registry: Registry;
   /** The headers every response carries (helmet's), as [name, value] pairs. */
   staticHeaders: readonly (readonly [string, string])[];
+  /** Cross-origin headers, as the full stack sets them (default: none). */
+  cors?: Pick<Cors, 'headers'>;
   /** (principal, URL) pairs remembered in all (default 50,000) and per principal (default 5,000). */
   maxEntries?: number;
   maxUrlsPerPrincipal?: number;
@@ -148,7 +151,7 @@ export function createHotReads(o: HotReadsOptions): HotReads {
       const answer = (body: Buffer, etag: string, status: CacheStatus, queries: number): void => {
         const notModified = etagMatches(req.headers['if-none-match'], etag);
         const elapsed = performance.now() - start;
-        const headers = [...fixed,
+        const headers = [...fixed, ...(o.cors?.headers(req.headers.origin) ?? []),
           'X-Request-Id', requestIdOf(),
           'X-Cache', status,
           'ETag', etag,
