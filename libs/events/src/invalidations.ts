@@ -23,36 +23,35 @@ export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
   const area = areaOf(e.scopes);
   const emps = e.scopes.employeeIds.map((x) => scopes.employee(x));
   const scheds = e.scopes.scheduleIds.map((x) => scopes.schedule(x));
-  const t = target;
 
   switch (e.type) {
     case 'department.created':
     case 'department.updated':
     case 'department.deleted':
       // Names, parents and activity show up in hierarchy reads everywhere; they are rare writes.
-      return [t('departments', [scopes.all]), t('access', [scopes.all]), t('employees', area), t('schedules', area), t('analytics', area)];
+      return [target('departments', [scopes.all]), target('access', [scopes.all]), target('employees', area), target('schedules', area), target('analytics', area)];
     case 'employee.created':
     case 'employee.deactivated':
     case 'employee.department_changed':
       // Head counts in the tree and analytics change too.
-      return [t('employees', [...area, ...emps]), t('departments', [scopes.all]), t('access', emps), t('analytics', area), t('schedules', area)];
+      return [target('employees', [...area, ...emps]), target('departments', [scopes.all]), target('access', emps), target('analytics', area), target('schedules', area)];
     case 'employee.updated':
-      return [t('employees', [...area, ...emps]), t('access', emps), t('schedules', area)];
+      return [target('employees', [...area, ...emps]), target('access', emps), target('schedules', area)];
     case 'employee.rules_changed':
     case 'employee.availability_changed':
     case 'employee.time_off_changed':
     case 'employee.requests_changed':
-      return [t('employees', emps)];
+      return [target('employees', emps)];
     case 'shift_template.created':
     case 'shift_template.updated':
     case 'shift_template.deleted':
-      return [t('templates', depts.map((d) => scopes.department(d))), t('schedules', area)];
+      return [target('templates', depts.map((d) => scopes.department(d))), target('schedules', area)];
     case 'demand.changed':
-      return [t('templates', depts.map((d) => scopes.department(d))), t('analytics', area), t('schedules', area)];
+      return [target('templates', depts.map((d) => scopes.department(d))), target('analytics', area), target('schedules', area)];
     case 'schedule.generated':
     case 'schedule.published':
     case 'shifts.changed':
-      return [t('schedules', [...area, ...scheds, ...emps]), t('analytics', area)];
+      return [target('schedules', [...area, ...scheds, ...emps]), target('analytics', area)];
     case 'generation.updated':
     case 'api_key.created':
     case 'api_key.revoked':
