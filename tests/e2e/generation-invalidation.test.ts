@@ -4,8 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHarness, waitFor, type Harness } from './harness.ts';
-import { cachedRead, readUntilNotHit, seedScenario, settle, type Scenario, warm } from './helpers.ts';
+import { ROOT, startHarness, type Harness } from './harness.ts';
+import { cachedRead, readUntilNotHit, runGeneration, seedGenerationInput, seedScenario, settle, type Scenario, warm } from './helpers.ts';
 
 const hasWorker = existsSync(join(ROOT, 'services/scheduler-worker/src/main.ts'));
 let h: Harness;
@@ -15,15 +15,7 @@ beforeAll(async () => {
   if (!hasWorker) return;
   h = await startHarness({ apiEnv: { CACHE_INVALIDATE_ON_WRITE: 'false' }, workerEnv: { SOLVER_TIME_LIMIT_SECONDS: '2' } });
   s = await seedScenario(h);
-  // Reference data straight in SQL (no events): one shift type, two more people, a week of demand.
-  const t = await h.tdb.db.query<{ id: string }>(
-    `INSERT INTO shift_templates (department_id, code, name, start_time, end_time) VALUES ($1, 'D', 'Day', '08:00', '16:00') RETURNING id`, [s.deptA]);
-  await h.tdb.db.query(
-    `INSERT INTO employees (email, first_name, last_name, role, department_id, password_hash)
-     SELECT 'gen' || g || '@example.com', 'Gen', 'Worker' || g, 'employee', $1, 'x' FROM generate_series(1, 2) g`, [s.deptA]);
-  await h.tdb.db.query(
-    `INSERT INTO demand (department_id, template_id, date, required)
-     SELECT $1, $2, d::date, 1 FROM generate_series('2027-03-01'::date, '2027-03-07'::date, interval '1 day') d`, [s.deptA, t.rows[0]!.id]);
+  await seedGenerationInput(h, s.deptA, '2027-03-01', '2027-03-07', 2);
 }, 180_000);
 
 afterAll(async () => {
@@ -36,14 +28,7 @@ it.skipIf(!hasWorker)('a worker-generated schedule invalidates its department\'s
   expect((await warm(h, s.token, listA)).body.data).toEqual([]);
   await warm(h, s.token, listB);
 
-  const sub = await h.request('POST', '/v1/schedule-generations', {
-    token: s.token, body: { departmentId: s.deptA, periodStart: '2027-03-01', periodEnd: '2027-03-07', options: { timeLimitSeconds: 1, seed: 7 } },
-  });
-  expect(sub.status, sub.text).toBe(202);
-  const run = await waitFor('generation finished', async () => {
-    const r = await h.request('GET', `/v1/schedule-generations/${sub.body.id}`, { token: s.token });
-    return ['succeeded', 'failed', 'cancelled'].includes(r.body?.status) ? r.body : undefined;
-  }, 90_000, 250);
+  const run = await runGeneration(h, s.token, { departmentId: s.deptA, periodStart: '2027-03-01', periodEnd: '2027-03-07', options: { timeLimitSeconds: 1, seed: 7 } });
   expect(run.status, JSON.stringify(run)).toBe('succeeded');
 
   const fresh = await readUntilNotHit(h, s.token, listA, 15_000);

@@ -129,3 +129,31 @@ export async function pendingOutbox(h: Harness): Promise<number> {
   const r = await h.tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
   return r.rows[0]!.n;
 }
+
+/**
+ * Reference data for a generation, straight in SQL (no events): one day shift type in
+ * `departmentId`, `extraPeople` more employees there, and one person's demand every day from
+ * `from` to `to` (ISO dates).
+ */
+export async function seedGenerationInput(h: Harness, departmentId: string, from: string, to: string, extraPeople = 0): Promise<void> {
+  const t = await h.tdb.db.query<{ id: string }>(
+    `INSERT INTO shift_templates (department_id, code, name, start_time, end_time) VALUES ($1, 'D', 'Day', '08:00', '16:00') RETURNING id`, [departmentId]);
+  if (extraPeople > 0) {
+    await h.tdb.db.query(
+      `INSERT INTO employees (email, first_name, last_name, role, department_id, password_hash)
+       SELECT 'gen' || g || '@example.com', 'Gen', 'Worker' || g, 'employee', $1, 'x' FROM generate_series(1, $2::int) g`, [departmentId, extraPeople]);
+  }
+  await h.tdb.db.query(
+    `INSERT INTO demand (department_id, template_id, date, required)
+     SELECT $1, $2, d::date, 1 FROM generate_series($3::date, $4::date, interval '1 day') d`, [departmentId, t.rows[0]!.id, from, to]);
+}
+
+/** Submits a generation through the API and waits until it has ended; returns the run as the API shows it. */
+export async function runGeneration(h: Harness, token: string, body: Record<string, unknown>): Promise<{ status: string; scheduleId?: string }> {
+  const sub = await h.request('POST', '/v1/schedule-generations', { token, body });
+  if (sub.status !== 202) throw new Error(`POST /v1/schedule-generations: ${sub.status} ${sub.text}`);
+  return waitFor('generation finished', async () => {
+    const r = await h.request('GET', `/v1/schedule-generations/${sub.body.id}`, { token });
+    return ['succeeded', 'failed', 'cancelled'].includes(r.body?.status) ? r.body : undefined;
+  }, 90_000, 250);
+}

@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT, startHarness, waitFor, type Harness } from './harness.ts';
-import { readUntilNotHit, rename, seedScenario, settle, warm, type Scenario } from './helpers.ts';
+import { ROOT, startHarness, type Harness } from './harness.ts';
+import { readUntilNotHit, rename, runGeneration, seedGenerationInput, seedScenario, settle, warm, type Scenario } from './helpers.ts';
 
 const hasWorker = existsSync(join(ROOT, 'services/scheduler-worker/src/main.ts'));
 let h: Harness;
@@ -17,11 +17,7 @@ let s: Scenario;
 beforeAll(async () => {
   h = await startHarness({ apiEnv: { CACHE_INVALIDATE_ON_WRITE: 'false' }, workerEnv: { SOLVER_TIME_LIMIT_SECONDS: '2' } });
   s = await seedScenario(h);
-  const t = await h.tdb.db.query<{ id: string }>(
-    `INSERT INTO shift_templates (department_id, code, name, start_time, end_time) VALUES ($1, 'D', 'Day', '08:00', '16:00') RETURNING id`, [s.deptA]);
-  await h.tdb.db.query(
-    `INSERT INTO demand (department_id, template_id, date, required)
-     SELECT $1, $2, d::date, 1 FROM generate_series('2027-05-03'::date, '2027-05-16'::date, interval '1 day') d`, [s.deptA, t.rows[0]!.id]);
+  await seedGenerationInput(h, s.deptA, '2027-05-03', '2027-05-16');
 }, 180_000);
 
 afterAll(async () => {
@@ -37,17 +33,9 @@ async function terminateAll(): Promise<number> {
   return r.rows[0]!.n;
 }
 
-/** Submits a one-week generation for department A and waits for it to end; returns the run. */
-async function generate(periodStart: string, periodEnd: string): Promise<{ status: string }> {
-  const sub = await h.request('POST', '/v1/schedule-generations', {
-    token: s.token, body: { departmentId: s.deptA, periodStart, periodEnd, options: { timeLimitSeconds: 1, seed: 3 } },
-  });
-  expect(sub.status, sub.text).toBe(202);
-  return waitFor('generation finished', async () => {
-    const r = await h.request('GET', `/v1/schedule-generations/${sub.body.id}`, { token: s.token });
-    return ['succeeded', 'failed', 'cancelled'].includes(r.body?.status) ? r.body : undefined;
-  }, 90_000, 250);
-}
+/** A one-week generation for department A, run to its end. */
+const generate = (periodStart: string, periodEnd: string) =>
+  runGeneration(h, s.token, { departmentId: s.deptA, periodStart, periodEnd, options: { timeLimitSeconds: 1, seed: 3 } });
 
 it('every service carries on after all its Postgres sessions are terminated', { timeout: 150_000 }, async () => {
   // Pools hold connections, the relay leads (lock + LISTEN), the worker has written a schedule.

@@ -5,7 +5,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Deps } from './deps.ts';
 import { errorMiddleware, notFoundHandler } from './http/errors.ts';
-import { createCors } from './http/cors.ts';
+import { createCors, type Cors } from './http/cors.ts';
 import { createHotReads } from './http/hot-reads.ts';
 import { captureStaticHeaders, httpMetrics, requestContext, staticHeaders } from './http/middleware.ts';
 import { buildOpenApi } from './http/openapi.ts';
@@ -18,6 +18,8 @@ export type AppOptions = {
   /** Extra readiness checks (e.g. the outbox relay's Kafka producer), reported by /readyz. */
   readiness?: ReadinessCheck[];
   routes?: readonly RegisteredRoute[];
+  /** Built from `CORS_ORIGINS` when not given; createServer shares one with the hot path. */
+  cors?: Cors;
 };
 
 const swaggerDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -60,10 +62,11 @@ const DOCS_SECURITY_HEADERS = captureStaticHeaders(helmet({ contentSecurityPolic
  * first and hands on what it cannot answer to the Express app.
  */
 export function createServer(deps: Deps, opts: AppOptions = {}): Server {
-  const app = createApp(deps, opts);
+  const cors = opts.cors ?? createCors(deps.config.CORS_ORIGINS);
+  const app = createApp(deps, { ...opts, cors });
   const peek = deps.cache.peek?.bind(deps.cache);
   if (!peek || !deps.cache.prepare) return createHttpServer(app);
-  const hot = createHotReads({ cache: { peek, getOrLoad: deps.cache.getOrLoad.bind(deps.cache) }, readYourWrites: deps.readYourWrites, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: API_SECURITY_HEADERS, cors: createCors(deps.config.CORS_ORIGINS) });
+  const hot = createHotReads({ cache: { peek, getOrLoad: deps.cache.getOrLoad.bind(deps.cache) }, readYourWrites: deps.readYourWrites, auth: deps.auth, db: deps.db, registry: deps.registry, staticHeaders: API_SECURITY_HEADERS, cors });
   return createHttpServer((req, res) => {
     hot.handle(req, res, () => { app(req, res); });
   });
@@ -87,7 +90,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   app.use(httpMetrics(deps.registry));
   app.use(staticHeaders(API_SECURITY_HEADERS));
   // Before authentication: a preflight carries no credentials.
-  app.use(createCors(deps.config.CORS_ORIGINS).middleware);
+  app.use((opts.cors ?? createCors(deps.config.CORS_ORIGINS)).middleware);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
