@@ -8,6 +8,8 @@ import type { RequestHandler } from 'express';
  * browser withholds the response from the page); authorization decides what anyone may do.
  */
 export type Cors = {
+  /** False while no origin is configured: then `headers()` is always empty and the middleware passes. */
+  readonly enabled: boolean;
   /**
    * Headers (name, value, name, value, …) of a response to a request carrying `origin`: the ones
    * every response carries while CORS is on, plus `Access-Control-Allow-Origin` when allowed.
@@ -59,5 +61,5 @@ export function createCors(origins: readonly string[]): Cors {
     }
     next();
   };
-  return { headers, middleware };
+  return { enabled: on, headers, middleware };
 }

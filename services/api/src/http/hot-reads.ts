@@ -71,7 +71,7 @@ export type HotReadsOptions = {
   /** The headers every response carries (helmet's), as [name, value] pairs. */
   staticHeaders: readonly (readonly [string, string])[];
   /** Cross-origin headers, as the full stack sets them (default: none). */
-  cors?: Pick<Cors, 'headers'>;
+  cors?: Pick<Cors, 'enabled' | 'headers'>;
   /** (principal, URL) pairs remembered in all (default 50,000) and per principal (default 5,000). */
   maxEntries?: number;
   maxUrlsPerPrincipal?: number;
@@ -126,6 +126,8 @@ export function createHotReads(o: HotReadsOptions): HotReads {
   const passed = deferredInc(outcomes, { result: 'passed' });
   const unknown = deferredInc(outcomes, { result: 'unknown' });
   const fixed: string[] = o.staticHeaders.flat();
+  // Nothing per request while CORS is off.
+  const cors = o.cors?.enabled === true ? o.cors : undefined;
 
   const reads: HotReads = {
     handle(req, res, next) {
@@ -151,7 +153,7 @@ export function createHotReads(o: HotReadsOptions): HotReads {
       const answer = (body: Buffer, etag: string, status: CacheStatus, queries: number): void => {
         const notModified = etagMatches(req.headers['if-none-match'], etag);
         const elapsed = performance.now() - start;
-        const headers = [...fixed, ...(o.cors?.headers(req.headers.origin) ?? []),
+        const headers = [...fixed,
           'X-Request-Id', requestIdOf(),
           'X-Cache', status,
           'ETag', etag,
@@ -159,6 +161,7 @@ export function createHotReads(o: HotReadsOptions): HotReads {
           'X-Response-Time', `${elapsed.toFixed(2)}ms`,
           'X-DB-Queries', String(queries),
         ];
+        if (cors !== undefined) headers.push(...cors.headers(req.headers.origin));
         const utilization = poolUtilization(o.db);
         if (utilization !== '') headers.push('X-DB-Pool-Utilization', utilization);
         if (notModified) {
