@@ -60,6 +60,8 @@ export const apiEnvSchema = z.object({
     .refine((list) => list.every((o) => o === '*' || ORIGIN_PATTERN.test(o)), 'comma-separated origins like https://app.example.com (scheme, lower-case host, optional port; no path), or *'),
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('rota'),
   GENERATION_MAX_DAYS: z.coerce.number().int().min(1).max(366).default(62),
+  /** Schedule exports running at once in this process; each holds a reader connection until it ends (up to 15 min). More: 503. */
+  EXPORT_MAX_CONCURRENT: z.coerce.number().int().min(1).max(500).default(4),
   // Outbox relay (libs/events, docs/events.md): runs inside every API process, one is the leader.
   KAFKA_BROKERS: z.string().regex(/^[^\s,]+(,[^\s,]+)*$/, 'comma-separated host:port list').default('127.0.0.1:9092'),
   KAFKA_TOPIC_CHANGES: z.string().min(1).default(TOPIC_CHANGES),

@@ -1,3 +1,4 @@
+import { get, type IncomingMessage } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, test as base } from 'vitest';
@@ -5,6 +6,7 @@ import { apiFixture, type TestApi } from '../../testing.ts';
 import { makeSchedule, makeShift } from './test-factories.ts';
 
 const test = base.extend<{ api: TestApi }>({ api: apiFixture({ cache: 'none' }) });
+const oneExport = base.extend<{ api: TestApi }>({ api: apiFixture({ cache: 'none', env: { EXPORT_MAX_CONCURRENT: '1' } }) });
 
 /** Minimal RFC 4180 parser (quoted fields, doubled quotes, CRLF records). */
 function parseCsv(text: string): string[][] {
@@ -143,6 +145,31 @@ describe('schedule export', () => {
       // Materialising the 50,000 rows alone would take well over 10 MB.
       expect(peak - baseline, `heap growth exporting ${bytes} bytes of ${format}`).toBeLessThan(4 * 1024 * 1024);
     }
+  }, 120_000);
+
+  oneExport('beyond EXPORT_MAX_CONCURRENT an export is refused with 503 and Retry-After, and its slot comes back when the slow one ends', async ({ api }) => {
+    const { s, token } = await bigSchedule(api, 50_000);
+    const url = `${api.url}/v1/schedules/${s}/export?format=ics`;
+    // A client that reads nothing: the export (≈ 15 MB) waits for 'drain' holding its connection.
+    const slow = await new Promise<IncomingMessage>((resolve, reject) => {
+      get(url, { headers: { authorization: `Bearer ${token}` } }, (res) => { res.pause(); resolve(res); }).on('error', reject);
+    });
+    expect(slow.statusCode).toBe(200);
+    const inProgress = async (): Promise<string | undefined> => /^api_exports_in_progress(?:\{[^}]*\})? (\S+)$/m.exec((await api.request('GET', '/metrics')).text)?.[1];
+    expect(await inProgress()).toBe('1');
+
+    const refused = await api.request('GET', `/v1/schedules/${s}/export?format=csv`, { token });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(refused.body.error).toMatchObject({ code: 'unavailable' });
+    // Nothing else is held up: the pool still serves the schedule itself.
+    expect((await api.request('GET', `/v1/schedules/${s}`, { token })).status).toBe(200);
+
+    slow.destroy(); // the client goes away: the export stops and gives its slot back
+    await expect.poll(inProgress, { timeout: 10_000 }).toBe('0');
+    const again = await fetch(`${api.url}/v1/schedules/${s}/export?format=csv`, { headers: { authorization: `Bearer ${token}` } });
+    expect(again.status).toBe(200);
+    expect((await again.text()).split('\r\n').length).toBe(50_002); // header + rows + the empty tail
   }, 120_000);
 });
 

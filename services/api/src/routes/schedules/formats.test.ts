@@ -12,6 +12,19 @@ describe('export formats', () => {
     expect(csvLine(['1', null, 'x,y'])).toBe('1,,"x,y"\r\n');
   });
 
+  test('CSV fields a spreadsheet would run as a formula are turned into text', () => {
+    expect(csvField('=HYPERLINK("http://evil.example","x")')).toBe(`"'=HYPERLINK(""http://evil.example"",""x"")"`);
+    expect(csvField('+1')).toBe("'+1");
+    expect(csvField('-2+3')).toBe("'-2+3");
+    expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('\t=1')).toBe("'\t=1");
+    expect(csvField('\r=1')).toBe(`"'\r=1"`);
+    // Only a leading character matters; ordinary values are untouched.
+    expect(csvField('Ann-Marie')).toBe('Ann-Marie');
+    expect(csvField('a=b')).toBe('a=b');
+    expect(csvField('2026-01-01T08:00:00.000Z')).toBe('2026-01-01T08:00:00.000Z');
+  });
+
   test('iCalendar text escaping and UTC times', () => {
     expect(icsText('a;b,c\\d\ne')).toBe('a\\;b\\,c\\\\d\\ne');
     expect(icsUtc(new Date('2026-03-02T06:00:00.000Z'))).toBe('20260302T060000Z');

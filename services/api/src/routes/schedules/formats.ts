@@ -16,10 +16,17 @@ export type ExportHeader = { scheduleId: string; departmentName: string; periodS
 
 export const CSV_COLUMNS = ['shift_id', 'date', 'starts_at', 'ends_at', 'employee_id', 'employee_name', 'email', 'template_code', 'template_name', 'status', 'source'] as const;
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. A field that a
+ * spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, tab or CR — an employee
+ * may name themselves `=HYPERLINK(…)`) gets a leading `'`, which spreadsheets show as text (OWASP
+ * "CSV injection"). No column the export writes starts that way legitimately: ids, dates and
+ * times start with a digit.
+ */
 export function csvField(v: string | null): string {
   if (v === null) return '';
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  const text = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function csvLine(fields: readonly (string | null)[]): string {

@@ -1,5 +1,9 @@
+import { Gauge } from 'prom-client';
+import type { PoolClient } from 'pg';
 import { z } from 'zod';
 import { invalidationsFor, recordEvent } from '@rota/events';
+import { metric, type Registry } from '@rota/telemetry';
+import type { Deps } from '../../deps.ts';
 import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { idsParams } from '../../http/validate.ts';
@@ -8,6 +12,21 @@ import { withExportCursor } from './cursor.ts';
 import { CSV_COLUMNS, ICS_FOOTER, csvLine, csvRow, icsEvent, icsHeader, icsUtc, writeRows, type ExportHeader, type ExportShift } from './formats.ts';
 import { SCHEDULE_COLUMNS, scheduleSchema, toSchedule, type ScheduleRow } from './shape.ts';
 
+/**
+ * Exports running now, per app. Each holds a reader connection (and its cursor) until its client
+ * has read the last row — up to the export's 15-minute statement timeout for a client that reads
+ * a trickle — so without a bound a few slow downloads would take the whole pool from every other
+ * request. Beyond EXPORT_MAX_CONCURRENT an export is refused with 503 and Retry-After.
+ */
+const runningExports = new WeakMap<Deps, { count: number }>();
+
+function exportsGauge(registry: Registry): Gauge {
+  return metric(registry, 'api_exports_in_progress', () => new Gauge({
+    name: 'api_exports_in_progress',
+    help: 'Schedule exports streaming now (each holds a database connection); refused with 503 beyond EXPORT_MAX_CONCURRENT.',
+    registers: [registry],
+  }));
+}
 
 export const scheduleWriteRoutes = [
   route({
@@ -68,16 +87,26 @@ export const scheduleWriteRoutes = [
     responses: {
       200: { description: 'text/csv (RFC 4180) or text/calendar (RFC 5545), one row/event per shift', schema: z.string(), contentType: 'text/csv' },
       404: { description: 'Not found (or not visible to an employee)' },
+      503: { description: 'EXPORT_MAX_CONCURRENT exports are already streaming from this instance; retry after Retry-After seconds' },
     },
     handler: async ({ res, params, query, principal, deps }) => {
       const s = authorizeSchedule(principal, await loadSchedule({ query: deps.db.read }, params.id), 'read');
       const header: ExportHeader = { scheduleId: s.id, departmentName: s.department_name, periodStart: s.period_start, periodEnd: s.period_end, version: s.version };
       // Colleagues' email addresses are for managers; employees see names only.
       const email = principal.role === 'employee' ? 'NULL::text' : 'e.email';
-      // Reads go to the replica when there is one (the reader pool is the writer's otherwise).
-      const client = await deps.db.reader.connect();
+      let running = runningExports.get(deps);
+      if (running === undefined) runningExports.set(deps, (running = { count: 0 }));
+      if (running.count >= deps.config.EXPORT_MAX_CONCURRENT) {
+        throw new AppError('unavailable', `${running.count} exports are already running; try again shortly`, { retryAfterSeconds: 5 });
+      }
+      const gauge = exportsGauge(deps.registry);
+      running.count++;
+      gauge.inc();
       let broken = false;
+      let client: PoolClient | undefined;
       try {
+        // Reads go to the replica when there is one (the reader pool is the writer's otherwise).
+        client = await deps.db.reader.connect();
         const sql = `SELECT sh.id, sh.date::text AS date, sh.starts_at, sh.ends_at, sh.employee_id,
                   e.first_name || ' ' || e.last_name AS employee_name, ${email} AS email,
                   t.code AS template_code, t.name AS template_name, sh.status, sh.source
@@ -107,7 +136,9 @@ export const scheduleWriteRoutes = [
         throw e;
       } finally {
         // After a failure the connection may be mid-protocol or in a failed transaction: destroy it.
-        client.release(broken);
+        client?.release(broken);
+        running.count--;
+        gauge.dec();
       }
     },
   }),
