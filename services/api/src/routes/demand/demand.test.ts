@@ -88,6 +88,9 @@ describe('demand', () => {
       [{ rows: [ok, { ...ok, date: '2026-03-03' }, { ...ok }] }, 'body.rows.2'],
       [{ rows: [ok, { ...ok, templateId: foreign }] }, 'body.rows.1.templateId'],
       [{ rows: [{ ...ok, templateId: '999999' }] }, 'body.rows.0.templateId'],
+      // 1,098 days from the earliest row to the latest (the stats of every day between are refreshed).
+      [{ rows: [{ ...ok, date: '2029-03-03' }, ok, { ...ok, date: '2026-06-01' }] }, 'body.rows.0.date'],
+      [{ rows: [{ ...ok, date: '0001-01-01' }, { ...ok, date: '9999-12-31' }] }, 'body.rows.1.date'],
     ];
     for (const [body, field] of cases) {
       const r = await api.request('PUT', url, { token, body });
@@ -104,6 +107,10 @@ describe('demand', () => {
       expect(JSON.stringify(r.body.error.details)).toContain(field);
     }
     expect((await api.tdb.db.query('SELECT 1 FROM demand')).rowCount).toBe(0);
+    // 1,096 days, both ends included, is allowed.
+    const years = await api.request('PUT', url, { token, body: { rows: [ok, { ...ok, date: '2029-03-01' }] } });
+    expect(years.status).toBe(200);
+    expect(years.body).toMatchObject({ inserted: 2, from: '2026-03-02', to: '2029-03-01' });
   });
 
   test('authorization: employees read their own department, managers write their subtree only', async ({ api }) => {

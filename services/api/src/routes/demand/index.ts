@@ -6,10 +6,12 @@ import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError, type ErrorDetail } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { idParam, isoDate } from '../../http/validate.ts';
-import { authorizeDepartment, checkRange, loadDepartment } from '../templates/department.ts';
+import { authorizeDepartment, checkRange, daysBetween, loadDepartment } from '../templates/department.ts';
 
 /** Rows per PUT; 10 000 rows (~85 bytes each) also fit the default 1 MB body limit. */
 export const MAX_DEMAND_ROWS = 10_000;
+/** Days from the earliest to the latest row of one PUT, both included: three years. */
+export const MAX_DEMAND_SPAN_DAYS = 1096;
 /** Validation errors listed per request; the first ones are enough to fix a file. */
 const MAX_DETAILS = 50;
 
@@ -62,7 +64,7 @@ export const demandRoutes = [
   route({
     method: 'put',
     path: '/v1/departments/:id/demand',
-    summary: 'Bulk upsert of dated demand rows (omitted weights take the defaults 100/1)',
+    summary: 'Bulk upsert of dated demand rows spanning at most 1,096 days (omitted weights take the defaults 100/1)',
     tag: 'demand',
     params: z.strictObject({ id: idParam }),
     body: putBody,
@@ -76,15 +78,22 @@ export const demandRoutes = [
       const dupes: ErrorDetail[] = [];
       let from = rows[0]!.date;
       let to = from;
+      let toRow = 0;
       rows.forEach((r, i) => {
         const k = `${r.date}|${r.templateId}`;
         const first = seen.get(k);
         if (first !== undefined) dupes.push({ field: `body.rows.${i}`, message: `repeats row ${first} (same date and templateId)` });
         else seen.set(k, i);
         if (r.date < from) from = r.date;
-        if (r.date > to) to = r.date;
+        if (r.date > to) [to, toRow] = [r.date, i];
       });
       if (dupes.length) throw new AppError('validation_failed', `${dupes[0]!.field}: ${dupes[0]!.message}`, { details: dupes.slice(0, MAX_DETAILS) });
+      // The write refreshes the daily stats of every day in between, inside this request: bounded
+      // (0001-01-01 and 9999-12-31 in one file would be 3.65 million days).
+      if (daysBetween(from, to) > MAX_DEMAND_SPAN_DAYS) {
+        const message = `the rows of one request may span at most ${MAX_DEMAND_SPAN_DAYS} days (the earliest is ${from})`;
+        throw new AppError('validation_failed', `body.rows.${toRow}.date: ${message}`, { details: [{ field: `body.rows.${toRow}.date`, message }] });
+      }
       const out = await deps.db.tx(async (q) => {
         authorizeDepartment(principal, await loadDepartment(q, params.id, true), 'manage');
         const templateIds = [...new Set(rows.map((r) => r.templateId))];

@@ -34,8 +34,13 @@ export function authorizeDepartment(p: Principal, d: DepartmentRef | undefined, 
 }
 
 /** A from/to date range, inclusive, at most `maxDays` long. Dates are ISO strings. */
+/** Calendar days from `from` to `to` (ISO dates), both included. */
+export function daysBetween(from: string, to: string): number {
+  return (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
+}
+
 export function checkRange(from: string, to: string, maxDays = 366): void {
-  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
+  const days = daysBetween(from, to);
   if (days < 1) throw new AppError('validation_failed', 'to must not be before from', { details: [{ field: 'query.to', message: 'must not be before from' }] });
   if (days > maxDays) throw new AppError('validation_failed', `the range may span at most ${maxDays} days`, { details: [{ field: 'query.to', message: `at most ${maxDays} days after from` }] });
 }
