@@ -5,7 +5,7 @@ export const EVENT_TYPES = [
   'department.created', 'department.updated', 'department.deleted',
   'employee.created', 'employee.updated', 'employee.deactivated', 'employee.department_changed',
   'employee.rules_changed', 'employee.availability_changed', 'employee.time_off_changed',
-  'employee.requests_changed',
+  'employee.requests_changed', 'employee.reactivated',
   'shift_template.created', 'shift_template.updated', 'shift_template.deleted',
   'demand.changed',
   'schedule.generated', 'schedule.published',

@@ -32,6 +32,7 @@ export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
       return [target('departments', [scopes.all]), target('access', [scopes.all]), target('employees', area), target('schedules', area), target('analytics', area)];
     case 'employee.created':
     case 'employee.deactivated':
+    case 'employee.reactivated':
     case 'employee.department_changed':
       // Head counts in the tree and analytics change too.
       return [target('employees', [...area, ...emps]), target('departments', [scopes.all]), target('access', emps), target('analytics', area), target('schedules', area)];

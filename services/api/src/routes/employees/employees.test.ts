@@ -212,6 +212,30 @@ describe('employee CRUD', () => {
     expect((await api.request('DELETE', `/v1/employees/${admin.employeeId}`, { token: admin.token })).status).toBe(403);
   });
 
+  test('reactivating an employee refreshes the head counts of the cached tree and analytics', async ({ api }) => {
+    const { token, departmentId: dept } = await api.login('admin');
+    const emp = await api.makeEmployee({ departmentId: dept, active: false });
+    const tree = async (): Promise<{ headCount: number; cache: string | null }> => {
+      const r = await api.request('GET', `/v1/departments/tree?rootId=${dept}`, { token });
+      return { headCount: r.body.data[0].headCount, cache: r.headers.get('x-cache') };
+    };
+    const overview = async (): Promise<number> =>
+      (await api.request('GET', `/v1/analytics/overview?from=2026-01-01&to=2026-01-31&departmentId=${dept}`, { token })).body.headCount;
+    expect(await tree()).toEqual({ headCount: 1, cache: 'MISS' }); // the admin
+    expect(await overview()).toBe(1);
+    expect(await tree()).toEqual({ headCount: 1, cache: 'HIT' });
+
+    const back = await api.request('PATCH', `/v1/employees/${emp}`, { token, body: { active: true } });
+    expect(back.status).toBe(200);
+    expect(back.body.active).toBe(true);
+    expect(await outboxTypes(api)).toEqual(['employee.reactivated']);
+    expect(await tree()).toEqual({ headCount: 2, cache: 'MISS' });
+    expect(await overview()).toBe(2);
+    // Setting active on an active employee is an ordinary update.
+    expect((await api.request('PATCH', `/v1/employees/${emp}`, { token, body: { active: true } })).status).toBe(200);
+    expect(await outboxTypes(api)).toEqual(['employee.reactivated', 'employee.updated']);
+  });
+
   test("a manager's cached read is re-checked when a department move takes the employee out of their subtree", async ({ api }) => {
     const admin = await api.login('admin');
     const top = await api.makeDepartment();

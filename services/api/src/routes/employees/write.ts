@@ -133,8 +133,10 @@ export const employeeWriteRoutes = [
              VALUES ($1, $2, $3, $4, $5)`,
             [params.id, target.department_id, body.departmentId, principal.employeeId, body.reason ?? null]);
         }
+        // Activity changes head counts (tree, analytics): they get types of their own.
         const type: EventType = moved ? 'employee.department_changed'
-          : body.active === false && target.active ? 'employee.deactivated' : 'employee.updated';
+          : body.active === false && target.active ? 'employee.deactivated'
+            : body.active === true && !target.active ? 'employee.reactivated' : 'employee.updated';
         const changed = Object.keys(body).filter((k) => k !== 'password' && k !== 'reason');
         const event = await recordEvent(q, {
           type, aggregate: { type: 'employee', id: params.id },
