@@ -164,8 +164,12 @@ export const templateRoutes = [
     params: templateParams,
     responses: { 204: { description: 'Deleted, with its demand, successions and limits' }, 409: { description: 'Used by shifts' } },
     handler: async ({ params, principal, deps }) => {
-      const event = await deps.db.tx(async (q) => {
+      const events = await deps.db.tx(async (q) => {
         authorizeDepartment(principal, await loadDepartment(q, params.id, true), 'manage');
+        // The template's demand goes with it (ON DELETE CASCADE): its days' stats change too.
+        const demand = await q.query<{ from: string | null; to: string | null; rows: number }>(
+          `SELECT min(date)::text AS "from", max(date)::text AS "to", count(*)::int AS rows
+             FROM demand WHERE department_id = $1 AND template_id = $2`, [params.id, params.templateId]);
         try {
           const r = await q.query('DELETE FROM shift_templates WHERE department_id = $1 AND id = $2', [params.id, params.templateId]);
           if (!r.rowCount) throw notFound('shift template');
@@ -175,9 +179,17 @@ export const templateRoutes = [
           }
           throw e;
         }
-        return recordEvent(q, { type: 'shift_template.deleted', aggregate: { type: 'shift_template', id: params.templateId }, departmentIds: [params.id] });
+        const deleted = await recordEvent(q, { type: 'shift_template.deleted', aggregate: { type: 'shift_template', id: params.templateId }, departmentIds: [params.id] });
+        const { from, to, rows } = demand.rows[0]!;
+        if (from === null || to === null) return [deleted];
+        await q.query('SELECT rota_refresh_daily_stats($1, $2, $3)', [params.id, from, to]);
+        const changed = await recordEvent(q, {
+          type: 'demand.changed', aggregate: { type: 'department', id: params.id }, departmentIds: [params.id],
+          payload: { from, to, inserted: 0, updated: 0, deleted: rows, templateId: params.templateId },
+        });
+        return [deleted, changed];
       });
-      await deps.cache.invalidate(invalidationsFor(event));
+      await deps.cache.invalidate(events.flatMap(invalidationsFor));
       return { status: 204 };
     },
   }),

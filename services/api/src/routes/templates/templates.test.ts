@@ -44,6 +44,33 @@ describe('shift templates', () => {
     expect(events.rows.map((r) => r.type)).toEqual(['shift_template.created', 'shift_template.created', 'shift_template.updated', 'shift_template.deleted']);
   });
 
+  test("deleting a template with demand takes its demand out of the daily stats and the cached analytics", async ({ api }) => {
+    const dept = await api.makeDepartment({ name: 'Ward' });
+    const { token } = await api.login('manager', dept);
+    const keep = await api.makeTemplate({ departmentId: dept, code: 'K' });
+    const gone = await api.makeTemplate({ departmentId: dept, code: 'G' });
+    const rows = [{ date: '2026-03-02', templateId: keep, required: 1 }, { date: '2026-03-02', templateId: gone, required: 3 }, { date: '2026-03-04', templateId: gone, required: 2 }];
+    expect((await api.request('PUT', `/v1/departments/${dept}/demand`, { token, body: { rows } })).status).toBe(200);
+    const slots = async (): Promise<{ demand: number; cache: string | null }> => {
+      const r = await api.request('GET', `/v1/analytics/overview?from=2026-03-01&to=2026-03-07&departmentId=${dept}`, { token });
+      return { demand: r.body.demandSlots, cache: r.headers.get('x-cache') };
+    };
+    expect(await slots()).toEqual({ demand: 6, cache: 'MISS' });
+    expect(await slots()).toEqual({ demand: 6, cache: 'HIT' });
+
+    expect((await api.request('DELETE', `/v1/departments/${dept}/shift-templates/${gone}`, { token })).status).toBe(204);
+    expect(await slots()).toEqual({ demand: 1, cache: 'MISS' });
+    const stats = await api.tdb.db.query<{ date: string; demand: number }>(
+      `SELECT date::text AS date, demand_slots AS demand FROM department_daily_stats WHERE department_id = $1 AND demand_slots > 0 ORDER BY date`, [dept]);
+    expect(stats.rows).toEqual([{ date: '2026-03-02', demand: 1 }]);
+    const events = await api.tdb.db.query<{ type: string; payload: unknown }>(
+      `SELECT type, envelope->'payload' AS payload FROM outbox WHERE type <> 'demand.changed' OR envelope->'payload' ? 'deleted' ORDER BY id`);
+    expect(events.rows).toEqual([
+      { type: 'shift_template.deleted', payload: {} },
+      { type: 'demand.changed', payload: { from: '2026-03-02', to: '2026-03-04', inserted: 0, updated: 0, deleted: 2, templateId: gone } },
+    ]);
+  });
+
   test('paginates with a cursor, ≤ 2 queries per page', async ({ api }) => {
     const { token, departmentId } = await api.login('admin');
     for (let i = 0; i < 5; i++) await api.makeTemplate({ departmentId, code: `C${i}` });
