@@ -9,10 +9,12 @@ import { cacheKey, sendCached } from '../../http/cached.ts';
 import { forbidden, notFound, type AppError } from '../../http/errors.ts';
 
 /** What authorization needs to know about the employee a request is about. */
-export type Target = { id: string; role: Role; department_id: string; path: string; active: boolean };
+export type AccessTarget = { id: string; role: Role; department_id: string; path: string; active: boolean };
+/** What loadTarget reads: the above, and the department's time zone. */
+export type Target = AccessTarget & { timezone: string };
 
 /** The Target's columns of an employee `e` joined with its department `d`. */
-export const TARGET_COLUMNS = 'e.id, e.role, e.department_id, d.path::text AS path, e.active';
+export const TARGET_COLUMNS = 'e.id, e.role, e.department_id, d.path::text AS path, e.active, d.timezone';
 
 /** The Target of employee `$1` (one row, or none): loadTarget's query, also usable as a subquery. */
 export const TARGET_SQL = `SELECT ${TARGET_COLUMNS}
@@ -35,7 +37,7 @@ export const isSelf = (p: Principal, id: string): boolean => p.kind === 'user' &
  * Outside scope: 404 when the caller could not even see the employee as an employee-role user
  * (existence of colleagues is private), else 403.
  */
-export function authorize<T extends Target>(p: Principal, t: T | undefined, mode: 'read' | 'manage'): T {
+export function authorize<T extends AccessTarget>(p: Principal, t: T | undefined, mode: 'read' | 'manage'): T {
   if (!t) throw notFound('employee');
   const canRead = p.role === 'admin' || isSelf(p, t.id) || (p.role === 'manager' && coversDepartment(p, t.path, 'manage'));
   if (!canRead) throw deny(p);

@@ -25,6 +25,15 @@ const historySchema = z.object({
   toDepartment: z.object({ id: z.string(), name: z.string() }), changedBy: z.string().nullable(), changedAt: z.string(), reason: z.string().nullable(),
 });
 
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Today's date (YYYY-MM-DD) in an IANA time zone: at 18:00 in Los Angeles it is already tomorrow in UTC. */
+export function todayIn(timeZone: string, now = new Date()): string {
+  let f = dayFormats.get(timeZone);
+  if (f === undefined) dayFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return f.format(now);
+}
+
 /** Default window of the shifts read when from/to are missing: four weeks. */
 const DEFAULT_WINDOW_DAYS = 27;
 const MAX_WINDOW_DAYS = 366;
@@ -110,7 +119,7 @@ export const employeeReadRoutes = [
   route({
     method: 'get',
     path: '/v1/employees/:id/shifts',
-    summary: `Shifts of one employee between from and to (inclusive dates; default: today and the next ${DEFAULT_WINDOW_DAYS} days; `
+    summary: `Shifts of one employee between from and to (inclusive dates; default: today in the employee's department's time zone and the next ${DEFAULT_WINDOW_DAYS} days; `
       + `at most ${MAX_WINDOW_DAYS} days), in date order. Employees see their own shifts of published schedules only; managers those of `
       + 'employees in their subtree from draft and published schedules; archived schedules are left out.',
     tag: 'employees',
@@ -118,7 +127,10 @@ export const employeeReadRoutes = [
     query: z.strictObject({ from: calendarDate.optional(), to: calendarDate.optional() }),
     responses: { 200: { description: 'The shifts in the window', schema: z.object({ from: z.string(), to: z.string(), data: z.array(shiftSchema) }) } },
     handler: async ({ req, res, params, query, principal, deps }) => {
-      const from = query.from ?? (query.to ? addDays(query.to, -DEFAULT_WINDOW_DAYS) : new Date().toISOString().slice(0, 10));
+      // The target's department is part of the cache scopes, so it is read before the cache; its
+      // time zone says which day "today" is for the default window.
+      const target = authorize(principal, await loadTarget({ query: deps.db.read }, params.id), 'read');
+      const from = query.from ?? (query.to ? addDays(query.to, -DEFAULT_WINDOW_DAYS) : todayIn(target.timezone));
       const to = query.to ?? addDays(from, DEFAULT_WINDOW_DAYS);
       // Defaults computed near year 0 or 9999 leave the 4-digit range: refuse rather than send Postgres a bad date.
       if (!/^\d{4}-\d{2}-\d{2}$/.test(from) || !/^\d{4}-\d{2}-\d{2}$/.test(to) || from < '0001-01-01') {
@@ -128,8 +140,6 @@ export const employeeReadRoutes = [
       if ((Date.parse(to) - Date.parse(from)) / DAY_MS >= MAX_WINDOW_DAYS) {
         throw new AppError('validation_failed', `the window may span at most ${MAX_WINDOW_DAYS} days`, { details: [{ field: 'query.to', message: `at most ${MAX_WINDOW_DAYS} days after from` }] });
       }
-      // The target's department is part of the cache scopes, so it is read before the cache.
-      const target = authorize(principal, await loadTarget({ query: deps.db.read }, params.id), 'read');
       const publishedOnly = principal.role === 'employee';
       const read = {
         ns: 'schedules' as const,

@@ -1,6 +1,7 @@
 import { describe, expect, test as base } from 'vitest';
 import { invalidationsFor, recordEvent } from '@rota/events';
 import { apiFixture, type TestApi } from '../../testing.ts';
+import { todayIn } from './read.ts';
 
 const test = base.extend<{ api: TestApi }>({ api: apiFixture() });
 
@@ -272,6 +273,16 @@ describe('GET /v1/employees/:id/shifts', () => {
       expect(JSON.stringify(r.body.error.details)).toContain(field);
     }
     expect((await api.request('GET', `/v1/employees/${manager.employeeId}/shifts`, { token: empToken })).status).toBe(404);
+
+    // Without from/to the window starts today in the department's time zone, not in UTC. At any
+    // hour one of UTC+14 and UTC−11 is on another date than UTC.
+    const utcToday = new Date().toISOString().slice(0, 10);
+    const zone = ['Pacific/Kiritimati', 'Pacific/Pago_Pago'].find((tz) => todayIn(tz) !== utcToday)!;
+    await api.tdb.db.query('UPDATE departments SET timezone = $2 WHERE id = $1', [dept, zone]);
+    const today = await api.request('GET', `/v1/employees/${emp}/shifts`, { token: manager.token });
+    expect(today.status).toBe(200);
+    expect(today.body.from).toBe(new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date()));
+    expect(today.body.from).not.toBe(utcToday);
     expect((await api.request('GET', `/v1/employees/${emp}/shifts`, { token: (await api.login('manager')).token })).status).toBe(403);
     expect((await api.request('GET', `/v1/employees/${emp}/shifts`)).status).toBe(401);
   });
