@@ -38,6 +38,48 @@ describe('schema constraints', () => {
     expect(sub.rowCount).toBe(1);
   });
 
+  test('concurrent moves keep paths true and cannot make a cycle (migration 0007)', async ({ tdb }) => {
+    const add = async (name: string, parent: string | null): Promise<string> =>
+      (await tdb.db.query<{ id: string }>('INSERT INTO departments (name, parent_id) VALUES ($1, $2) RETURNING id', [name, parent])).rows[0]!.id;
+    const path = async (id: string): Promise<string> =>
+      (await tdb.db.query<{ path: string }>('SELECT path::text FROM departments WHERE id = $1', [id])).rows[0]!.path;
+    const root = await add('root', null);
+    const p = await add('p', root);
+    const b = await add('b', p);
+    const q = await add('q', root);
+    const x = await add('x', root);
+    const first = await tdb.db.connect();
+    const second = await tdb.db.connect();
+    try {
+      // P (with B below it) moves below Q while, concurrently, X moves below B.
+      await first.query('BEGIN');
+      await first.query('UPDATE departments SET parent_id = $1 WHERE id = $2', [q, p]);
+      const moveX = second.query('UPDATE departments SET parent_id = $1 WHERE id = $2', [b, x]);
+      await new Promise((r) => setTimeout(r, 200)); // moveX is waiting for the first move
+      await first.query('COMMIT');
+      await moveX;
+      expect(await path(b)).toBe(`${root}.${q}.${p}.${b}`);
+      expect(await path(x)).toBe(`${root}.${q}.${p}.${b}.${x}`); // not B's old path
+      const under = await tdb.db.query<{ id: string }>(`SELECT id FROM departments WHERE path <@ $1::ltree ORDER BY id`, [await path(q)]);
+      expect(under.rows.map((r) => r.id)).toEqual([p, b, q, x].sort((m, n) => Number(m) - Number(n)));
+
+      // A moves below C while, concurrently, C moves below A: the second must see the first and refuse.
+      const a = await add('a', root);
+      const c = await add('c', root);
+      await first.query('BEGIN');
+      await first.query('UPDATE departments SET parent_id = $1 WHERE id = $2', [c, a]);
+      const cycle = second.query('UPDATE departments SET parent_id = $1 WHERE id = $2', [a, c]).then(() => 'moved', (e: Error) => e.message);
+      await new Promise((r) => setTimeout(r, 200));
+      await first.query('COMMIT');
+      expect(await cycle).toMatch(/cannot move below its own subtree/);
+      expect(await path(a)).toBe(`${root}.${c}.${a}`);
+      expect(await path(c)).toBe(`${root}.${c}`);
+    } finally {
+      first.release();
+      second.release();
+    }
+  });
+
   test('departments reject empty names, unknown parents and unknown time zones', async ({ tdb }) => {
     await rejects(tdb, `INSERT INTO departments (name) VALUES ('  ')`, [], /departments_name_check/);
     await rejects(tdb, `INSERT INTO departments (name, parent_id) VALUES ('x', 999)`, [], /does not exist/);

@@ -16,6 +16,15 @@ const createBody = z.strictObject({ name, parentId: idParam.nullable().optional(
 const patchBody = z.strictObject({ name: name.optional(), parentId: idParam.nullable().optional(), timezone: timezone.optional(), active: z.boolean().optional() })
   .refine((b) => Object.keys(b).length > 0, 'send at least one field');
 
+/**
+ * Serialises moves and inserts below a parent (the path trigger takes the same lock, migration
+ * 0007): taken before any row lock, so the paths read after it are the committed ones and two
+ * moves never deadlock on each other's rows.
+ */
+async function lockHierarchy(q: Queryable): Promise<void> {
+  await q.query(`SELECT pg_advisory_xact_lock(hashtext('rota_department_paths'))`);
+}
+
 async function pathOf(q: Queryable, id: string): Promise<string | undefined> {
   const r = await q.query<{ path: string }>('SELECT path::text AS path FROM departments WHERE id = $1 FOR UPDATE', [id]);
   return r.rows[0]?.path;
@@ -40,6 +49,7 @@ export const departmentWriteRoutes = [
       const row = await deps.db.tx(async (q) => {
         let parentPath: string | null = null;
         if (body.parentId) {
+          await lockHierarchy(q);
           parentPath = (await pathOf(q, body.parentId)) ?? null;
           if (parentPath === null) throw new AppError('validation_failed', 'parent department does not exist', { details: [{ field: 'body.parentId', message: 'does not exist' }] });
         }
@@ -65,6 +75,7 @@ export const departmentWriteRoutes = [
     responses: { 200: { description: 'Updated', schema: departmentSchema }, 409: { description: 'Move would create a cycle' } },
     handler: async ({ params, body, principal, deps }) => {
       const row = await deps.db.tx(async (q) => {
+        if (body.parentId !== undefined) await lockHierarchy(q);
         const path = await pathOf(q, params.id);
         if (!path) throw notFound('department');
         if (!coversDepartment(principal, path, 'manage') || principal.role === 'employee') {
