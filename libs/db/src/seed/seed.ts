@@ -445,12 +445,19 @@ export async function refreshAllDailyStats(client: Pick<PoolClient, 'query'>, fr
 }
 
 const REFRESH_ALL_DAILY_STATS = `
-  WITH live AS (
+  WITH plan AS (
+    -- One schedule per department and day (migration 0008): the published one, else the newest draft.
+    SELECT DISTINCT ON (sc.department_id, d.date) sc.department_id, d.date::date AS date, sc.id AS schedule_id
+      FROM schedules sc
+      CROSS JOIN LATERAL generate_series(greatest(sc.period_start, $1::date), least(sc.period_end, $2::date), interval '1 day') d
+     WHERE sc.status <> 'archived' AND sc.period_start <= $2::date AND sc.period_end >= $1::date
+     ORDER BY sc.department_id, d.date, (sc.status = 'published') DESC, sc.id DESC
+  ), live AS (
     SELECT s.department_id, s.date, s.template_id, s.employee_id,
            (extract(epoch FROM s.ends_at - s.starts_at) / 60)::bigint AS minutes,
            t.pay_multiplier, e.hourly_rate
       FROM shifts s
-      JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'
+      JOIN plan ON plan.department_id = s.department_id AND plan.date = s.date AND plan.schedule_id = s.schedule_id
       JOIN shift_templates t ON t.id = s.template_id
       LEFT JOIN employees e ON e.id = s.employee_id
      WHERE s.date BETWEEN $1::date AND $2::date AND s.status <> 'cancelled'

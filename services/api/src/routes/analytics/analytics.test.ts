@@ -28,6 +28,46 @@ async function truth(api: TestApi, rootId: string, from: string, to: string): Pr
 }
 
 describe('analytics', () => {
+  test('each day counts one plan: the published schedule, else the newest draft — overlapping drafts do not add up', async ({ api }) => {
+    const ward = await api.makeDepartment({ name: 'Ward' });
+    const { token } = await api.login('admin', ward);
+    const D = await api.makeTemplate({ departmentId: ward, code: 'D', start: '08:00', end: '16:00' });
+    const ann = await api.makeEmployee({ departmentId: ward, hourlyRate: 20 });
+    const bob = await api.makeEmployee({ departmentId: ward, hourlyRate: 20 });
+    expect((await api.request('PUT', `/v1/departments/${ward}/demand`, { token, body: { rows: [
+      { date: '2026-01-20', templateId: D, required: 2 }, { date: '2026-02-03', templateId: D, required: 2 },
+    ] } })).status).toBe(200);
+    const post = (scheduleId: string, employeeId: string, date: string) =>
+      api.request('POST', '/v1/shifts', { token, body: { scheduleId, employeeId, templateId: D, date } });
+    // January is published; a trial draft for 15 Jan–14 Feb overlaps it; an older draft covers February too.
+    const jan = await makeSchedule(api, { departmentId: ward, start: '2026-01-01', end: '2026-01-31' });
+    const feb = await makeSchedule(api, { departmentId: ward, start: '2026-02-01', end: '2026-02-28' });
+    const trial = await makeSchedule(api, { departmentId: ward, start: '2026-01-15', end: '2026-02-14' });
+    for (const r of [await post(jan, ann, '2026-01-20'), await post(trial, ann, '2026-01-20'), await post(trial, bob, '2026-01-20'),
+      await post(feb, ann, '2026-02-03'), await post(trial, bob, '2026-02-03')]) expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect((await api.request('POST', `/v1/schedules/${jan}/publish`, { token })).status).toBe(200);
+
+    const day = async (date: string): Promise<unknown> => {
+      const r = await api.request('GET', `/v1/analytics/departments/${ward}/daily?from=${date}&to=${date}`, { token });
+      expect(r.status).toBe(200);
+      const d = r.body.data[0];
+      return { hours: d.scheduledHours, covered: d.coveredSlots, cost: d.labourCost };
+    };
+    // 20 Jan: the published January roster alone (1 person), not + the trial's 2.
+    expect(await day('2026-01-20')).toEqual({ hours: 8, covered: 1, cost: '160.00' });
+    // 3 Feb: no published schedule; the newest draft (the trial, 1 person) rather than both drafts.
+    expect(await day('2026-02-03')).toEqual({ hours: 8, covered: 1, cost: '160.00' });
+    const overview = await api.request('GET', `/v1/analytics/overview?from=2026-01-01&to=2026-02-28&departmentId=${ward}`, { token });
+    expect(overview.body).toMatchObject({ scheduledHours: 16, coveredSlots: 2, demandSlots: 4 });
+
+    // Publishing February makes it the plan of its days (the trial's February shifts stop counting).
+    expect((await api.request('POST', `/v1/schedules/${feb}/publish`, { token })).status).toBe(200);
+    expect(await day('2026-02-03')).toEqual({ hours: 8, covered: 1, cost: '160.00' });
+    const stats = await api.tdb.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM department_daily_stats WHERE department_id = $1 AND date = '2026-02-03' AND shift_count = 1`, [ward]);
+    expect(stats.rows[0]!.n).toBe(1);
+  });
+
   test('overview and daily figures equal an independent computation over shifts; writers keep them fresh; ≤ 2 queries; cached', async ({ api }) => {
     const root = await api.makeDepartment({ name: 'Hospital' });
     const ward = await api.makeDepartment({ name: 'Ward', parentId: root });

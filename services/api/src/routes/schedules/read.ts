@@ -116,7 +116,7 @@ export const scheduleReadRoutes = [
     tag: 'schedules',
     params: idsParams,
     responses: {
-      200: { description: 'The schedule; coverage sums department_daily_stats over the period (every live schedule of the department)', schema: scheduleSchema.extend({ coverage: coverageSchema }) },
+      200: { description: 'The schedule; coverage sums department_daily_stats over the period: the plan of each day (the published schedule covering it, else the newest draft)', schema: scheduleSchema.extend({ coverage: coverageSchema }) },
       404: { description: 'Not found (or not visible to an employee)' },
     },
     handler: async ({ req, res, params, principal, deps }) => {

@@ -61,11 +61,11 @@ export const scheduleWriteRoutes = [
           [s.id, principal.employeeId]);
         const row = r.rows[0]!;
         const archivedIds = archived.rows.map((a) => a.id);
-        if (archived.rows.length) {
-          const from = archived.rows.reduce((m, a) => (a.period_start < m ? a.period_start : m), s.period_start);
-          const to = archived.rows.reduce((m, a) => (a.period_end > m ? a.period_end : m), s.period_end);
-          await q.query('SELECT rota_refresh_daily_stats($1, $2, $3)', [s.department_id, from, to]);
-        }
+        // The published schedule is now the plan of its days (it was counted there only if it was
+        // the newest draft), and the archived ones stop counting on theirs.
+        const from = archived.rows.reduce((m, a) => (a.period_start < m ? a.period_start : m), s.period_start);
+        const to = archived.rows.reduce((m, a) => (a.period_end > m ? a.period_end : m), s.period_end);
+        await q.query('SELECT rota_refresh_daily_stats($1, $2, $3)', [s.department_id, from, to]);
         const event = await recordEvent(q, {
           type: 'schedule.published', aggregate: { type: 'schedule', id: s.id }, departmentIds: [s.department_id],
           scheduleIds: [s.id, ...archivedIds],
