@@ -67,3 +67,22 @@ describe('invalidationsForUnknownType', () => {
     expect(targets[0]!.scopes).toEqual(expect.arrayContaining(['emp:43', 'sched:6', 'tree:1', 'dept:9', 'all']));
   });
 });
+
+describe('invalidationsFor', () => {
+  const event = (payload: Record<string, unknown>): ChangeEvent => {
+    const r = parseEvent(JSON.stringify({ ...envelope('department.updated'), aggregate: { type: 'department', id: '7' }, payload }));
+    if (!r.ok) throw new Error(r.reason);
+    return r.event;
+  };
+
+  it('a department move empties every namespace: reads below it declared scopes the event does not name', () => {
+    expect(invalidationsFor(event({ changed: ['parentId'], moved: true }))).toEqual(NAMESPACES.map((ns) => ({ ns, scopes: ['*'] })));
+  });
+
+  it('a rename bumps the hierarchy and the area, not whole namespaces', () => {
+    const targets = invalidationsFor(event({ changed: ['name'], moved: false }));
+    expect(targets.find((t) => t.ns === 'departments')?.scopes).toEqual(['all']);
+    expect(targets.flatMap((t) => t.scopes)).not.toContain('*');
+    expect(targets.find((t) => t.ns === 'schedules')?.scopes).toEqual(expect.arrayContaining(['dept:7', 'tree:7', 'tree:1', 'tree:3', 'all']));
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, test as base } from 'vitest';
 import { apiFixture, type TestApi } from '../../testing.ts';
+import { makeSchedule } from '../schedules/test-factories.ts';
 
 const test = base.extend<{ api: TestApi }>({ api: apiFixture() });
 
@@ -121,5 +122,29 @@ describe('departments', () => {
     expect((await api.request('GET', `/v1/departments/${c}`, { token })).status).toBe(404);
     const events = await api.tdb.db.query<{ type: string }>('SELECT type FROM outbox ORDER BY id');
     expect(events.rows.map((r) => r.type)).toEqual(['department.deleted']);
+  });
+
+  test("a move takes what lies below the moved department out of the old managers' cached reads at once", async ({ api }) => {
+    const { token: admin } = await api.login('admin');
+    const north = await api.makeDepartment({ name: 'North' });
+    const south = await api.makeDepartment({ name: 'South' });
+    const site = await api.makeDepartment({ name: 'Site', parentId: north });
+    const unit = await api.makeDepartment({ name: 'Unit', parentId: site });
+    const s = await makeSchedule(api, { departmentId: unit, start: '2026-03-02', end: '2026-03-08' });
+    const { token: northManager } = await api.login('manager', north);
+    const { token: southManager } = await api.login('manager', south);
+    const reads = [`/v1/schedules/${s}`, `/v1/departments/${unit}/shift-templates`, `/v1/schedules?departmentId=${unit}`];
+    for (const url of reads) {
+      expect((await api.request('GET', url, { token: northManager })).status, url).toBe(200);
+      const again = await api.request('GET', url, { token: northManager });
+      expect(again.headers.get('x-cache'), url).toBe('HIT');
+      expect((await api.request('GET', url, { token: southManager })).status, url).toBe(403);
+    }
+
+    expect((await api.request('PATCH', `/v1/departments/${site}`, { token: admin, body: { parentId: south } })).status).toBe(200);
+    for (const url of reads) {
+      expect((await api.request('GET', url, { token: northManager })).status, url).toBe(403);
+      expect((await api.request('GET', url, { token: southManager })).status, url).toBe(200);
+    }
   });
 });
