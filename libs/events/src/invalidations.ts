@@ -25,15 +25,14 @@ export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
   const scheds = e.scopes.scheduleIds.map((x) => scopes.schedule(x));
 
   switch (e.type) {
+    case 'department.created':
     case 'department.updated':
+    case 'department.deleted':
       // A move changes who may read everything below the moved department (a manager of its old
       // ancestors loses it, of its new ones gains it), and reads there declare their own
       // department's scopes, which the event does not name. Moves are rare: every namespace is
       // emptied (one counter each), rather than listing the subtree.
-      if (e.payload['moved'] === true) return NAMESPACES.map((ns) => target(ns, [NAMESPACE_SCOPE]));
-    // falls through
-    case 'department.created':
-    case 'department.deleted':
+      if (e.type === 'department.updated' && e.payload['moved'] === true) return NAMESPACES.map((ns) => target(ns, [NAMESPACE_SCOPE]));
       // Names, parents and activity show up in hierarchy reads everywhere; they are rare writes.
       return [target('departments', [scopes.all]), target('access', [scopes.all]), target('employees', area), target('schedules', area), target('analytics', area)];
     case 'employee.created':
