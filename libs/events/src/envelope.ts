@@ -8,7 +8,7 @@ export const EVENT_TYPES = [
   'employee.requests_changed', 'employee.reactivated',
   'shift_template.created', 'shift_template.updated', 'shift_template.deleted',
   'demand.changed',
-  'schedule.generated', 'schedule.published',
+  'schedule.generated', 'schedule.published', 'schedule.archived',
   'shifts.changed',
   'generation.updated',
   'api_key.created', 'api_key.revoked',

@@ -56,6 +56,7 @@ export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
       return [target('templates', depts.map((d) => scopes.department(d))), target('analytics', area), target('schedules', area)];
     case 'schedule.generated':
     case 'schedule.published':
+    case 'schedule.archived':
     case 'shifts.changed':
       return [target('schedules', [...area, ...scheds, ...emps]), target('analytics', area)];
     case 'generation.updated':

@@ -1,8 +1,10 @@
 import { describe, expect, test as base } from 'vitest';
 import { apiFixture, type TestApi } from '../../testing.ts';
+import { realQueue } from '../generation/testing.ts';
 import { makeSchedule, makeShift, refreshStats } from './test-factories.ts';
 
 const test = base.extend<{ api: TestApi }>({ api: apiFixture() });
+const withQueue = base.extend<{ api: TestApi }>({ api: apiFixture({ generation: realQueue }) });
 
 describe('schedules', () => {
   test('list filters by department (and subtree), status and overlapping period; keyset by period desc; ≤ 2 queries', async ({ api }) => {
@@ -184,5 +186,36 @@ describe('schedules', () => {
     expect((await api.request('GET', `/v1/schedules/${foreign}/export`, { token: manager.token })).status).toBe(403);
     expect((await api.request('POST', `/v1/schedules/${foreign}/publish`, { token: manager.token })).status).toBe(403);
     expect((await api.request('POST', `/v1/schedules/${draft}/publish`, { token: manager.token })).status).toBe(200);
+  });
+
+  withQueue('archive: a published period can be generated again; the schedule stops counting and employees stop seeing it; idempotent; managers of the subtree only', async ({ api }) => {
+    const ward = await api.makeDepartment({ name: 'Ward' });
+    const { token } = await api.login('manager', ward);
+    const emp = await api.login('employee', ward);
+    const t = await api.makeTemplate({ departmentId: ward, code: 'D', start: '08:00', end: '16:00' });
+    const s = await makeSchedule(api, { departmentId: ward, start: '2030-03-04', end: '2030-03-10', status: 'published' });
+    await makeShift(api, { scheduleId: s, employeeId: emp.employeeId, templateId: t, date: '2030-03-05' });
+    await refreshStats(api, ward, '2030-03-04', '2030-03-10');
+    const hours = async (): Promise<number> =>
+      (await api.request('GET', `/v1/analytics/overview?from=2030-03-04&to=2030-03-10&departmentId=${ward}`, { token })).body.scheduledHours;
+    expect(await hours()).toBe(8);
+    expect((await api.request('GET', `/v1/schedules/${s}`, { token: emp.token })).status).toBe(200);
+    const generate = () => api.request('POST', '/v1/schedule-generations', { token, body: { departmentId: ward, periodStart: '2030-03-04', periodEnd: '2030-03-10' } });
+    expect((await generate()).status).toBe(409); // a published schedule covers the period
+
+    expect((await api.request('POST', `/v1/schedules/${s}/archive`, { token: emp.token })).status).toBe(403);
+    expect((await api.request('POST', `/v1/schedules/${s}/archive`, { token: (await api.login('manager')).token })).status).toBe(403);
+    const archived = await api.request('POST', `/v1/schedules/${s}/archive`, { token });
+    expect(archived.status).toBe(200);
+    expect(archived.body).toMatchObject({ id: s, status: 'archived', version: 2 });
+    expect(await hours()).toBe(0);
+    expect((await api.request('GET', `/v1/schedules/${s}`, { token: emp.token })).status).toBe(404);
+    const again = await api.request('POST', `/v1/schedules/${s}/archive`, { token });
+    expect(again.body).toMatchObject({ status: 'archived', version: 2 });
+    const events = await api.tdb.db.query<{ type: string }>(`SELECT type FROM outbox WHERE type LIKE 'schedule.%' ORDER BY id`);
+    expect(events.rows.map((r) => r.type)).toEqual(['schedule.archived']);
+    expect((await generate()).status).toBe(202);
+    expect((await api.request('POST', '/v1/schedules/999999/archive', { token })).status).toBe(404);
+    expect((await api.request('POST', '/v1/schedules/x/archive', { token })).status).toBe(400);
   });
 });

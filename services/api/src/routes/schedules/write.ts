@@ -78,6 +78,40 @@ export const scheduleWriteRoutes = [
     },
   }),
   route({
+    method: 'post',
+    path: '/v1/schedules/:id/archive',
+    summary: 'Archive a draft or published schedule: it stops counting in analytics and coverage, employees no longer see it, and its period may be generated again. Idempotent.',
+    tag: 'schedules',
+    params: idsParams,
+    responses: {
+      200: { description: 'The archived schedule (version + 1; unchanged when it already was archived)', schema: scheduleSchema },
+      404: { description: 'Not found (or not visible to an employee)' },
+    },
+    handler: async ({ params, principal, deps }) => {
+      const out = await deps.db.tx(async (q) => {
+        const s = authorizeSchedule(principal, await loadSchedule(q, params.id, true), 'manage');
+        const r = await q.query<ScheduleRow>(
+          `WITH u AS (
+             UPDATE schedules SET status = 'archived', version = version + 1 WHERE id = $1 AND status <> 'archived' RETURNING *
+           ) SELECT ${SCHEDULE_COLUMNS} FROM u s JOIN departments d ON d.id = s.department_id`, [s.id]);
+        const row = r.rows[0];
+        if (row === undefined) {
+          const same = await q.query<ScheduleRow>(`SELECT ${SCHEDULE_COLUMNS} FROM schedules s JOIN departments d ON d.id = s.department_id WHERE s.id = $1`, [s.id]);
+          return { row: same.rows[0]!, event: undefined };
+        }
+        // Another live schedule (or none) is now the plan of these days.
+        await q.query('SELECT rota_refresh_daily_stats($1, $2, $3)', [s.department_id, s.period_start, s.period_end]);
+        const event = await recordEvent(q, {
+          type: 'schedule.archived', aggregate: { type: 'schedule', id: s.id }, departmentIds: [s.department_id], scheduleIds: [s.id],
+          payload: { version: row.version, previousStatus: s.status, periodStart: s.period_start, periodEnd: s.period_end },
+        });
+        return { row, event };
+      });
+      if (out.event) await deps.cache.invalidate(invalidationsFor(out.event));
+      return { json: toSchedule(out.row) };
+    },
+  }),
+  route({
     method: 'get',
     path: '/v1/schedules/:id/export',
     summary: 'Export the shifts of a schedule as CSV or iCalendar, streamed (constant memory)',
