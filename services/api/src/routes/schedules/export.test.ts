@@ -96,6 +96,17 @@ describe('schedule export', () => {
     expect(events).toHaveLength(2);
     expect(events[0]).toMatchObject({ UID: `shift-${a}@rota`, DTSTART: '20260328T210000Z', DTEND: '20260329T040000Z', SUMMARY: 'N – Ann "Nan" Lee\\, Jr' });
     expect(events[1]).toMatchObject({ UID: `shift-${b}@rota`, SUMMARY: 'N – Open shift' });
+    expect(events.map((e) => e['SEQUENCE'])).toEqual(['1', '1']);
+
+    // A manual edit of one shift raises that event's SEQUENCE only (RFC 5545 §3.8.7.4), even at once.
+    const edit = await api.request('PATCH', `/v1/shifts/${a}`, { token, body: { status: 'confirmed' } });
+    expect(edit.status, edit.text).toBe(200);
+    const edited = parseIcs((await api.request('GET', `/v1/schedules/${s}/export?format=ics`, { token })).text).events;
+    expect(edited.map((e) => [e['STATUS'], e['SEQUENCE']])).toEqual([['CONFIRMED', '2'], ['TENTATIVE', '1']]);
+    // Later edits keep raising it.
+    await api.tdb.db.query(`UPDATE shifts SET updated_at = created_at + interval '75 seconds' WHERE id = $1`, [a]);
+    const later = parseIcs((await api.request('GET', `/v1/schedules/${s}/export?format=ics`, { token })).text).events;
+    expect(later.map((e) => e['SEQUENCE'])).toEqual(['76', '1']);
   });
 
   test('streams 50,000 shifts from a cursor with bounded memory', async ({ api }) => {

@@ -47,6 +47,7 @@ describe('export formats', () => {
     const s: ExportShift = {
       id: '42', date: '2026-03-02', starts_at: new Date('2026-03-02T21:00:00Z'), ends_at: new Date('2026-03-03T05:00:00Z'),
       employee_id: '7', employee_name: 'Ann, "Nurse"; Smith', email: 'a@x.org', template_code: 'N', template_name: 'Night', status: 'confirmed', source: 'manual',
+      edited_seconds: 90,
     };
     const ev = icsEvent(s, { scheduleId: '3', departmentName: 'Ward', periodStart: '2026-03-02', periodEnd: '2026-03-08', version: 2 }, '20260101T000000Z', 'rota');
     expect(ev).toContain('UID:shift-42@rota\r\n');
@@ -54,6 +55,7 @@ describe('export formats', () => {
     expect(ev).toContain('DTEND:20260303T050000Z\r\n');
     expect(ev).toContain('SUMMARY:N – Ann\\, "Nurse"\\; Smith\r\n');
     expect(ev).toContain('STATUS:CONFIRMED\r\n');
+    expect(ev).toContain('SEQUENCE:92\r\n'); // version 2, edited 90 s after creation
   });
 
   test('writeRows waits for drain: rows are pulled only as fast as the destination consumes them', async () => {

@@ -8,6 +8,8 @@ import type { Writable } from 'node:stream';
 export type ExportShift = {
   id: string; date: string; starts_at: Date; ends_at: Date; employee_id: string | null; employee_name: string | null;
   email: string | null; template_code: string; template_name: string; status: 'scheduled' | 'confirmed' | 'cancelled'; source: string;
+  /** Seconds from the shift's creation to its last edit, rounded up (0 when never edited). */
+  edited_seconds: number;
 };
 
 export type ExportHeader = { scheduleId: string; departmentName: string; periodStart: string; periodEnd: string; version: number };
@@ -85,6 +87,15 @@ export const ICS_FOOTER = 'END:VCALENDAR\r\n';
 
 const ICS_STATUS = { scheduled: 'TENTATIVE', confirmed: 'CONFIRMED', cancelled: 'CANCELLED' } as const;
 
+/**
+ * RFC 5545 §3.8.7.4: SEQUENCE must go up whenever an event is revised. The schedule's version goes
+ * up on each regeneration and publish; a manual edit of a shift moves its updated_at. Their sum
+ * never goes down and rises with either (two edits within the same second count once).
+ */
+export function icsSequence(s: Pick<ExportShift, 'edited_seconds'>, h: Pick<ExportHeader, 'version'>): number {
+  return h.version + s.edited_seconds;
+}
+
 export function icsEvent(s: ExportShift, h: ExportHeader, dtstamp: string, host: string): string {
   const who = s.employee_name ?? 'Open shift';
   return [
@@ -96,7 +107,7 @@ export function icsEvent(s: ExportShift, h: ExportHeader, dtstamp: string, host:
     `SUMMARY:${icsText(`${s.template_code} – ${who}`)}`,
     `DESCRIPTION:${icsText(`${s.template_name}, ${h.departmentName}${s.email ? `\n${s.email}` : ''}\nschedule ${h.scheduleId} v${h.version}, ${s.source}`)}`,
     `STATUS:${ICS_STATUS[s.status]}`,
-    `SEQUENCE:${h.version}`,
+    `SEQUENCE:${icsSequence(s, h)}`,
     'END:VEVENT',
   ].map(icsFold).join('');
 }

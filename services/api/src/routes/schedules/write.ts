@@ -143,7 +143,8 @@ export const scheduleWriteRoutes = [
         client = await deps.db.reader.connect();
         const sql = `SELECT sh.id, sh.date::text AS date, sh.starts_at, sh.ends_at, sh.employee_id,
                   e.first_name || ' ' || e.last_name AS employee_name, ${email} AS email,
-                  t.code AS template_code, t.name AS template_name, sh.status, sh.source
+                  t.code AS template_code, t.name AS template_name, sh.status, sh.source,
+                  ceil(extract(epoch FROM sh.updated_at - sh.created_at))::int AS edited_seconds
              FROM shifts sh
              JOIN shift_templates t ON t.id = sh.template_id
              LEFT JOIN employees e ON e.id = sh.employee_id
