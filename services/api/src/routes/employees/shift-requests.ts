@@ -57,7 +57,7 @@ export const shiftRequestRoutes = [
     }),
     responses: { 201: { description: 'Created', schema: requestSchema } },
     handler: async ({ params, body, principal, deps }) => {
-      const row = await employeeWrite(deps, principal, params.id, 'read', 'employee.requests_changed', async (q, t) => {
+      const row = await employeeWrite(deps, principal, params.id, 'own', 'employee.requests_changed', async (q, t) => {
         if (body.templateId) {
           const ok = await q.query('SELECT 1 FROM shift_templates WHERE id = $1 AND department_id = $2', [body.templateId, t.department_id]);
           if (!ok.rowCount) throw new AppError('validation_failed', "template is not one of the employee's department", { details: [{ field: 'body.templateId', message: "not a template of the employee's department" }] });
@@ -79,7 +79,7 @@ export const shiftRequestRoutes = [
     params: z.strictObject({ id: idParam, requestId: idParam }),
     responses: { 204: { description: 'Removed' }, 404: { description: 'No such request for this employee' } },
     handler: async ({ params, principal, deps }) => {
-      await employeeWrite(deps, principal, params.id, 'read', 'employee.requests_changed', async (q, t) => {
+      await employeeWrite(deps, principal, params.id, 'own', 'employee.requests_changed', async (q, t) => {
         const r = await q.query('DELETE FROM shift_requests WHERE id = $1 AND employee_id = $2', [params.requestId, t.id]);
         if (!r.rowCount) throw notFound('shift request');
         return { result: undefined, payload: { removed: params.requestId } };

@@ -68,7 +68,7 @@ export const timeOffRoutes = [
     responses: { 201: { description: 'Requested', schema: timeOffSchema } },
     handler: async ({ params, body, principal, deps }) => {
       checkSpan(body.startDate, body.endDate);
-      const row = await employeeWrite(deps, principal, params.id, 'read', 'employee.time_off_changed', async (q, t) => {
+      const row = await employeeWrite(deps, principal, params.id, 'own', 'employee.time_off_changed', async (q, t) => {
         const r = await q.query<Row>(
           `INSERT INTO time_off AS o (employee_id, start_date, end_date, reason) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
           [t.id, body.startDate, body.endDate, body.reason ?? null]);
@@ -81,7 +81,7 @@ export const timeOffRoutes = [
     method: 'patch',
     path: '/v1/employees/:id/time-off/:timeOffId',
     summary: 'Decide (status approved | rejected | requested: admins, managers for their subtree; records decidedBy/decidedAt) '
-      + 'or edit dates/reason (the employee while still requested; managers/admins any time)',
+      + 'or edit dates/reason (the employee while still requested; admins, and managers for role-employee staff of their subtree, any time)',
     tag: 'employees',
     params: z.strictObject({ id: idParam, timeOffId: idParam }),
     body: z.strictObject({ status: z.enum(STATUSES).optional(), startDate: calendarDate.optional(), endDate: calendarDate.optional(), reason: reason.nullable().optional() })
@@ -89,7 +89,7 @@ export const timeOffRoutes = [
     responses: { 200: { description: 'Updated', schema: timeOffSchema }, 403: { description: 'Not allowed' }, 409: { description: 'Already decided' } },
     handler: async ({ params, body, principal, deps }) => {
       const deciding = body.status !== undefined;
-      const row = await employeeWrite(deps, principal, params.id, deciding ? 'manage' : 'read', 'employee.time_off_changed', async (q, t) => {
+      const row = await employeeWrite(deps, principal, params.id, deciding ? 'manage' : 'own', 'employee.time_off_changed', async (q, t) => {
         const cur = (await q.query<Row>(`SELECT ${COLUMNS} FROM time_off o WHERE o.id = $1 AND o.employee_id = $2 FOR UPDATE`, [params.timeOffId, t.id])).rows[0];
         if (!cur) throw notFound('time off');
         const privileged = principal.role === 'admin' || (principal.role === 'manager' && principal.employeeId !== t.id);
