@@ -15,6 +15,7 @@ export const authRoutes = [
     path: '/v1/auth/token',
     summary: 'Exchange email and password for a short-lived JWT',
     tag: 'auth',
+    scope: null,
     auth: 'public',
     body: tokenBody,
     responses: {

@@ -30,6 +30,7 @@ export const availabilityRoutes = [
     path: '/v1/employees/:id/availability',
     summary: 'Recurring weekly availability windows (none = always available), by weekday and start',
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     query: z.strictObject({ limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of windows', schema: pageSchema(availabilitySchema) } },
@@ -50,6 +51,7 @@ export const availabilityRoutes = [
     path: '/v1/employees/:id/availability',
     summary: 'Add a weekly availability window (the employee themselves; admins; managers for role-employee staff of their subtree)',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: z.strictObject({ weekday: z.number().int('must be an integer').min(1, 'must be 1 (Monday) to 7 (Sunday)').max(7, 'must be 1 (Monday) to 7 (Sunday)'), startTime: timeOfDay, endTime: timeOfDay }),
     responses: { 201: { description: 'Created', schema: availabilitySchema } },
@@ -68,6 +70,7 @@ export const availabilityRoutes = [
     path: '/v1/employees/:id/availability/:availabilityId',
     summary: 'Remove an availability window',
     tag: 'employees',
+    scope: 'employees:write',
     params: z.strictObject({ id: idParam, availabilityId: idParam }),
     responses: { 204: { description: 'Removed' }, 404: { description: 'No such window for this employee' } },
     handler: async ({ params, principal, deps }) => {

@@ -26,6 +26,7 @@ export const shiftRequestRoutes = [
     path: '/v1/employees/:id/shift-requests',
     summary: "An employee's wishes to work (on) or not work (off) dates, by date; optional from/to",
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     query: z.strictObject({ from: calendarDate.optional(), to: calendarDate.optional(), limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of requests', schema: pageSchema(requestSchema) } },
@@ -50,6 +51,7 @@ export const shiftRequestRoutes = [
     path: '/v1/employees/:id/shift-requests',
     summary: 'Add a shift request (soft wish; weight 1..1000, default 1); templateId must be a template of the employee\'s department',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: z.strictObject({
       date: calendarDate, kind: z.enum(['on', 'off']), templateId: idParam.optional(),
@@ -76,6 +78,7 @@ export const shiftRequestRoutes = [
     path: '/v1/employees/:id/shift-requests/:requestId',
     summary: 'Withdraw a shift request',
     tag: 'employees',
+    scope: 'employees:write',
     params: z.strictObject({ id: idParam, requestId: idParam }),
     responses: { 204: { description: 'Removed' }, 404: { description: 'No such request for this employee' } },
     handler: async ({ params, principal, deps }) => {

@@ -39,6 +39,7 @@ export const timeOffRoutes = [
     path: '/v1/employees/:id/time-off',
     summary: 'Time off of one employee, latest start first; filters status and a date window (from/to: overlapping entries)',
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     query: z.strictObject({ status: z.enum(STATUSES).optional(), from: calendarDate.optional(), to: calendarDate.optional(), limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of time off', schema: pageSchema(timeOffSchema) } },
@@ -63,6 +64,7 @@ export const timeOffRoutes = [
     path: '/v1/employees/:id/time-off',
     summary: 'Request time off (status requested; the employee themselves, or managers/admins in scope)',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: z.strictObject({ startDate: calendarDate, endDate: calendarDate, reason: reason.optional() }),
     responses: { 201: { description: 'Requested', schema: timeOffSchema } },
@@ -83,6 +85,7 @@ export const timeOffRoutes = [
     summary: 'Decide (status approved | rejected | requested: admins, managers for their subtree; records decidedBy/decidedAt) '
       + 'or edit dates/reason (the employee while still requested; admins, and managers for role-employee staff of their subtree, any time)',
     tag: 'employees',
+    scope: 'employees:write',
     params: z.strictObject({ id: idParam, timeOffId: idParam }),
     body: z.strictObject({ status: z.enum(STATUSES).optional(), startDate: calendarDate.optional(), endDate: calendarDate.optional(), reason: reason.nullable().optional() })
       .refine((b) => Object.keys(b).length > 0, 'send at least one field'),

@@ -86,6 +86,7 @@ export const employeeWriteRoutes = [
     summary: 'Create an employee (admins anywhere; managers inside their subtree and only with role employee). '
       + 'A password is optional (no password = cannot log in); it is stored as a scrypt hash.',
     tag: 'employees',
+    scope: 'employees:write',
     body: createBody,
     responses: { 201: { description: 'Created', schema: employeeSchema }, 403: { description: 'Outside your subtree or role' }, 409: { description: 'Email already in use' } },
     handler: async ({ body, principal, deps }) => {
@@ -120,6 +121,7 @@ export const employeeWriteRoutes = [
       + 'A department change writes a department_assignment_history row (with the optional reason) in the same transaction. '
       + 'A password change or reset refuses every access token issued before it (log in again).',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: patchBody,
     responses: {
@@ -184,6 +186,7 @@ export const employeeWriteRoutes = [
     path: '/v1/employees/:id',
     summary: 'Deactivate an employee (the row and its history stay; they can no longer log in). Idempotent.',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     responses: { 204: { description: 'Deactivated' }, 403: { description: 'Not allowed' } },
     handler: async ({ params, principal, deps }) => {
