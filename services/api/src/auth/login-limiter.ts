@@ -2,21 +2,24 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Redis } from 'ioredis';
 
 export type LoginLimiter = {
-  /** Seconds to wait when the account or the IP has used up its failed attempts, else 0. Counts nothing. */
-  blocked(email: string, ip: string): Promise<number>;
-  /** Counts one failed attempt against the account and the IP. */
-  failed(email: string, ip: string): Promise<void>;
-  /** Clears the account's failures after a successful login (the IP's stay: one good password must not reset them). */
-  reset(email: string): Promise<void>;
+  /**
+   * Counts one attempt against the account and the IP before the password is checked; returns
+   * seconds to wait when either is over its limit (refuse the attempt), else 0.
+   */
+  attempt(email: string, ip: string): Promise<number>;
+  /** The password was right: the IP gets its point back and the account's failures are cleared. */
+  succeeded(email: string, ip: string): Promise<void>;
 };
 
 export type LoginLimiterOptions = { redis: Redis; prefix: string; perAccount: number; perIp: number; windowSeconds: number };
 
 /**
  * Failed logins per account and per IP, fixed windows in Redis shared by every API instance.
- * Only failures count: at shift start hundreds of employees log in from one shop's NAT address,
- * and successful logins must not use up that address's budget. When Redis is down an in-memory
- * limiter of the same size takes over (per instance), so login stays protected.
+ * Only failures stay counted: at shift start hundreds of employees log in from one shop's NAT
+ * address, and their successes must not use up that address's budget. An attempt is counted
+ * when it starts and refunded when it succeeds — counting only after a wrong password would let
+ * a burst of parallel guesses all pass the check before the first failure is recorded. When
+ * Redis is down an in-memory limiter of the same size takes over (per instance).
  */
 export function createLoginLimiter(o: LoginLimiterOptions): LoginLimiter {
   const make = (key: string, points: number): RateLimiterRedis => new RateLimiterRedis({
@@ -29,22 +32,25 @@ export function createLoginLimiter(o: LoginLimiterOptions): LoginLimiter {
   });
   const account = make('account', o.perAccount);
   const ip = make('ip', o.perIp);
-  const waitOf = (r: RateLimiterRes | null, points: number): number =>
-    r !== null && r.consumedPoints >= points ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : 0;
-  const overLimit = (e: unknown): void => {
-    // A rejected consume past the limit is still counted; nothing else is expected.
-    if (!(e instanceof RateLimiterRes)) throw e;
+  const waitOf = (e: unknown): number => {
+    if (e instanceof RateLimiterRes) return Math.max(1, Math.ceil(e.msBeforeNext / 1000));
+    throw e;
+  };
+  const refund = async (email: string, addr: string): Promise<void> => {
+    await Promise.all([account.reward(email.toLowerCase(), 1).catch(() => undefined), ip.reward(addr, 1).catch(() => undefined)]);
   };
   return {
-    async blocked(email, addr) {
-      const [a, i] = await Promise.all([account.get(email.toLowerCase()), ip.get(addr)]);
-      return Math.max(waitOf(a, o.perAccount), waitOf(i, o.perIp));
+    async attempt(email, addr) {
+      const results = await Promise.allSettled([account.consume(email.toLowerCase()), ip.consume(addr)]);
+      let wait = 0;
+      for (const r of results) if (r.status === 'rejected') wait = Math.max(wait, waitOf(r.reason));
+      // A refused attempt checks no password, so it is no failure: a locked account hammered
+      // from a shop's address must not use up that address's budget too.
+      if (wait > 0) await refund(email, addr);
+      return wait;
     },
-    async failed(email, addr) {
-      await Promise.all([account.consume(email.toLowerCase()).catch(overLimit), ip.consume(addr).catch(overLimit)]);
-    },
-    async reset(email) {
-      await account.delete(email.toLowerCase()).catch(() => false);
+    async succeeded(email, addr) {
+      await Promise.all([account.delete(email.toLowerCase()).catch(() => false), ip.reward(addr, 1).catch(() => undefined)]);
     },
   };
 }

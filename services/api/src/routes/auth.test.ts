@@ -45,8 +45,18 @@ describe('POST /v1/auth/token', () => {
     expect((await login(api, 'ada@example.com', PASSWORD)).status).toBe(200);
     for (let i = 0; i < 3; i++) expectError(await login(api, 'ADA@example.com', 'wrong password'), 401, 'unauthenticated');
     expectRetryAfter(await login(api, 'ada@example.com', PASSWORD));
+    // Refused attempts check no password: they are not failures of the address.
+    for (let i = 0; i < 3; i++) expectRetryAfter(await login(api, 'ada@example.com', 'wrong password'));
     // Another account from the same address is not affected (4 failures < 5 per IP).
     expect((await login(api, 'bob@example.com', PASSWORD)).status).toBe(200);
+  });
+
+  test('parallel guesses get no more attempts than sequential ones (an attempt counts from its start)', async ({ api }) => {
+    const departmentId = await api.makeDepartment();
+    await api.makeEmployee({ departmentId, email: 'ada@example.com' });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => login(api, 'ada@example.com', `guess ${i}`)));
+    expect(results.filter((r) => r.status === 401)).toHaveLength(3);
+    for (const r of results.filter((x) => x.status !== 401)) expectRetryAfter(r);
   });
 
   test('failed logins per IP: past the limit 429 with Retry-After for any account from that address', async ({ api }) => {

@@ -25,18 +25,15 @@ export const authRoutes = [
     },
     handler: async ({ req, body, deps }) => {
       const ip = req.ip ?? 'unknown';
-      const wait = await deps.loginLimiter.blocked(body.email, ip);
+      const wait = await deps.loginLimiter.attempt(body.email, ip);
       if (wait > 0) throw new AppError('rate_limited', 'too many failed login attempts, try again later', { retryAfterSeconds: wait });
       const r = await deps.db.read<{ id: string; password_hash: string | null; active: boolean; role: Role }>(
         'SELECT id, password_hash, active, role FROM employees WHERE lower(email) = lower($1)', [body.email]);
       const row = r.rows[0];
       // Verify against a dummy hash when there is no account, so timing does not reveal emails.
       const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
-      if (!row || !row.password_hash || !ok || !row.active) {
-        await deps.loginLimiter.failed(body.email, ip);
-        throw new AppError('unauthenticated', 'wrong email or password');
-      }
-      await deps.loginLimiter.reset(body.email);
+      if (!row || !row.password_hash || !ok || !row.active) throw new AppError('unauthenticated', 'wrong email or password');
+      await deps.loginLimiter.succeeded(body.email, ip);
       const { token, expiresAt } = await issueToken(deps.tokens, row.id);
       return { json: { accessToken: token, tokenType: 'Bearer', expiresAt: expiresAt.toISOString() } };
     },

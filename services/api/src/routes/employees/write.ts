@@ -49,12 +49,12 @@ async function checkCurrentPassword(deps: Deps, id: string, given: string | unde
   const r = await deps.db.query<{ email: string; password_hash: string | null }>('SELECT email, password_hash FROM employees WHERE id = $1', [id]);
   const row = r.rows[0];
   if (!row) throw forbidden('the current password is wrong');
-  const wait = await deps.loginLimiter.blocked(row.email, ip);
+  const wait = await deps.loginLimiter.attempt(row.email, ip);
   if (wait > 0) throw new AppError('rate_limited', 'too many failed password attempts, try again later', { retryAfterSeconds: wait });
   if (!(await verifyPassword(given, row.password_hash ?? DUMMY_PASSWORD_HASH)) || !row.password_hash) {
-    await deps.loginLimiter.failed(row.email, ip);
     throw new AppError('forbidden', 'the current password is wrong', { details: [{ field: 'body.currentPassword', message: 'is wrong' }] });
   }
+  await deps.loginLimiter.succeeded(row.email, ip);
 }
 
 function badField(field: string, message: string): AppError {
