@@ -105,6 +105,13 @@ describe('API key scopes', () => {
     return r.body.key as string;
   }
 
+  /** An admin, a department and an employee in it. */
+  async function ward(api: TestApi) {
+    const admin = await api.login('admin');
+    const dept = await api.makeDepartment({ name: 'Ward' });
+    return { admin, dept, emp: await api.makeEmployee({ departmentId: dept }) };
+  }
+
   test('creation accepts only the documented scopes (400 naming the field)', async ({ api }) => {
     const admin = await api.login('admin');
     for (const scopes of [['roster.read'], ['employees:read', 'employees:delete'], ['EMPLOYEES:READ']]) {
@@ -120,9 +127,7 @@ describe('API key scopes', () => {
   });
 
   test('a key with scopes may only do what they allow (403 otherwise); a key without scopes keeps its role\'s access', async ({ api }) => {
-    const admin = await api.login('admin');
-    const dept = await api.makeDepartment({ name: 'Ward' });
-    const emp = await api.makeEmployee({ departmentId: dept });
+    const { admin, dept, emp } = await ward(api);
     const readOnly = await key(api, admin.token, { role: 'manager', departmentId: dept, scopes: ['employees:read'] });
     const readWrite = await key(api, admin.token, { role: 'manager', departmentId: dept, scopes: ['employees:read', 'employees:write'] });
     const unscoped = await key(api, admin.token, { role: 'manager', departmentId: dept });
@@ -169,9 +174,7 @@ describe('API key scopes', () => {
   });
 
   test('the cached-read hot path refuses a key without the read scope even after another key was served that URL', async ({ api }) => {
-    const admin = await api.login('admin');
-    const dept = await api.makeDepartment({ name: 'Ward' });
-    const emp = await api.makeEmployee({ departmentId: dept });
+    const { admin, dept, emp } = await ward(api);
     const reader = await key(api, admin.token, { role: 'manager', departmentId: dept, scopes: ['employees:read'] });
     const other = await key(api, admin.token, { role: 'manager', departmentId: dept, scopes: ['departments:read', 'employees:write'] });
     const url = `/v1/employees/${emp}`;
