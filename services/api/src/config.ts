@@ -21,7 +21,7 @@ const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
  * (the address that many proxies back from the socket), or trusted addresses/subnets. Undefined
  * when the value is none of these.
  */
-export function parseTrustProxy(raw: string): boolean | number | string[] | undefined {
+function parseTrustProxy(raw: string): boolean | number | string[] | undefined {
   const v = raw.trim();
   if (v === 'false' || v === '0' || v === '') return false;
   if (v === 'true') return true;
