@@ -109,6 +109,18 @@ describe('infra/k8s', () => {
     expect(grace).toBeGreaterThan(Number(env['SOLVER_TIME_LIMIT_SECONDS']));
   });
 
+  it('the API refuses the Secret template\'s JWT_SECRET placeholder in production (the image sets NODE_ENV=production)', () => {
+    const api = deployments.find((d) => d['metadata']['name'] === 'api')!;
+    const env: Record<string, string> = { NODE_ENV: 'production' };
+    for (const src of api['spec']['template']['spec']['containers'][0]['envFrom'] as Json[]) {
+      Object.assign(env, configMaps.get(src['configMapRef']?.['name']) ?? secrets.get(src['secretRef']?.['name']) ?? {});
+    }
+    const r = apiEnvSchema.safeParse(env);
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual(['JWT_SECRET']);
+    expect(apiEnvSchema.safeParse({ ...env, JWT_SECRET: 'a-real-random-secret-of-more-than-32-characters' }).success).toBe(true);
+  });
+
   it('shared settings are read by the services that receive them', () => {
     const shared = configMaps.get('rota-config')!;
     for (const k of Object.keys(shared)) expect(Object.keys(schemas).some((s) => reads(s).includes(k)), k).toBe(true);

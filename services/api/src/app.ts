@@ -79,6 +79,11 @@ function resourceOf(path: string): string {
   return (third < 0 ? path : path.slice(0, third)).toLowerCase();
 }
 
+/** `POST /v1/auth/token/` → `post /v1/auth/token` (Express matches case-insensitively, with or without a trailing slash). */
+function routeKey(method: string, path: string): string {
+  return `${method.toLowerCase()} ${path.toLowerCase().replace(/(.)\/$/, '$1')}`;
+}
+
 export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   const routes = opts.routes ?? allRoutes;
   const app = express();
@@ -126,7 +131,13 @@ export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   });
   app.use('/docs/assets', express.static(swaggerDir, { index: false, maxAge: '1d' }));
 
-  app.use(deps.auth.middleware);
+  // Public routes (login) ignore the Authorization header: a client still sending its expired
+  // token must be able to log in. Their paths have no parameters, so a set lookup finds them.
+  const publicRoutes = new Set(routes.filter((r) => r.auth === 'public').map((r) => routeKey(r.method, r.path)));
+  app.use((req, res, next) => {
+    if (publicRoutes.has(routeKey(req.method, req.path))) next();
+    else void deps.auth.middleware(req, res, next);
+  });
   app.use(express.json({ limit: deps.config.BODY_LIMIT, strict: true }));
   // One router per resource (`/v1/<resource>`), picked by a map lookup: Express matches a
   // router's routes one by one, and a request should not walk past all 67 of them.

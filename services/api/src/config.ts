@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { NAMESPACES, type Namespace, type NamespaceTtl } from '@rota/cache';
 import { TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
@@ -5,6 +6,36 @@ import { ORIGIN_PATTERN } from './http/cors.ts';
 
 const ttl = z.strictObject({ freshMs: z.number().int().min(1).optional(), staleMs: z.number().int().min(0).optional() });
 const namespaceTtls = z.partialRecord(z.enum(NAMESPACES), ttl);
+
+/** The built-in JWT_SECRET: public (it is in this file), so refused when NODE_ENV=production. */
+export const DEV_JWT_SECRET = 'rota-local-development-secret-change-me-0123456789';
+/** Published secrets: the default above and the placeholder of infra/k8s/secret.example.yaml (any `change-me` is refused too). */
+const PUBLIC_JWT_SECRETS = new Set([DEV_JWT_SECRET, 'CHANGE-ME-to-at-least-32-random-characters']);
+
+/** Express `trust proxy` presets, besides IP addresses and CIDR subnets. */
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY → Express's `trust proxy`: `false`/`0` (the socket address is the client), `true`
+ * (the left-most X-Forwarded-For: whatever the client wrote; refused in production), a hop count
+ * (the address that many proxies back from the socket), or trusted addresses/subnets. Undefined
+ * when the value is none of these.
+ */
+function parseTrustProxy(raw: string): boolean | number | string[] | undefined {
+  const v = raw.trim();
+  if (v === 'false' || v === '0' || v === '') return false;
+  if (v === 'true') return true;
+  if (/^\d{1,2}$/.test(v)) return Number(v);
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const valid = (s: string): boolean => {
+    if (PROXY_PRESETS.has(s)) return true;
+    const [addr, bits, extra] = s.split('/');
+    const family = isIP(addr ?? '');
+    if (family === 0 || extra !== undefined) return false;
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  };
+  return list.length > 0 && list.every(valid) ? list : undefined;
+}
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -46,14 +77,24 @@ export const apiEnvSchema = z.object({
       return z.NEVER;
     }
   }),
-  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').default('rota-local-development-secret-change-me-0123456789'),
+  /** `production` refuses the public development JWT secret and TRUST_PROXY=true (see refusals below). */
+  NODE_ENV: z.string().default('development'),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').default(DEV_JWT_SECRET),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   JWT_ISSUER: z.string().default('rota'),
   LOGIN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   LOGIN_MAX_PER_IP: z.coerce.number().int().min(1).default(50),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
-  TRUST_PROXY: bool.default(false),
+  /** Which proxies in front of the API to believe about the client IP (`trust proxy`): false, a hop count, or addresses/subnets. */
+  TRUST_PROXY: z.string().default('false').transform((v, ctx) => {
+    const t = parseTrustProxy(v);
+    if (t === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'false, a hop count (e.g. 1 behind one ingress), or comma-separated trusted addresses/subnets (10.0.0.0/8,loopback)' });
+      return z.NEVER;
+    }
+    return t;
+  }),
   /** Browser origins allowed to call the API cross-origin (http/cors.ts): comma-separated, or `*`; empty: CORS off. */
   CORS_ORIGINS: z.string().default('')
     .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
@@ -73,6 +114,14 @@ export const apiEnvSchema = z.object({
   OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
   /** false: skip the API's own post-commit invalidation (tests/benchmarks of the Kafka path). */
   CACHE_INVALIDATE_ON_WRITE: bool.default(true),
+}).superRefine((c, ctx) => {
+  if (c.NODE_ENV !== 'production') return;
+  if (PUBLIC_JWT_SECRETS.has(c.JWT_SECRET) || /change-?me/i.test(c.JWT_SECRET)) {
+    ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is the public development default or a placeholder; set a random secret of 32+ characters (e.g. openssl rand -base64 48) when NODE_ENV=production' });
+  }
+  if (c.TRUST_PROXY === true) {
+    ctx.addIssue({ code: 'custom', path: ['TRUST_PROXY'], message: 'true believes the client-controlled left-most X-Forwarded-For; set the hop count of your proxies (1 behind one ingress) or their subnets when NODE_ENV=production' });
+  }
 });
 
 export type ApiConfig = Readonly<z.infer<typeof apiEnvSchema>>;

@@ -26,12 +26,15 @@ export type Authenticator = {
   forget(kind: Principal['kind'], id: string): void;
 };
 
+/** A memoised principal; a user's tokens issued before `validFromMs` (the last password change) are refused. */
+type Loaded = { p: Principal; validFromMs: number } | null;
+
 export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticator {
-  const memo = new Map<string, { p: Principal | null; until: number }>();
+  const memo = new Map<string, { p: Loaded; until: number }>();
   /** Whole header value → principal, for peek(). Only successes; bounded like `memo`. */
   const byHeader = new Map<string, { p: Principal; until: number }>();
 
-  async function remember(key: string, load: () => Promise<Principal | null>): Promise<Principal | null> {
+  async function remember(key: string, load: () => Promise<Loaded>): Promise<Loaded> {
     const hit = memo.get(key);
     if (hit && hit.until > Date.now()) return hit.p;
     const p = await load();
@@ -40,16 +43,18 @@ export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticato
     return p;
   }
 
-  const loadUser = (id: string): Promise<Principal | null> => remember(`user:${id}`, async () => {
-    const r = await db.read<{ role: Role; department_id: string; path: string; active: boolean }>(
-      `SELECT e.role, e.department_id, d.path::text AS path, e.active
+  const loadUser = (id: string): Promise<Loaded> => remember(`user:${id}`, async () => {
+    const r = await db.read<{ role: Role; department_id: string; path: string; active: boolean; changed_ms: number | null }>(
+      `SELECT e.role, e.department_id, d.path::text AS path, e.active,
+              (extract(epoch FROM e.password_changed_at) * 1000)::float8 AS changed_ms
          FROM employees e JOIN departments d ON d.id = e.department_id WHERE e.id = $1`, [id]);
     const row = r.rows[0];
     if (!row?.active) return null;
-    return { kind: 'user', id, role: row.role, employeeId: id, departmentId: row.department_id, departmentPath: row.path, scopes: [] };
+    const p: Principal = { kind: 'user', id, role: row.role, employeeId: id, departmentId: row.department_id, departmentPath: row.path, scopes: [] };
+    return { p, validFromMs: row.changed_ms ?? 0 };
   });
 
-  const loadKey = (prefix: string, secret: string): Promise<Principal | null> => remember(`key:${prefix}:${secret}`, async () => {
+  const loadKey = (prefix: string, secret: string): Promise<Loaded> => remember(`key:${prefix}:${secret}`, async () => {
     const r = await db.read<{ id: string; key_hash: string; role: Role; department_id: string | null; path: string | null; scopes: string[] }>(
       `SELECT k.id, k.key_hash, k.role, k.department_id, d.path::text AS path, k.scopes
          FROM api_keys k LEFT JOIN departments d ON d.id = k.department_id
@@ -58,7 +63,7 @@ export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticato
     if (!row || !apiKeyMatches(secret, row.key_hash)) return null;
     db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval \'1 minute\')', [row.id])
       .catch(() => {});
-    return { kind: 'apiKey', id: row.id, role: row.role, employeeId: null, departmentId: row.department_id, departmentPath: row.path, scopes: row.scopes };
+    return { p: { kind: 'apiKey', id: row.id, role: row.role, employeeId: null, departmentId: row.department_id, departmentPath: row.path, scopes: row.scopes }, validFromMs: 0 };
   });
 
   const peek = (authorization: string): Principal | undefined => {
@@ -82,11 +87,13 @@ export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticato
       let p: Principal | null = null;
       let until = Date.now() + PRINCIPAL_TTL_MS;
       const key = API_KEY_PATTERN.exec(credential);
-      if (key) p = await loadKey(key[1]!, key[2]!);
+      if (key) p = (await loadKey(key[1]!, key[2]!))?.p ?? null;
       else {
         const token = await verifyToken(tokens, credential);
-        if (token) {
-          p = await loadUser(token.employeeId);
+        const user = token && (await loadUser(token.employeeId));
+        // A token from before the last password change is refused (the change forgets the memo).
+        if (token && user && token.issuedAtMs >= user.validFromMs) {
+          p = user.p;
           until = Math.min(until, token.expiresAtMs);
         }
       }
@@ -105,7 +112,7 @@ export function createAuthenticator(db: Db, tokens: TokenSettings): Authenticato
     peek,
     forget(kind, id) {
       if (kind === 'user') memo.delete(`user:${id}`);
-      else for (const k of memo.keys()) if (memo.get(k)?.p?.id === id && k.startsWith('key:')) memo.delete(k);
+      else for (const k of memo.keys()) if (memo.get(k)?.p?.p.id === id && k.startsWith('key:')) memo.delete(k);
       for (const [h, v] of byHeader) if (v.p.kind === kind && v.p.id === id) byHeader.delete(h);
     },
   };

@@ -2,17 +2,24 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Redis } from 'ioredis';
 
 export type LoginLimiter = {
-  /** Counts one attempt; returns seconds to wait when over the limit, else 0. */
-  consume(email: string, ip: string): Promise<number>;
-  /** Clears the account counter after a successful login. */
-  reset(email: string): Promise<void>;
+  /**
+   * Counts one attempt against the account and the IP before the password is checked; returns
+   * seconds to wait when either is over its limit (refuse the attempt), else 0.
+   */
+  attempt(email: string, ip: string): Promise<number>;
+  /** The password was right: the IP gets its point back and the account's failures are cleared. */
+  succeeded(email: string, ip: string): Promise<void>;
 };
 
 export type LoginLimiterOptions = { redis: Redis; prefix: string; perAccount: number; perIp: number; windowSeconds: number };
 
 /**
- * Per-account and per-IP fixed windows in Redis, shared by every API instance. When Redis is down
- * an in-memory limiter of the same size takes over (per instance), so login stays protected.
+ * Failed logins per account and per IP, fixed windows in Redis shared by every API instance.
+ * Only failures stay counted: at shift start hundreds of employees log in from one shop's NAT
+ * address, and their successes must not use up that address's budget. An attempt is counted
+ * when it starts and refunded when it succeeds — counting only after a wrong password would let
+ * a burst of parallel guesses all pass the check before the first failure is recorded. When
+ * Redis is down an in-memory limiter of the same size takes over (per instance).
  */
 export function createLoginLimiter(o: LoginLimiterOptions): LoginLimiter {
   const make = (key: string, points: number): RateLimiterRedis => new RateLimiterRedis({
@@ -29,15 +36,21 @@ export function createLoginLimiter(o: LoginLimiterOptions): LoginLimiter {
     if (e instanceof RateLimiterRes) return Math.max(1, Math.ceil(e.msBeforeNext / 1000));
     throw e;
   };
+  const refund = async (email: string, addr: string): Promise<void> => {
+    await Promise.all([account.reward(email.toLowerCase(), 1).catch(() => undefined), ip.reward(addr, 1).catch(() => undefined)]);
+  };
   return {
-    async consume(email, addr) {
+    async attempt(email, addr) {
       const results = await Promise.allSettled([account.consume(email.toLowerCase()), ip.consume(addr)]);
       let wait = 0;
       for (const r of results) if (r.status === 'rejected') wait = Math.max(wait, waitOf(r.reason));
+      // A refused attempt checks no password, so it is no failure: a locked account hammered
+      // from a shop's address must not use up that address's budget too.
+      if (wait > 0) await refund(email, addr);
       return wait;
     },
-    async reset(email) {
-      await account.delete(email.toLowerCase()).catch(() => false);
+    async succeeded(email, addr) {
+      await Promise.all([account.delete(email.toLowerCase()).catch(() => false), ip.reward(addr, 1).catch(() => undefined)]);
     },
   };
 }

@@ -20,7 +20,7 @@ import { REQUEST_ID, httpDurationHistogram, poolUtilization } from './middleware
  *
  * Why it is exact: the full stack's response to a read is a function of the principal, the URL
  * (and If-None-Match) and the cache entry — validation and the checks that precede sendCached
- * look at nothing else, and every authorization decision that depends on data runs inside the
+ * (the API-key scope check of route.ts among them) look at nothing else, and every authorization decision that depends on data runs inside the
  * cached loader, so it is part of the entry and invalidated with it. The memo is keyed by the
  * principal's whole content (kind, id, role, department, scopes) and the raw URL, so a principal
  * whose role or department changed, or a different URL spelling, simply takes the full path.

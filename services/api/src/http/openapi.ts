@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SCOPES } from '../auth/scopes.ts';
 import type { RegisteredRoute } from './route.ts';
 
 const errorSchema = z.object({
@@ -39,7 +40,8 @@ export function buildOpenApi(routes: readonly RegisteredRoute[], version: string
       summary: r.summary,
       tags: [r.tag],
       operationId: `${r.method}${path.replace(/[{}]/g, '').split('/').filter(Boolean).map((s) => s[0]!.toUpperCase() + s.slice(1)).join('')}`,
-      ...(r.auth === 'public' ? { security: [] } : {}),
+      // OpenAPI 3.1 lets a non-OAuth requirement list roles: here the API-key scope the route needs.
+      ...(r.auth === 'public' ? { security: [] } : r.scope !== null ? { security: [{ bearer: [r.scope] }] } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
       responses,
@@ -51,7 +53,11 @@ export function buildOpenApi(routes: readonly RegisteredRoute[], version: string
     servers: [{ url: '/' }],
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or rk_ API key' },
+        bearer: {
+          type: 'http', scheme: 'bearer', bearerFormat: 'JWT or rk_ API key',
+          description: 'An API key created with scopes may call only the operations whose scope (listed in their security requirement) it holds; '
+            + `without scopes it has its role's full access. Scopes: ${SCOPES.join(', ')}.`,
+        },
       },
     },
     security: [{ bearer: [] }],

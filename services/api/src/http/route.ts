@@ -2,9 +2,10 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { currentQueryContext } from '@rota/db';
 import type { Principal } from '../auth/principal.ts';
+import { allowsScope, type Scope } from '../auth/scopes.ts';
 import type { Deps } from '../deps.ts';
 import { stateOf } from './context.ts';
-import { AppError } from './errors.ts';
+import { AppError, forbidden } from './errors.ts';
 import { parseOrThrow } from './validate.ts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -31,6 +32,11 @@ export type RouteDef<PS extends AnyObject, QS extends AnyObject, BS extends z.Zo
   tag: string;
   /** `public` skips authentication (login, health); everything else needs a principal. */
   auth?: 'public' | 'required';
+  /**
+   * The API-key scope this route needs (auth/scopes.ts), checked before validation and the
+   * handler; null: any principal (public routes, `/v1/me`). Users are not limited by scopes.
+   */
+  scope: Scope | null;
   params?: PS;
   query?: QS;
   body?: BS;
@@ -56,6 +62,9 @@ export function mount(router: Router, routes: readonly RegisteredRoute[], deps: 
       try {
         const principal = stateOf(req).principal;
         if (r.auth !== 'public' && !principal) throw new AppError('unauthenticated', 'missing or invalid credentials');
+        // Before anything reaches the cache: the hot path (hot-reads.ts) only replays reads this
+        // stack served, so a key refused here is never answered there either.
+        if (principal && r.auth !== 'public' && !allowsScope(principal, r.scope)) throw forbidden(`this API key lacks the scope ${r.scope}`);
         const params = parseOrThrow(r.params ?? emptyObject, req.params, 'params');
         const query = parseOrThrow(r.query ?? emptyObject, req.query, 'query');
         let body: unknown;

@@ -8,6 +8,7 @@ export const meRoutes = [
     path: '/v1/me',
     summary: 'The calling principal',
     tag: 'auth',
+    scope: null,
     responses: { 200: { description: 'Who you are', schema: z.object({ kind: z.string(), id: z.string(), role: z.string() }).loose() } },
     handler: async ({ principal, deps }) => {
       if (principal.kind === 'apiKey') {

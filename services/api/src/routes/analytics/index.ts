@@ -40,6 +40,7 @@ export const analyticsRoutes = [
     path: '/v1/analytics/overview',
     summary: 'Head count, hours, cost, coverage, understaffing and overtime over a date range (a department subtree or everything visible)',
     tag: 'analytics',
+    scope: 'analytics:read',
     query: z.strictObject({ from: isoDate, to: isoDate, departmentId: idParam.optional() }),
     responses: { 200: { description: 'Totals over the range', schema: overviewSchema } },
     handler: async ({ req, res, query, principal, deps }) => {
@@ -83,6 +84,7 @@ export const analyticsRoutes = [
     path: '/v1/analytics/departments/:id/daily',
     summary: 'Per-day figures of a department (and by default its subtree), every day of the range',
     tag: 'analytics',
+    scope: 'analytics:read',
     params: z.strictObject({ id: idParam }),
     query: z.strictObject({ from: isoDate, to: isoDate, includeSubdepartments: boolParam.default(true) }),
     responses: { 200: { description: 'One row per day (zeros where nothing is planned)', schema: dailySchema } },

@@ -4,6 +4,7 @@ import { ROLES, type Role } from '@rota/domain';
 import { recordEvent } from '@rota/events';
 import { newApiKey } from '../../auth/api-keys.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { SCOPES } from '../../auth/scopes.ts';
 import { AppError, forbidden, notFound } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { boolParam, cursorParam, idParam, idsParams, limitParam } from '../../http/validate.ts';
@@ -30,7 +31,8 @@ const createBody = z.strictObject({
   role: z.enum(ROLES),
   /** Required for manager and employee keys: the key acts inside this department (subtree for managers). */
   departmentId: idParam.nullable().optional(),
-  scopes: z.array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'must be a lower-case scope name')).max(50).optional(),
+  /** Limits the key to these routes (auth/scopes.ts); none: the role's full access. */
+  scopes: z.array(z.enum(SCOPES, { message: `unknown scope; one of ${SCOPES.join(', ')}` })).max(SCOPES.length * 2).optional(),
 }).refine((b) => b.role === 'admin' || b.departmentId, { path: ['departmentId'], message: 'required for manager and employee keys' });
 
 function adminOnly(p: Principal): void {
@@ -43,8 +45,10 @@ export const apiKeyRoutes = [
   route({
     method: 'post',
     path: '/v1/api-keys',
-    summary: 'Create an API key for a machine client (admins). The key is in this response only; the server keeps its SHA-256 hash.',
+    summary: 'Create an API key for a machine client (admins). The key is in this response only; the server keeps its SHA-256 hash. '
+      + 'With `scopes` the key may call only the operations needing one of them (each operation lists its scope); without, everything its role may.',
     tag: 'api-keys',
+    scope: 'api-keys:write',
     body: createBody,
     responses: { 201: { description: 'Created; `key` is shown once', schema: apiKeySchema.extend({ key: z.string() }) }, 403: { description: 'Not an admin' } },
     handler: async ({ body, principal, deps }) => {
@@ -76,6 +80,7 @@ export const apiKeyRoutes = [
     path: '/v1/api-keys',
     summary: 'List API keys, newest first (admins); never shows the secret',
     tag: 'api-keys',
+    scope: 'api-keys:read',
     query: z.strictObject({ includeRevoked: boolParam.optional(), limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of keys', schema: z.object({ data: z.array(apiKeySchema), nextCursor: z.string().nullable() }) } },
     handler: async ({ query, principal, deps }) => {
@@ -95,6 +100,7 @@ export const apiKeyRoutes = [
     path: '/v1/api-keys/:id',
     summary: 'Revoke an API key (admins); requests with it get 401 from now on. Idempotent.',
     tag: 'api-keys',
+    scope: 'api-keys:write',
     params: idsParams,
     responses: { 204: { description: 'Revoked' }, 404: { description: 'No such key' } },
     handler: async ({ params, principal, deps }) => {

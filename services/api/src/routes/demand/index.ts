@@ -43,6 +43,7 @@ export const demandRoutes = [
     path: '/v1/departments/:id/demand',
     summary: 'Demand of a department per date and template (range of at most 366 days)',
     tag: 'demand',
+    scope: 'departments:read',
     params: z.strictObject({ id: idParam }),
     query: z.strictObject({ from: isoDate, to: isoDate, templateId: idParam.optional() }),
     responses: { 200: { description: 'Demand rows ordered by date, template', schema: z.object({ data: z.array(demandSchema) }) } },
@@ -66,6 +67,7 @@ export const demandRoutes = [
     path: '/v1/departments/:id/demand',
     summary: 'Bulk upsert of dated demand rows spanning at most 1,096 days (omitted weights take the defaults 100/1)',
     tag: 'demand',
+    scope: 'departments:write',
     params: z.strictObject({ id: idParam }),
     body: putBody,
     responses: {

@@ -38,6 +38,7 @@ export const departmentReadRoutes = [
     path: '/v1/departments',
     summary: 'List departments',
     tag: 'departments',
+    scope: 'departments:read',
     query: listQuery,
     responses: { 200: { description: 'A page of departments', schema: z.object({ data: z.array(departmentSchema), nextCursor: z.string().nullable() }) } },
     handler: async ({ req, res, query, principal, deps }) => {
@@ -64,6 +65,7 @@ export const departmentReadRoutes = [
     path: '/v1/departments/tree',
     summary: 'Department hierarchy with head counts (one query)',
     tag: 'departments',
+    scope: 'departments:read',
     query: z.strictObject({ rootId: idParam.optional(), includeInactive: boolParam.optional() }),
     responses: { 200: { description: 'Roots of the visible hierarchy', schema: z.object({ data: z.array(treeNode) }) } },
     handler: async ({ req, res, query, principal, deps }) => {
@@ -105,6 +107,7 @@ export const departmentReadRoutes = [
     path: '/v1/departments/:id',
     summary: 'Get one department',
     tag: 'departments',
+    scope: 'departments:read',
     params: idsParams,
     responses: { 200: { description: 'The department', schema: departmentSchema }, 404: { description: 'Not found or not visible' } },
     handler: async ({ req, res, params, principal, deps }) => {

@@ -43,6 +43,7 @@ export const departmentWriteRoutes = [
     path: '/v1/departments',
     summary: 'Create a department',
     tag: 'departments',
+    scope: 'departments:write',
     body: createBody,
     responses: { 201: { description: 'Created', schema: departmentSchema }, 403: { description: 'Outside your subtree' } },
     handler: async ({ body, principal, deps }) => {
@@ -70,6 +71,7 @@ export const departmentWriteRoutes = [
     path: '/v1/departments/:id',
     summary: 'Rename, move, re-zone or (de)activate a department',
     tag: 'departments',
+    scope: 'departments:write',
     params: idsParams,
     body: patchBody,
     responses: { 200: { description: 'Updated', schema: departmentSchema }, 409: { description: 'Move would create a cycle' } },
@@ -115,6 +117,7 @@ export const departmentWriteRoutes = [
     path: '/v1/departments/:id',
     summary: 'Delete an empty department (409 while it has employees or children)',
     tag: 'departments',
+    scope: 'departments:write',
     params: idsParams,
     responses: { 204: { description: 'Deleted' }, 409: { description: 'Has employees, children or history' } },
     handler: async ({ params, principal, deps }) => {

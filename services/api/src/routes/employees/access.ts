@@ -27,21 +27,29 @@ export async function loadTarget(q: Queryable, id: string, lock = false): Promis
   return r.rows[0];
 }
 
+export type AccessMode = 'read' | 'own' | 'manage';
+
 export const isSelf = (p: Principal, id: string): boolean => p.kind === 'user' && p.employeeId === id;
 
 /**
- * - `read`: admins; managers for employees of their subtree; everyone for themselves.
- *   (Sub-resources an employee keeps themselves — availability, time off requests, shift
- *   requests — use the same rule for writes.)
+ * - `read`: admins; managers for employees of their subtree (any role); everyone for themselves.
+ * - `own`: writes to what an employee keeps themselves (availability, time off requests, shift
+ *   requests): everyone for themselves, otherwise as `manage` — a manager must not edit a peer
+ *   manager's or an admin's approved time off just because they can read it.
  * - `manage`: admins; managers for employees with role `employee` in their subtree.
  * Outside scope: 404 when the caller could not even see the employee as an employee-role user
  * (existence of colleagues is private), else 403.
  */
+<<<<<<< HEAD
 export function authorize<T extends AccessTarget>(p: Principal, t: T | undefined, mode: 'read' | 'manage'): T {
+=======
+export function authorize<T extends Target>(p: Principal, t: T | undefined, mode: AccessMode): T {
+>>>>>>> fix-auth
   if (!t) throw notFound('employee');
   const canRead = p.role === 'admin' || isSelf(p, t.id) || (p.role === 'manager' && coversDepartment(p, t.path, 'manage'));
   if (!canRead) throw deny(p);
   if (mode === 'read') return t;
+  if (mode === 'own' && isSelf(p, t.id)) return t;
   if (p.role === 'admin') return t;
   if (p.role === 'manager' && t.role === 'employee' && coversDepartment(p, t.path, 'manage')) return t;
   throw forbidden('only admins, or managers for employees of their department subtree, may do this');
@@ -87,7 +95,7 @@ export async function sendEmployeeRead(
  * the event's cache scopes are invalidated.
  */
 export async function employeeWrite<T>(
-  deps: Deps, principal: Principal, employeeId: string, mode: 'read' | 'manage', type: EventType,
+  deps: Deps, principal: Principal, employeeId: string, mode: Exclude<AccessMode, 'read'>, type: EventType,
   fn: (q: Queryable, t: Target) => Promise<{ result: T; payload: Record<string, unknown> }>,
 ): Promise<T> {
   const out = await deps.db.tx(async (q) => {

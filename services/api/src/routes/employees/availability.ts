@@ -30,6 +30,7 @@ export const availabilityRoutes = [
     path: '/v1/employees/:id/availability',
     summary: 'Recurring weekly availability windows (none = always available), by weekday and start',
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     query: z.strictObject({ limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of windows', schema: pageSchema(availabilitySchema) } },
@@ -48,13 +49,14 @@ export const availabilityRoutes = [
   route({
     method: 'post',
     path: '/v1/employees/:id/availability',
-    summary: 'Add a weekly availability window (the employee themselves, or managers/admins in scope)',
+    summary: 'Add a weekly availability window (the employee themselves; admins; managers for role-employee staff of their subtree)',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: z.strictObject({ weekday: z.number().int('must be an integer').min(1, 'must be 1 (Monday) to 7 (Sunday)').max(7, 'must be 1 (Monday) to 7 (Sunday)'), startTime: timeOfDay, endTime: timeOfDay }),
     responses: { 201: { description: 'Created', schema: availabilitySchema } },
     handler: async ({ params, body, principal, deps }) => {
-      const row = await employeeWrite(deps, principal, params.id, 'read', 'employee.availability_changed', async (q, t) => {
+      const row = await employeeWrite(deps, principal, params.id, 'own', 'employee.availability_changed', async (q, t) => {
         const r = await q.query<Row>(
           `INSERT INTO availability AS a (employee_id, weekday, start_time, end_time) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
           [t.id, body.weekday, body.startTime, body.endTime]);
@@ -68,10 +70,11 @@ export const availabilityRoutes = [
     path: '/v1/employees/:id/availability/:availabilityId',
     summary: 'Remove an availability window',
     tag: 'employees',
+    scope: 'employees:write',
     params: z.strictObject({ id: idParam, availabilityId: idParam }),
     responses: { 204: { description: 'Removed' }, 404: { description: 'No such window for this employee' } },
     handler: async ({ params, principal, deps }) => {
-      await employeeWrite(deps, principal, params.id, 'read', 'employee.availability_changed', async (q, t) => {
+      await employeeWrite(deps, principal, params.id, 'own', 'employee.availability_changed', async (q, t) => {
         const r = await q.query('DELETE FROM availability WHERE id = $1 AND employee_id = $2', [params.availabilityId, t.id]);
         if (!r.rowCount) throw notFound('availability window');
         return { result: undefined, payload: { removed: params.availabilityId } };

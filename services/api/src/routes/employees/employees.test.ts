@@ -99,7 +99,7 @@ describe('employee CRUD', () => {
     expect((await api.request('PATCH', `/v1/employees/${inside}`, { token: employee.token, body: { lastName: 'x' } })).status).toBe(404);
     expect((await api.request('POST', '/v1/employees', { token: employee.token, body: body(child) })).status).toBe(403);
     expect((await api.request('DELETE', `/v1/employees/${inside}`, { token: employee.token })).status).toBe(404);
-    const selfName = await api.request('PATCH', `/v1/employees/${employee.employeeId}`, { token: employee.token, body: { firstName: 'Renamed', password: 'my new long password' } });
+    const selfName = await api.request('PATCH', `/v1/employees/${employee.employeeId}`, { token: employee.token, body: { firstName: 'Renamed' } }); // passwords: see 'password change' below
     expect(selfName.status).toBe(200);
     expect(selfName.body.firstName).toBe('Renamed');
     expect((await api.request('PATCH', `/v1/employees/${employee.employeeId}`, { token: employee.token, body: { hourlyRate: 99 } })).status).toBe(403);
@@ -297,5 +297,80 @@ describe('employee CRUD', () => {
     const member = after.body.data.find((e: { id: string }) => e.id === emp);
     expect(member.departmentName).toBe('Unit "renamed"');
     expect(member.updatedAt).toBe(hit.body.data.find((e: { id: string }) => e.id === emp).updatedAt);
+  });
+});
+
+describe('password change', () => {
+  const OLD = 'correct horse battery staple'; // the factories' password
+  const login = (api: TestApi, email: string, password: string) => api.request('POST', '/v1/auth/token', { body: { email, password } });
+
+  test('changing your own password takes the current one; afterwards older tokens are refused and the new password logs in', async ({ api }) => {
+    const departmentId = await api.makeDepartment();
+    const id = await api.makeEmployee({ departmentId, email: 'ada@example.com' });
+    const session = (await login(api, 'ada@example.com', OLD)).body.accessToken as string;
+    const other = (await login(api, 'ada@example.com', OLD)).body.accessToken as string;
+    // Both tokens are in use (and memoised by the authenticator).
+    expect((await api.request('GET', '/v1/me', { token: session })).status).toBe(200);
+    expect((await api.request('GET', `/v1/employees/${id}`, { token: other })).status).toBe(200);
+
+    const missing = await api.request('PATCH', `/v1/employees/${id}`, { token: session, body: { password: 'a brand new password' } });
+    expect(missing.status, missing.text).toBe(400);
+    expect(missing.body.error.details[0].field).toBe('body.currentPassword');
+    const wrong = await api.request('PATCH', `/v1/employees/${id}`, { token: session, body: { password: 'a brand new password', currentPassword: 'not it' } });
+    expect(wrong.status, wrong.text).toBe(403);
+    expect(wrong.body.error).toMatchObject({ code: 'forbidden', details: [{ field: 'body.currentPassword' }] });
+    const alone = await api.request('PATCH', `/v1/employees/${id}`, { token: session, body: { currentPassword: OLD } });
+    expect(alone.status).toBe(400);
+    expect(alone.body.error.details[0].field).toBe('body.currentPassword');
+    // Nothing changed so far.
+    expect((await login(api, 'ada@example.com', OLD)).status).toBe(200);
+    expect((await api.request('GET', '/v1/me', { token: other })).status).toBe(200);
+
+    const changed = await api.request('PATCH', `/v1/employees/${id}`, { token: session, body: { password: 'a brand new password', currentPassword: OLD } });
+    expect(changed.status, changed.text).toBe(200);
+    expect(changed.text).not.toContain('password');
+    // At once on this instance: every token issued before the change is refused, the old password too.
+    for (const token of [session, other]) {
+      const r = await api.request('GET', '/v1/me', { token });
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe('unauthenticated');
+    }
+    expect((await login(api, 'ada@example.com', OLD)).status).toBe(401);
+    const fresh = await login(api, 'ada@example.com', 'a brand new password');
+    expect(fresh.status).toBe(200);
+    expect((await api.request('GET', '/v1/me', { token: fresh.body.accessToken })).status).toBe(200);
+    const events = await api.tdb.db.query<{ envelope: { payload: { changed: string[] } } }>(`SELECT envelope FROM outbox WHERE type = 'employee.updated'`);
+    expect(events.rows.map((e) => e.envelope.payload.changed)).toEqual([['password']]);
+  });
+
+  test('wrong current passwords count as failed logins of the account (429 past the limit)', async ({ api }) => {
+    const departmentId = await api.makeDepartment();
+    const id = await api.makeEmployee({ departmentId, email: 'bob@example.com' });
+    const token = await api.tokenFor(id);
+    const max = api.deps.config.LOGIN_MAX_PER_ACCOUNT;
+    for (let i = 0; i < max; i++) {
+      expect((await api.request('PATCH', `/v1/employees/${id}`, { token, body: { password: 'a brand new password', currentPassword: `guess ${i}` } })).status).toBe(403);
+    }
+    const blocked = await api.request('PATCH', `/v1/employees/${id}`, { token, body: { password: 'a brand new password', currentPassword: OLD } });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  test("an admin resets another user's password without theirs; the user's older tokens are refused", async ({ api }) => {
+    const admin = await api.login('admin');
+    const departmentId = await api.makeDepartment();
+    const id = await api.makeEmployee({ departmentId, email: 'cy@example.com' });
+    const token = (await login(api, 'cy@example.com', OLD)).body.accessToken as string;
+    expect((await api.request('GET', '/v1/me', { token })).status).toBe(200);
+    const reset = await api.request('PATCH', `/v1/employees/${id}`, { token: admin.token, body: { password: 'reset by the admin' } });
+    expect(reset.status, reset.text).toBe(200);
+    expect((await api.request('GET', '/v1/me', { token })).status).toBe(401);
+    expect((await login(api, 'cy@example.com', 'reset by the admin')).status).toBe(200);
+    // The admin's own session is untouched.
+    expect((await api.request('GET', '/v1/me', { token: admin.token })).status).toBe(200);
+    // A manager resets a role-employee of their subtree the same way.
+    const manager = await api.login('manager', departmentId);
+    expect((await api.request('PATCH', `/v1/employees/${id}`, { token: manager.token, body: { password: 'reset by the manager' } })).status).toBe(200);
+    expect((await login(api, 'cy@example.com', 'reset by the manager')).status).toBe(200);
   });
 });

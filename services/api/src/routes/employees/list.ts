@@ -45,6 +45,7 @@ export const employeeListRoutes = [
       + 'Filters: departmentId (+ includeSubdepartments), role, skill, active, q (name/email substring). '
       + 'Sort lastName | hireDate | createdAt, order asc | desc; keyset cursor.',
     tag: 'employees',
+    scope: 'employees:read',
     query: listQuery,
     responses: {
       200: { description: 'A page of employees', schema: pageSchema(employeeSchema) },

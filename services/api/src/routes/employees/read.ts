@@ -55,6 +55,7 @@ export const employeeReadRoutes = [
     path: '/v1/employees/:id',
     summary: 'Get one employee (admins; managers within their subtree; employees themselves — others are 404 to them)',
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     responses: { 200: { description: 'The employee', schema: employeeSchema }, 403: { description: 'Outside your subtree' }, 404: { description: 'Not found' } },
     handler: async ({ req, res, params, principal, deps }) => {
@@ -78,6 +79,7 @@ export const employeeReadRoutes = [
     path: '/v1/employees/:id/department-history',
     summary: 'Department moves of one employee, newest first (who may read the employee may read this)',
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     query: z.strictObject({ limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of moves', schema: pageSchema(historySchema) } },
@@ -123,6 +125,7 @@ export const employeeReadRoutes = [
       + `at most ${MAX_WINDOW_DAYS} days), in date order. Employees see their own shifts of published schedules only; managers those of `
       + 'employees in their subtree from draft and published schedules; archived schedules are left out.',
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     query: z.strictObject({ from: calendarDate.optional(), to: calendarDate.optional() }),
     responses: { 200: { description: 'The shifts in the window', schema: z.object({ from: z.string(), to: z.string(), data: z.array(shiftSchema) }) } },

@@ -123,6 +123,7 @@ export const workRuleRoutes = [
     path: '/v1/employees/:id/work-rules',
     summary: "Effective work rules: the contract's defaults with the employee's overrides, and per-template caps",
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     responses: { 200: { description: 'Work rules', schema: workRulesSchema } },
     handler: async ({ req, res, params, principal, deps }) => {
@@ -134,6 +135,7 @@ export const workRuleRoutes = [
     path: '/v1/employees/:id/work-rules',
     summary: 'Replace the overrides (absent or null = use the contract) and the per-template caps (admins; managers for their subtree)',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: putBody,
     responses: { 200: { description: 'The new work rules', schema: workRulesSchema } },

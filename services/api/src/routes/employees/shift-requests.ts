@@ -26,6 +26,7 @@ export const shiftRequestRoutes = [
     path: '/v1/employees/:id/shift-requests',
     summary: "An employee's wishes to work (on) or not work (off) dates, by date; optional from/to",
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     query: z.strictObject({ from: calendarDate.optional(), to: calendarDate.optional(), limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of requests', schema: pageSchema(requestSchema) } },
@@ -50,6 +51,7 @@ export const shiftRequestRoutes = [
     path: '/v1/employees/:id/shift-requests',
     summary: 'Add a shift request (soft wish; weight 1..1000, default 1); templateId must be a template of the employee\'s department',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: z.strictObject({
       date: calendarDate, kind: z.enum(['on', 'off']), templateId: idParam.optional(),
@@ -57,7 +59,7 @@ export const shiftRequestRoutes = [
     }),
     responses: { 201: { description: 'Created', schema: requestSchema } },
     handler: async ({ params, body, principal, deps }) => {
-      const row = await employeeWrite(deps, principal, params.id, 'read', 'employee.requests_changed', async (q, t) => {
+      const row = await employeeWrite(deps, principal, params.id, 'own', 'employee.requests_changed', async (q, t) => {
         if (body.templateId) {
           const ok = await q.query('SELECT 1 FROM shift_templates WHERE id = $1 AND department_id = $2', [body.templateId, t.department_id]);
           if (!ok.rowCount) throw new AppError('validation_failed', "template is not one of the employee's department", { details: [{ field: 'body.templateId', message: "not a template of the employee's department" }] });
@@ -76,10 +78,11 @@ export const shiftRequestRoutes = [
     path: '/v1/employees/:id/shift-requests/:requestId',
     summary: 'Withdraw a shift request',
     tag: 'employees',
+    scope: 'employees:write',
     params: z.strictObject({ id: idParam, requestId: idParam }),
     responses: { 204: { description: 'Removed' }, 404: { description: 'No such request for this employee' } },
     handler: async ({ params, principal, deps }) => {
-      await employeeWrite(deps, principal, params.id, 'read', 'employee.requests_changed', async (q, t) => {
+      await employeeWrite(deps, principal, params.id, 'own', 'employee.requests_changed', async (q, t) => {
         const r = await q.query('DELETE FROM shift_requests WHERE id = $1 AND employee_id = $2', [params.requestId, t.id]);
         if (!r.rowCount) throw notFound('shift request');
         return { result: undefined, payload: { removed: params.requestId } };

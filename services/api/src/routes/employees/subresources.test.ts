@@ -330,3 +330,73 @@ describe('sub-resources: shared validation and authorization', () => {
     expect(await outboxTypes(api)).toEqual([]);
   });
 });
+
+describe('sub-resource writes: managers only for role-employee staff of their subtree, everyone for themselves', () => {
+  test('a manager cannot edit the time off, availability or shift requests of a peer manager or an admin in their subtree', async ({ api }) => {
+    const top = await api.makeDepartment({ name: 'Top' });
+    const ward = await api.makeDepartment({ name: 'Ward', parentId: top });
+    const manager = await api.login('manager', top);
+    const admin = await api.login('admin', ward);
+    const peer = await api.makeEmployee({ departmentId: ward, role: 'manager' });
+    const peerToken = await api.tokenFor(peer);
+    const staff = await api.makeEmployee({ departmentId: ward });
+    const staffToken = await api.tokenFor(staff);
+
+    // The peer's approved time off, availability window and shift request (the peer's own writes; an admin decides).
+    const off = await api.request('POST', `/v1/employees/${peer}/time-off`, { token: peerToken, body: { startDate: '2026-07-01', endDate: '2026-07-10' } });
+    expect(off.status, off.text).toBe(201);
+    expect((await api.request('PATCH', `/v1/employees/${peer}/time-off/${off.body.id}`, { token: admin.token, body: { status: 'approved' } })).status).toBe(200);
+    const window = await api.request('POST', `/v1/employees/${peer}/availability`, { token: peerToken, body: { weekday: 1, startTime: '08:00', endTime: '16:00' } });
+    expect(window.status, window.text).toBe(201);
+    const wish = await api.request('POST', `/v1/employees/${peer}/shift-requests`, { token: peerToken, body: { date: '2026-07-02', kind: 'off' } });
+    expect(wish.status, wish.text).toBe(201);
+    const before = await outboxTypes(api);
+
+    for (const target of [peer, admin.employeeId]) {
+      // Reading stays allowed (the subtree rule).
+      expect((await api.request('GET', `/v1/employees/${target}/time-off`, { token: manager.token })).status).toBe(200);
+      const writes: [string, string, unknown][] = [
+        ['POST', `/v1/employees/${target}/time-off`, { startDate: '2026-08-01', endDate: '2026-08-02' }],
+        ['POST', `/v1/employees/${target}/availability`, { weekday: 2, startTime: '08:00', endTime: '09:00' }],
+        ['POST', `/v1/employees/${target}/shift-requests`, { date: '2026-08-01', kind: 'on' }],
+      ];
+      if (target === peer) {
+        writes.push(
+          ['PATCH', `/v1/employees/${peer}/time-off/${off.body.id}`, { endDate: '2026-07-02' }],
+          ['PATCH', `/v1/employees/${peer}/time-off/${off.body.id}`, { status: 'rejected' }],
+          ['DELETE', `/v1/employees/${peer}/availability/${window.body.id}`, undefined],
+          ['DELETE', `/v1/employees/${peer}/shift-requests/${wish.body.id}`, undefined],
+        );
+      }
+      for (const [method, path, body] of writes) {
+        const r = await api.request(method, path, { token: manager.token, ...(body === undefined ? {} : { body }) });
+        expect(r.status, `${method} ${path}: ${r.text}`).toBe(403);
+        expect(r.body.error.code).toBe('forbidden');
+      }
+    }
+    expect(await outboxTypes(api)).toEqual(before);
+    const kept = await api.request('GET', `/v1/employees/${peer}/time-off`, { token: peerToken });
+    expect(kept.body.data[0]).toMatchObject({ status: 'approved', endDate: '2026-07-10' });
+
+    // Allowed: the manager for role-employee staff of the subtree, everyone for themselves, admins for anyone.
+    const allowed: [string, string, unknown][] = [
+      [manager.token, `/v1/employees/${staff}/time-off`, { startDate: '2026-08-01', endDate: '2026-08-02' }],
+      [manager.token, `/v1/employees/${staff}/availability`, { weekday: 2, startTime: '08:00', endTime: '09:00' }],
+      [manager.token, `/v1/employees/${staff}/shift-requests`, { date: '2026-08-01', kind: 'on' }],
+      [staffToken, `/v1/employees/${staff}/availability`, { weekday: 3, startTime: '08:00', endTime: '09:00' }],
+      [manager.token, `/v1/employees/${manager.employeeId}/time-off`, { startDate: '2026-09-01', endDate: '2026-09-02' }],
+      [manager.token, `/v1/employees/${manager.employeeId}/availability`, { weekday: 2, startTime: '08:00', endTime: '09:00' }],
+      [admin.token, `/v1/employees/${peer}/availability`, { weekday: 4, startTime: '08:00', endTime: '09:00' }],
+    ];
+    for (const [token, path, body] of allowed) {
+      const r = await api.request('POST', path, { token, body });
+      expect(r.status, `${path}: ${r.text}`).toBe(201);
+    }
+    const staffOff = await api.request('GET', `/v1/employees/${staff}/time-off`, { token: manager.token });
+    const edited = await api.request('PATCH', `/v1/employees/${staff}/time-off/${staffOff.body.data[0].id}`, { token: manager.token, body: { status: 'approved' } });
+    expect(edited.status, edited.text).toBe(200);
+    // A manager does not approve their own time off (deciding needs manage rights over the employee).
+    const own = await api.request('GET', `/v1/employees/${manager.employeeId}/time-off`, { token: manager.token });
+    expect((await api.request('PATCH', `/v1/employees/${manager.employeeId}/time-off/${own.body.data[0].id}`, { token: manager.token, body: { status: 'approved' } })).status).toBe(403);
+  });
+});

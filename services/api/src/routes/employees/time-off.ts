@@ -39,6 +39,7 @@ export const timeOffRoutes = [
     path: '/v1/employees/:id/time-off',
     summary: 'Time off of one employee, latest start first; filters status and a date window (from/to: overlapping entries)',
     tag: 'employees',
+    scope: 'employees:read',
     params: idsParams,
     query: z.strictObject({ status: z.enum(STATUSES).optional(), from: calendarDate.optional(), to: calendarDate.optional(), limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of time off', schema: pageSchema(timeOffSchema) } },
@@ -63,12 +64,13 @@ export const timeOffRoutes = [
     path: '/v1/employees/:id/time-off',
     summary: 'Request time off (status requested; the employee themselves, or managers/admins in scope)',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: z.strictObject({ startDate: calendarDate, endDate: calendarDate, reason: reason.optional() }),
     responses: { 201: { description: 'Requested', schema: timeOffSchema } },
     handler: async ({ params, body, principal, deps }) => {
       checkSpan(body.startDate, body.endDate);
-      const row = await employeeWrite(deps, principal, params.id, 'read', 'employee.time_off_changed', async (q, t) => {
+      const row = await employeeWrite(deps, principal, params.id, 'own', 'employee.time_off_changed', async (q, t) => {
         const r = await q.query<Row>(
           `INSERT INTO time_off AS o (employee_id, start_date, end_date, reason) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
           [t.id, body.startDate, body.endDate, body.reason ?? null]);
@@ -81,15 +83,16 @@ export const timeOffRoutes = [
     method: 'patch',
     path: '/v1/employees/:id/time-off/:timeOffId',
     summary: 'Decide (status approved | rejected | requested: admins, managers for their subtree; records decidedBy/decidedAt) '
-      + 'or edit dates/reason (the employee while still requested; managers/admins any time)',
+      + 'or edit dates/reason (the employee while still requested; admins, and managers for role-employee staff of their subtree, any time)',
     tag: 'employees',
+    scope: 'employees:write',
     params: z.strictObject({ id: idParam, timeOffId: idParam }),
     body: z.strictObject({ status: z.enum(STATUSES).optional(), startDate: calendarDate.optional(), endDate: calendarDate.optional(), reason: reason.nullable().optional() })
       .refine((b) => Object.keys(b).length > 0, 'send at least one field'),
     responses: { 200: { description: 'Updated', schema: timeOffSchema }, 403: { description: 'Not allowed' }, 409: { description: 'Already decided' } },
     handler: async ({ params, body, principal, deps }) => {
       const deciding = body.status !== undefined;
-      const row = await employeeWrite(deps, principal, params.id, deciding ? 'manage' : 'read', 'employee.time_off_changed', async (q, t) => {
+      const row = await employeeWrite(deps, principal, params.id, deciding ? 'manage' : 'own', 'employee.time_off_changed', async (q, t) => {
         const cur = (await q.query<Row>(`SELECT ${COLUMNS} FROM time_off o WHERE o.id = $1 AND o.employee_id = $2 FOR UPDATE`, [params.timeOffId, t.id])).rows[0];
         if (!cur) throw notFound('time off');
         const privileged = principal.role === 'admin' || (principal.role === 'manager' && principal.employeeId !== t.id);

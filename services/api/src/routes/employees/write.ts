@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Queryable } from '@rota/db';
-import { hashPassword, ROLES } from '@rota/domain';
+import { DUMMY_PASSWORD_HASH, hashPassword, ROLES, verifyPassword } from '@rota/domain';
 import { invalidationsFor, recordEvent, type EventType } from '@rota/events';
 import { coversDepartment, type Principal } from '../../auth/principal.ts';
+import type { Deps } from '../../deps.ts';
 import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
 import { idParam, idsParams } from '../../http/validate.ts';
@@ -28,13 +29,33 @@ const patchBody = z.strictObject({
   email: email.optional(), firstName: nameField.optional(), lastName: nameField.optional(), departmentId: idParam.optional(),
   role: z.enum(ROLES).optional(), contractId: idParam.nullable().optional(), hireDate: calendarDate.optional(),
   hourlyRate: hourlyRate.optional(), skills: skills.optional(), active: z.boolean().optional(), password: password.optional(),
+  /** Required when changing one's own password; not when an admin or manager resets someone else's. */
+  currentPassword: z.string().min(1, 'must not be empty').max(1024).optional(),
   /** Why the department changed; stored in the history row. Only with departmentId. */
   reason: reason.optional(),
 }).refine((b) => Object.keys(b).length > 0, 'send at least one field')
-  .refine((b) => b.reason === undefined || b.departmentId !== undefined, { path: ['reason'], message: 'only allowed together with departmentId' });
+  .refine((b) => b.reason === undefined || b.departmentId !== undefined, { path: ['reason'], message: 'only allowed together with departmentId' })
+  .refine((b) => b.currentPassword === undefined || b.password !== undefined, { path: ['currentPassword'], message: 'only allowed together with password' });
 
 /** Fields everyone may change on their own record. */
-const SELF_FIELDS = new Set(['firstName', 'lastName', 'password']);
+const SELF_FIELDS = new Set(['firstName', 'lastName', 'password', 'currentPassword']);
+
+/**
+ * Changing one's own password takes the current one: a stolen token alone must not be enough to
+ * take over the account. Wrong guesses count as failed logins of the account (429 past the limit).
+ */
+async function checkCurrentPassword(deps: Deps, id: string, given: string | undefined, ip: string): Promise<void> {
+  if (given === undefined) throw badField('body.currentPassword', 'required to change your own password');
+  const r = await deps.db.query<{ email: string; password_hash: string | null }>('SELECT email, password_hash FROM employees WHERE id = $1', [id]);
+  const row = r.rows[0];
+  if (!row) throw forbidden('the current password is wrong');
+  const wait = await deps.loginLimiter.attempt(row.email, ip);
+  if (wait > 0) throw new AppError('rate_limited', 'too many failed password attempts, try again later', { retryAfterSeconds: wait });
+  if (!(await verifyPassword(given, row.password_hash ?? DUMMY_PASSWORD_HASH)) || !row.password_hash) {
+    throw new AppError('forbidden', 'the current password is wrong', { details: [{ field: 'body.currentPassword', message: 'is wrong' }] });
+  }
+  await deps.loginLimiter.succeeded(row.email, ip);
+}
 
 function badField(field: string, message: string): AppError {
   return new AppError('validation_failed', `${field}: ${message}`, { details: [{ field, message }] });
@@ -65,6 +86,7 @@ export const employeeWriteRoutes = [
     summary: 'Create an employee (admins anywhere; managers inside their subtree and only with role employee). '
       + 'A password is optional (no password = cannot log in); it is stored as a scrypt hash.',
     tag: 'employees',
+    scope: 'employees:write',
     body: createBody,
     responses: { 201: { description: 'Created', schema: employeeSchema }, 403: { description: 'Outside your subtree or role' }, 409: { description: 'Email already in use' } },
     handler: async ({ body, principal, deps }) => {
@@ -94,20 +116,30 @@ export const employeeWriteRoutes = [
   route({
     method: 'patch',
     path: '/v1/employees/:id',
-    summary: 'Update an employee. Everyone may change their own names and password; admins anything (not their own role or '
+    summary: 'Update an employee. Everyone may change their own names and password (with currentPassword); admins anything (not their own role or '
       + 'active flag); managers employees (role employee) of their subtree, moving them only within it, never changing roles. '
-      + 'A department change writes a department_assignment_history row (with the optional reason) in the same transaction.',
+      + 'A department change writes a department_assignment_history row (with the optional reason) in the same transaction. '
+      + 'A password change or reset refuses every access token issued before it (log in again).',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     body: patchBody,
-    responses: { 200: { description: 'Updated', schema: employeeSchema }, 403: { description: 'Not allowed' }, 409: { description: 'Email already in use' } },
-    handler: async ({ params, body, principal, deps }) => {
-      const selfOnly = isSelf(principal, params.id) && Object.keys(body).every((k) => SELF_FIELDS.has(k));
-      if (isSelf(principal, params.id) && (body.role !== undefined || body.active === false)) {
+    responses: {
+      200: { description: 'Updated', schema: employeeSchema }, 403: { description: 'Not allowed, or a wrong currentPassword' },
+      409: { description: 'Email already in use' }, 429: { description: 'Too many wrong currentPassword attempts (Retry-After)' },
+    },
+    handler: async ({ req, params, body, principal, deps }) => {
+      const self = isSelf(principal, params.id);
+      const selfOnly = self && Object.keys(body).every((k) => SELF_FIELDS.has(k));
+      if (self && (body.role !== undefined || body.active === false)) {
         throw forbidden('you cannot change your own role or deactivate yourself');
       }
       if (body.role !== undefined && principal.role !== 'admin') throw forbidden('only admins may change roles');
+      if (self && body.password !== undefined) await checkCurrentPassword(deps, params.id, body.currentPassword, req.ip ?? 'unknown');
       const passwordHash = body.password ? await hashPassword(body.password) : undefined;
+      // Tokens issued before this instant are refused from now on (auth/authenticate.ts); the API's
+      // clock, the one that stamps the tokens' iat.
+      const passwordChangedAt = passwordHash === undefined ? null : new Date();
       const out = await deps.db.tx(async (q) => {
         const target = authorize(principal, await loadTarget(q, params.id, true), selfOnly ? 'read' : 'manage');
         const moved = body.departmentId !== undefined && body.departmentId !== target.department_id;
@@ -122,11 +154,12 @@ export const employeeWriteRoutes = [
               role = coalesce($5, role), department_id = coalesce($6::bigint, department_id),
               contract_id = CASE WHEN $7::boolean THEN $8::bigint ELSE contract_id END,
               hire_date = coalesce($9::date, hire_date), hourly_rate = coalesce($10::numeric, hourly_rate),
-              skills = coalesce($11::text[], skills), active = coalesce($12::boolean, active), password_hash = coalesce($13, password_hash)
+              skills = coalesce($11::text[], skills), active = coalesce($12::boolean, active), password_hash = coalesce($13, password_hash),
+              password_changed_at = coalesce($14::timestamptz, password_changed_at)
             WHERE id = $1 RETURNING api_json AS json`,
           [params.id, body.email ?? null, body.firstName ?? null, body.lastName ?? null, body.role ?? null, body.departmentId ?? null,
             body.contractId !== undefined, body.contractId ?? null, body.hireDate ?? null, body.hourlyRate ?? null, body.skills ?? null,
-            body.active ?? null, passwordHash ?? null]);
+            body.active ?? null, passwordHash ?? null, passwordChangedAt]);
         if (moved) {
           await q.query(
             `INSERT INTO department_assignment_history (employee_id, from_department_id, to_department_id, changed_by, reason)
@@ -137,7 +170,7 @@ export const employeeWriteRoutes = [
         const type: EventType = moved ? 'employee.department_changed'
           : body.active === false && target.active ? 'employee.deactivated'
             : body.active === true && !target.active ? 'employee.reactivated' : 'employee.updated';
-        const changed = Object.keys(body).filter((k) => k !== 'password' && k !== 'reason');
+        const changed = Object.keys(body).filter((k) => k !== 'password' && k !== 'currentPassword' && k !== 'reason');
         const event = await recordEvent(q, {
           type, aggregate: { type: 'employee', id: params.id },
           departmentIds: moved ? [target.department_id, body.departmentId!] : [target.department_id], employeeIds: [params.id],
@@ -155,6 +188,7 @@ export const employeeWriteRoutes = [
     path: '/v1/employees/:id',
     summary: 'Deactivate an employee (the row and its history stay; they can no longer log in). Idempotent.',
     tag: 'employees',
+    scope: 'employees:write',
     params: idsParams,
     responses: { 204: { description: 'Deactivated' }, 403: { description: 'Not allowed' } },
     handler: async ({ params, principal, deps }) => {

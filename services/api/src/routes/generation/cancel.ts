@@ -10,6 +10,7 @@ export const cancelRoute = route({
   path: '/v1/schedule-generations/:id',
   summary: 'Cancel a generation run (queued: removed at once; running: the worker stops the solver within a second)',
   tag: 'schedule-generations',
+  scope: 'schedules:generate',
   params: idsParams,
   responses: {
     200: { description: 'The run after the cancel request (status cancelled, or running with cancelRequested until the worker stops)', schema: runSchema },

@@ -13,6 +13,7 @@ export const eventsRoute = route({
   path: '/v1/schedule-generations/:id/events',
   summary: 'Server-Sent Events: the run status object (event "status") on every change until a terminal state',
   tag: 'schedule-generations',
+  scope: 'schedules:read',
   params: idsParams,
   responses: {
     200: { description: 'text/event-stream of `event: status` messages whose data is the run object; the stream ends after succeeded, failed or cancelled', contentType: 'text/event-stream' },

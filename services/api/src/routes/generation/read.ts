@@ -27,6 +27,7 @@ export const readRoutes = [
     path: '/v1/schedule-generations/:id',
     summary: 'Status of a generation run (progress, queue position, best score, result summary)',
     tag: 'schedule-generations',
+    scope: 'schedules:read',
     params: idsParams,
     responses: { 200: { description: 'The run', schema: runSchema }, 403: { description: 'Outside your scope' }, 404: { description: 'Unknown run' } },
     handler: async ({ params, principal, deps, res }) => {
@@ -41,6 +42,7 @@ export const readRoutes = [
     path: '/v1/schedule-generations',
     summary: 'List generation runs, newest first',
     tag: 'schedule-generations',
+    scope: 'schedules:read',
     query: z.strictObject({
       departmentId: idParam.optional(),
       status: z.enum(RUN_STATUSES).optional(),

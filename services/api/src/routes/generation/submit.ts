@@ -121,6 +121,7 @@ export const submitRoute = route({
   path: '/v1/schedule-generations',
   summary: 'Submit a schedule generation (Idempotency-Key header recommended)',
   tag: 'schedule-generations',
+  scope: 'schedules:generate',
   body: submitBody,
   responses: {
     202: { description: 'Queued (or the existing run: same Idempotency-Key and body, or a run for the same department and period still queued/running)', schema: runSchema },

@@ -59,6 +59,7 @@ export const scheduleReadRoutes = [
     path: '/v1/schedules',
     summary: 'List schedules (periods overlapping from..to), newest period first',
     tag: 'schedules',
+    scope: 'schedules:read',
     query: listQuery,
     responses: { 200: { description: 'A page of schedules', schema: z.object({ data: z.array(scheduleSchema), nextCursor: z.string().nullable() }) } },
     handler: async ({ req, res, query, principal, deps }) => {
@@ -114,6 +115,7 @@ export const scheduleReadRoutes = [
     path: '/v1/schedules/:id',
     summary: 'One schedule with its score and the coverage of its department over the period',
     tag: 'schedules',
+    scope: 'schedules:read',
     params: idsParams,
     responses: {
       200: { description: 'The schedule; coverage sums department_daily_stats over the period: the plan of each day (the published schedule covering it, else the newest draft)', schema: scheduleSchema.extend({ coverage: coverageSchema }) },
@@ -141,6 +143,7 @@ export const scheduleReadRoutes = [
     path: '/v1/schedules/:id/shifts',
     summary: 'Shifts of a schedule by date, with employee name and template code',
     tag: 'schedules',
+    scope: 'schedules:read',
     params: idsParams,
     query: z.strictObject({ employeeId: idParam.optional(), from: isoDate.optional(), to: isoDate.optional(), status: z.enum(['scheduled', 'confirmed', 'cancelled']).optional(), limit: limitParam, cursor: cursorParam }),
     responses: { 200: { description: 'A page of shifts', schema: z.object({ data: z.array(shiftSchema), nextCursor: z.string().nullable() }) } },

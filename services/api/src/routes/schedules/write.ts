@@ -34,6 +34,7 @@ export const scheduleWriteRoutes = [
     path: '/v1/schedules/:id/publish',
     summary: 'Publish a draft; published schedules of the department whose periods overlap it are archived',
     tag: 'schedules',
+    scope: 'schedules:publish',
     params: idsParams,
     responses: {
       200: { description: 'The published schedule (version + 1)', schema: scheduleSchema.extend({ archivedScheduleIds: z.array(z.string()) }) },
@@ -116,6 +117,7 @@ export const scheduleWriteRoutes = [
     path: '/v1/schedules/:id/export',
     summary: 'Export the shifts of a schedule as CSV or iCalendar, streamed (constant memory)',
     tag: 'schedules',
+    scope: 'schedules:read',
     params: idsParams,
     query: z.strictObject({ format: z.enum(['csv', 'ics']).default('csv') }),
     responses: {

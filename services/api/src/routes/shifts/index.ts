@@ -130,6 +130,7 @@ export const shiftRoutes = [
     path: '/v1/shifts',
     summary: 'Add a shift by hand (checked against the hard rules)',
     tag: 'shifts',
+    scope: 'schedules:write',
     body: createBody,
     responses: {
       201: { description: 'Created', schema: shiftSchema },
@@ -168,6 +169,7 @@ export const shiftRoutes = [
     path: '/v1/shifts/:id',
     summary: 'Change the employee, template, date or status of a shift (checked against the hard rules)',
     tag: 'shifts',
+    scope: 'schedules:write',
     params: idsParams,
     body: patchBody,
     responses: { 200: { description: 'Updated', schema: shiftSchema }, 409: { description: 'rule_violation, archived schedule or duplicate shift' } },
@@ -217,6 +219,7 @@ export const shiftRoutes = [
     path: '/v1/shifts/:id',
     summary: 'Remove a shift (no rule can be broken by removing one: minimum rules are not checked for edits)',
     tag: 'shifts',
+    scope: 'schedules:write',
     params: idsParams,
     responses: { 204: { description: 'Deleted' }, 409: { description: 'Archived schedule' } },
     handler: async ({ params, principal, deps }) => {
