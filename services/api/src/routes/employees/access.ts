@@ -40,11 +40,7 @@ export const isSelf = (p: Principal, id: string): boolean => p.kind === 'user' &
  * Outside scope: 404 when the caller could not even see the employee as an employee-role user
  * (existence of colleagues is private), else 403.
  */
-<<<<<<< HEAD
-export function authorize<T extends AccessTarget>(p: Principal, t: T | undefined, mode: 'read' | 'manage'): T {
-=======
-export function authorize<T extends Target>(p: Principal, t: T | undefined, mode: AccessMode): T {
->>>>>>> fix-auth
+export function authorize<T extends AccessTarget>(p: Principal, t: T | undefined, mode: AccessMode): T {
   if (!t) throw notFound('employee');
   const canRead = p.role === 'admin' || isSelf(p, t.id) || (p.role === 'manager' && coversDepartment(p, t.path, 'manage'));
   if (!canRead) throw deny(p);

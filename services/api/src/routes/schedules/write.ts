@@ -81,6 +81,7 @@ export const scheduleWriteRoutes = [
   route({
     method: 'post',
     path: '/v1/schedules/:id/archive',
+    scope: 'schedules:publish',
     summary: 'Archive a draft or published schedule: it stops counting in analytics and coverage, employees no longer see it, and its period may be generated again. Idempotent.',
     tag: 'schedules',
     params: idsParams,
