@@ -10,6 +10,7 @@ export type WorkerMetrics = {
   jobs: client.Counter<'status'>;
   busySeconds: client.Counter;
   activeJobs: client.Gauge;
+  reconciled: client.Counter<'action'>;
 };
 
 /**
@@ -61,6 +62,12 @@ export function registerWorkerMetrics(registry: Registry, queue: Queue): WorkerM
     busySeconds: metric(registry, 'scheduler_worker_busy_seconds_total', () => new client.Counter({
       name: 'scheduler_worker_busy_seconds_total',
       help: 'Seconds spent processing jobs (sum over concurrent jobs); rate() / concurrency = utilisation',
+      registers: [registry],
+    })),
+    reconciled: metric(registry, 'schedule_generation_reconciled_total', () => new client.Counter({
+      name: 'schedule_generation_reconciled_total',
+      help: 'Runs the reconciler settled (reenqueued, failed, cancelled), and its failed passes (error)',
+      labelNames: ['action'],
       registers: [registry],
     })),
     activeJobs: metric(registry, 'scheduler_worker_active_jobs', () => new client.Gauge({

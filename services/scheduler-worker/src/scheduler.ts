@@ -20,6 +20,8 @@ import type { Logger, Registry } from '@rota/telemetry';
 import { registerWorkerMetrics } from './metrics.ts';
 import { relaxMinimums } from '@rota/solver';
 import { SolverAbortedError, SolverInputError, createSolverPool, type SolverHandle, type ThreadResult } from './solver-runner.ts';
+import { changeRunStatus, type RunTransition } from './run-status.ts';
+import { reconcileRuns } from './reconcile.ts';
 
 export type SchedulerWorkerOptions = {
   db: Db;
@@ -36,6 +38,10 @@ export type SchedulerWorkerOptions = {
   stalledIntervalMs: number;
   maxStalledCount: number;
   progressIntervalMs: number;
+  /** How often this worker runs the reconciler (reconcile.ts). Default 30 000 ms; 0 = never. */
+  reconcileIntervalMs?: number;
+  /** The reconciler looks at runs not written for this long. Default 60 000 ms. */
+  reconcileMinAgeMs?: number;
   /** Test-only fault injection, by attempt number (1-based). Never set in production wiring. */
   writeOptionsFor?: (attempt: number) => WriteOptions;
 };
@@ -99,21 +105,15 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     pub.publish(runEventsChannel(o.prefix), JSON.stringify(e)).catch(() => {});
   };
 
-  async function setStatus(runId: string, status: RunStatus, sql: string, params: unknown[] = []): Promise<boolean> {
-    const r = await db.query<{ progress: number; best_score: string | null }>(sql, [runId, ...params]);
-    const row = r.rows[0];
-    if (row) publish({ runId, status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) });
-    return row !== undefined;
+  /** A status change with its outbox event (run-status.ts), then the SSE fast path. */
+  async function transition(runId: string, t: RunTransition, reason: string | null = null): Promise<boolean> {
+    const row = await changeRunStatus(db, runId, t, { reason });
+    if (row) publish({ runId, status: row.status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) });
+    return row !== null;
   }
-  const markFailed = (runId: string, reason: string): Promise<boolean> => setStatus(runId, 'failed',
-    `UPDATE generation_runs SET status = 'failed', error = $2, finished_at = now()
-      WHERE id = $1 AND status IN ('queued', 'running') RETURNING progress, best_score`, [reason.slice(0, 2000)]);
-  const markCancelled = (runId: string): Promise<boolean> => setStatus(runId, 'cancelled',
-    `UPDATE generation_runs SET status = 'cancelled', finished_at = now()
-      WHERE id = $1 AND status IN ('queued', 'running') RETURNING progress, best_score`);
-  const markRequeued = (runId: string, reason: string | null): Promise<boolean> => setStatus(runId, 'queued',
-    `UPDATE generation_runs SET status = 'queued', progress = 0, error = $2
-      WHERE id = $1 AND status = 'running' RETURNING progress, best_score`, [reason]);
+  const markFailed = (runId: string, reason: string): Promise<boolean> => transition(runId, 'failed', reason);
+  const markCancelled = (runId: string): Promise<boolean> => transition(runId, 'cancelled');
+  const markRequeued = (runId: string, reason: string | null): Promise<boolean> => transition(runId, 'requeued', reason);
 
   /** The API inserts the run and enqueues before COMMIT; give its transaction a moment to land. */
   async function readRunPatiently(runId: string): Promise<RunRow | null> {
@@ -152,9 +152,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         outcome = 'cancelled';
         return { cancelled: true };
       }
-      const claimed = await setStatus(runId, 'running',
-        `UPDATE generation_runs SET status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1, progress = 1
-          WHERE id = $1 AND status IN ('queued', 'running') AND cancel_requested_at IS NULL RETURNING progress, best_score`);
+      const claimed = await transition(runId, 'running');
       if (!claimed) {
         outcome = 'skipped';
         return { skipped: 'changed' };
@@ -272,6 +270,28 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     }
   }
 
+  // Every worker reconciles (no leader: reconcile.ts explains why that is safe); passes of one
+  // process never overlap.
+  let reconciling: Promise<void> | null = null;
+  const reconcile = (): void => {
+    if (reconciling || shuttingDown) return;
+    reconciling = reconcileRuns({
+      db, queue, minAgeMs: o.reconcileMinAgeMs ?? 60_000,
+      onChanged: (runId, row) => publish({ runId, status: row.status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) }),
+    }).then((actions) => {
+      for (const a of actions) {
+        metrics.reconciled.inc({ action: a.action });
+        logger.warn(a, 'reconciler settled a generation run');
+      }
+    }, (err: unknown) => {
+      metrics.reconciled.inc({ action: 'error' });
+      logger.warn({ err }, 'reconciler pass failed; retried next interval');
+    }).finally(() => { reconciling = null; });
+  };
+  const reconcileEvery = o.reconcileIntervalMs ?? 30_000;
+  const reconcileTimer = reconcileEvery > 0 ? setInterval(reconcile, reconcileEvery) : undefined;
+  reconcileTimer?.unref();
+
   const worker = new Worker(QUEUE_SCHEDULE_GENERATION, processJob, {
     connection: bullConnection,
     prefix: o.prefix,
@@ -301,6 +321,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     async close(graceMs) {
       if (shuttingDown) return;
       shuttingDown = true;
+      clearInterval(reconcileTimer);
       const timer = setTimeout(() => {
         for (const [runId, a] of active) {
           if (a.stopReason) continue;
@@ -313,6 +334,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         await worker.close();
       } finally {
         clearTimeout(timer);
+        await reconciling;
         await queue.close().catch(() => {});
         await solvers.close();
         sub.disconnect();
