@@ -84,7 +84,13 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
   const sub = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
   for (const c of [bullConnection, pub, sub]) c.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
   const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: bullConnection, prefix: o.prefix });
-  const metrics = registerWorkerMetrics(o.registry, queue);
+  // Scrape-time queue reads fail fast on their own connection: with the worker's (retries forever,
+  // offline queue) a scrape during a Redis outage never answered.
+  const metricsConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 });
+  metricsConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+  const metricsQueue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: metricsConnection, prefix: o.prefix });
+  metricsQueue.on('error', (err) => logger.debug({ err: err.message }, 'metrics queue error'));
+  const metrics = registerWorkerMetrics(o.registry, metricsQueue);
   const active = new Map<string, Active>();
   const solvers = createSolverPool(o.concurrency, o.solverThreads ?? defaultSolverThreads(o.concurrency));
   let shuttingDown = false;
@@ -336,10 +342,12 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         clearTimeout(timer);
         await reconciling;
         await queue.close().catch(() => {});
+        await metricsQueue.close().catch(() => {});
         await solvers.close();
         sub.disconnect();
         pub.disconnect();
         bullConnection.disconnect();
+        metricsConnection.disconnect();
       }
     },
   };
