@@ -31,7 +31,7 @@ async function scrape(registry: Registry): Promise<string> {
 
 const errors = (text: string): number => Number(/^bullmq_queue_read_errors_total\{queue="schedule-generation"[^}]*\} (\d+)$/m.exec(text)?.[1]);
 
-test('queue gauges while Redis answers, hangs, and is down', { timeout: 60_000 }, async ({ tdb }) => {
+test('counters the alerts take increase() of start at 0; queue gauges while Redis answers, hangs, and is down', { timeout: 60_000 }, async ({ tdb }) => {
   const registry = createRegistry('scheduler-worker');
   const w: SchedulerWorker = createSchedulerWorker({
     db: tdb.db, redisUrl: redis.url, prefix: uniqueName('m').replace(/_/g, '-'), concurrency: 1, logger: createLogger('t', 'silent'), registry,
@@ -41,8 +41,12 @@ test('queue gauges while Redis answers, hangs, and is down', { timeout: 60_000 }
     const up = await scrape(registry);
     expect(up).toMatch(/^bullmq_job_count\{queue="schedule-generation",state="waiting"[^}]*\} 0$/m);
     expect(up).toMatch(/^bullmq_oldest_waiting_age_seconds\{queue="schedule-generation"[^}]*\} 0$/m);
-    // Born at 0, so increase() sees the first failure.
+    // Born at 0, so increase() sees the first failure, and GenerationQueueStalled a worker's first finished job.
     expect(errors(up)).toBe(0);
+    for (const status of ['succeeded', 'failed', 'retry', 'cancelled']) {
+      expect(up).toMatch(new RegExp(`^schedule_generation_duration_seconds_count\\{[^}]*status="${status}"[^}]*\\} 0$`, 'm'));
+      expect(up).toMatch(new RegExp(`^schedule_generation_jobs_total\\{[^}]*status="${status}"[^}]*\\} 0$`, 'm'));
+    }
 
     // Redis accepts the connection but does not answer.
     const blocker = new Redis(redis.url);

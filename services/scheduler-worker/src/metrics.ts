@@ -4,6 +4,11 @@ import { metric, type Registry } from '@rota/telemetry';
 
 export const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
 
+/** Outcomes of a job attempt (the status label of the duration histogram and the jobs counter). */
+export const JOB_OUTCOMES = ['succeeded', 'failed', 'retry', 'cancelled', 'handed_back', 'skipped'] as const;
+export type JobOutcome = (typeof JOB_OUTCOMES)[number];
+export const RECONCILE_ACTIONS = ['reenqueued', 'failed', 'cancelled', 'error'] as const;
+
 export type WorkerMetrics = {
   duration: client.Histogram<'status'>;
   score: client.Gauge;
@@ -69,7 +74,7 @@ export function registerWorkerMetrics(registry: Registry, queue: Queue, readTime
       }
     },
   }));
-  return {
+  const m: WorkerMetrics = {
     duration: metric(registry, 'schedule_generation_duration_seconds', () => new client.Histogram({
       name: 'schedule_generation_duration_seconds',
       help: 'Time from job start to its end (load, solve, write), by final status of the attempt',
@@ -105,4 +110,12 @@ export function registerWorkerMetrics(registry: Registry, queue: Queue, readTime
       registers: [registry],
     })),
   };
+  // Born at 0: a labelled series otherwise appears with its first observation already counted and
+  // increase()/rate() miss it (GenerationQueueStalled would not see a worker's first finished job).
+  for (const status of JOB_OUTCOMES) {
+    m.duration.zero({ status });
+    m.jobs.inc({ status }, 0);
+  }
+  for (const action of RECONCILE_ACTIONS) m.reconciled.inc({ action }, 0);
+  return m;
 }

@@ -17,7 +17,7 @@ import {
   writeResult, type RunEvent, type RunRow, type RunStatus, type WriteOptions,
 } from '@rota/generation';
 import type { Logger, Registry } from '@rota/telemetry';
-import { registerWorkerMetrics } from './metrics.ts';
+import { registerWorkerMetrics, type JobOutcome } from './metrics.ts';
 import { relaxMinimums } from '@rota/solver';
 import { SolverAbortedError, SolverInputError, createSolverPool, type SolverHandle, type ThreadResult } from './solver-runner.ts';
 import { changeRunStatus, type RunTransition } from './run-status.ts';
@@ -141,7 +141,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     const entry: Active = { handle: null, stopReason: null };
     active.set(runId, entry);
     metrics.activeJobs.inc();
-    let outcome = 'failed';
+    let outcome: JobOutcome = 'failed';
     try {
       const run = await readRunPatiently(runId);
       if (!run) {
