@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import {
   QUEUE_SCHEDULE_GENERATION, cancelChannel, generationJobOptions, generationJobSchema, jobIdOf, runEventSchema, runEventsChannel, type RunEvent,
 } from '@rota/generation';
-import type { Logger } from '@rota/telemetry';
+import { registerQueueMetrics, type Logger, type Registry } from '@rota/telemetry';
 
 export type GenerationQueue = {
   /** Adds the run's job (job id `run-<runId>`). Throws when Redis is unavailable. */
@@ -43,6 +43,12 @@ export type BullGenerationQueueOptions = {
   backoffMs?: number;
   /** An enqueue slower than this fails the submission with 503. Default 2000 ms. */
   enqueueTimeoutMs?: number;
+  /**
+   * Exports the queue gauges (bullmq_job_count, bullmq_oldest_waiting_age_seconds) here too, read
+   * at most every 5 s and given up after 500 ms: the backlog stays observable (GenerationQueueStalled,
+   * KEDA) when no worker runs to export it.
+   */
+  registry?: Registry;
 };
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -67,6 +73,7 @@ export function createBullGenerationQueue(o: BullGenerationQueueOptions): Genera
   const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: o.prefix });
   queue.on('error', (err) => o.logger.debug({ err: err.message }, 'queue error'));
   const waitKey = queue.toKey('wait');
+  if (o.registry) registerQueueMetrics(o.registry, queue, { timeoutMs: 500, cacheMs: 5000 });
 
   let sub: Redis | undefined;
   const listeners = new Map<string, Set<(e: RunEvent) => void>>();
