@@ -84,13 +84,14 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
   const sub = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
   for (const c of [bullConnection, pub, sub]) c.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
   const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: bullConnection, prefix: o.prefix });
-  // Scrape-time queue reads fail fast on their own connection: with the worker's (retries forever,
-  // offline queue) a scrape during a Redis outage never answered.
-  const metricsConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 });
-  metricsConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
-  const metricsQueue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: metricsConnection, prefix: o.prefix });
-  metricsQueue.on('error', (err) => logger.debug({ err: err.message }, 'metrics queue error'));
-  const metrics = registerWorkerMetrics(o.registry, metricsQueue);
+  // Scrape-time queue reads and the reconciler fail fast on a connection of their own: on the
+  // worker's (retries forever, offline queue) a scrape during a Redis outage never answered, and a
+  // reconciler pass (and with it shutdown) would wait for Redis.
+  const fastConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 });
+  fastConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+  const fastQueue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: fastConnection, prefix: o.prefix });
+  fastQueue.on('error', (err) => logger.debug({ err: err.message }, 'fail-fast queue error'));
+  const metrics = registerWorkerMetrics(o.registry, fastQueue);
   const active = new Map<string, Active>();
   const solvers = createSolverPool(o.concurrency, o.solverThreads ?? defaultSolverThreads(o.concurrency));
   let shuttingDown = false;
@@ -282,7 +283,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
   const reconcile = (): void => {
     if (reconciling || shuttingDown) return;
     reconciling = reconcileRuns({
-      db, queue, minAgeMs: o.reconcileMinAgeMs ?? 60_000,
+      db, queue: fastQueue, minAgeMs: o.reconcileMinAgeMs ?? 60_000,
       onChanged: (runId, row) => publish({ runId, status: row.status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) }),
     }).then((actions) => {
       for (const a of actions) {
@@ -342,12 +343,12 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         clearTimeout(timer);
         await reconciling;
         await queue.close().catch(() => {});
-        await metricsQueue.close().catch(() => {});
+        await fastQueue.close().catch(() => {});
         await solvers.close();
         sub.disconnect();
         pub.disconnect();
         bullConnection.disconnect();
-        metricsConnection.disconnect();
+        fastConnection.disconnect();
       }
     },
   };
