@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, test as base } from 'vitest';
 import { createLogger, createRegistry, type Registry } from '@rota/telemetry';
-import { PrivateRedis, freePort, testDatabase, uniqueName, type TestDatabase } from '@rota/testkit';
+import { PrivateRedis, freePort, testDatabase, uniqueName, within, type TestDatabase } from '@rota/testkit';
 import { createSchedulerWorker, type SchedulerWorker } from './scheduler.ts';
 
 const test = base.extend<{ tdb: TestDatabase }>({ tdb: testDatabase });
@@ -20,14 +20,7 @@ afterAll(async () => {
 });
 
 /** The scrape, or an error if it did not answer within 5 s (it hung forever before). */
-async function scrape(registry: Registry): Promise<string> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([registry.metrics(), new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error('/metrics did not answer within 5 s')), 5000); })]);
-  } finally {
-    clearTimeout(t);
-  }
-}
+const scrape = (registry: Registry): Promise<string> => within(registry.metrics(), 5000, '/metrics');
 
 const errors = (text: string): number => Number(/^bullmq_queue_read_errors_total\{queue="schedule-generation"[^}]*\} (\d+)$/m.exec(text)?.[1]);
 

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { expect, test } from 'vitest';
 import { QUEUE_SCHEDULE_GENERATION } from '@rota/generation';
 import { createLogger, createRegistry, type Registry } from '@rota/telemetry';
-import { uniqueName } from '@rota/testkit';
+import { uniqueName, within } from '@rota/testkit';
 import { createBullGenerationQueue } from './queue.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -17,14 +17,7 @@ const gauge = (text: string, state: string): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-async function scrape(registry: Registry): Promise<string> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([registry.metrics(), new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error('/metrics did not answer within 5 s')), 5000); })]);
-  } finally {
-    clearTimeout(t);
-  }
-}
+const scrape = (registry: Registry): Promise<string> => within(registry.metrics(), 5000, '/metrics');
 
 test('bullmq_job_count is exported by the API with no worker running, and cached for a few seconds', { timeout: 30_000 }, async () => {
   const registry = createRegistry('api');
