@@ -20,7 +20,7 @@ import type { Logger, Registry } from '@rota/telemetry';
 import { registerWorkerMetrics, type JobOutcome } from './metrics.ts';
 import { relaxMinimums } from '@rota/solver';
 import { SolverAbortedError, SolverInputError, createSolverPool, type SolverHandle, type ThreadResult } from './solver-runner.ts';
-import { changeRunStatus, type RunTransition } from './run-status.ts';
+import { changeRunStatus, type ChangedRun, type RunTransition } from './run-status.ts';
 import { reconcileRuns } from './reconcile.ts';
 
 export type SchedulerWorkerOptions = {
@@ -112,10 +112,12 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     pub.publish(runEventsChannel(o.prefix), JSON.stringify(e)).catch(() => {});
   };
 
+  const publishChange = (runId: string, row: ChangedRun): void =>
+    publish({ runId, status: row.status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) });
   /** A status change with its outbox event (run-status.ts), then the SSE fast path. */
   async function transition(runId: string, t: RunTransition, reason: string | null = null): Promise<boolean> {
     const row = await changeRunStatus(db, runId, t, { reason });
-    if (row) publish({ runId, status: row.status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) });
+    if (row) publishChange(runId, row);
     return row !== null;
   }
   const markFailed = (runId: string, reason: string): Promise<boolean> => transition(runId, 'failed', reason);
@@ -284,7 +286,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     if (reconciling || shuttingDown) return;
     reconciling = reconcileRuns({
       db, queue: fastQueue, minAgeMs: o.reconcileMinAgeMs ?? 60_000,
-      onChanged: (runId, row) => publish({ runId, status: row.status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) }),
+      onChanged: publishChange,
     }).then((actions) => {
       for (const a of actions) {
         metrics.reconciled.inc({ action: a.action });
