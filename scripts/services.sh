@@ -4,7 +4,8 @@
 # machine prepared by `pnpm infra:up`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-RUN=.run
+# ROTA_RUN_DIR: where pids and logs go (tests use their own).
+RUN="${ROTA_RUN_DIR:-.run}"
 LOGS=$RUN/logs
 mkdir -p "$LOGS"
 SERVICES=(api scheduler-worker cache-invalidator)
@@ -31,12 +32,20 @@ start() {
   return 1
 }
 
+# Seconds stop waits after SIGTERM before SIGKILL. The worker lets an active job run for
+# SHUTDOWN_GRACE_SECONDS (default 60), then hands it back, and exits by force 30 s after that
+# (services/scheduler-worker/src/main.ts): killing it sooner would cut a solve or a hand-back.
+stop_wait() {
+  if [[ "$1" == scheduler-worker ]]; then echo $(( ${SHUTDOWN_GRACE_SECONDS:-60} + 35 )); else echo 20; fi
+}
+
 stop() {
   for s in "${SERVICES[@]}"; do
     if pid=$(pid_of "$s"); then
+      local wait_s; wait_s=$(stop_wait "$s")
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || true; echo "services: $s killed after 20 s"; else echo "services: stopped $s"; fi
+      for _ in $(seq 1 $(( wait_s * 5 ))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || true; echo "services: $s killed after $wait_s s"; else echo "services: stopped $s"; fi
     fi
     rm -f "$RUN/$s.pid"
   done

@@ -63,3 +63,28 @@ describe('docs/configuration.md', () => {
     });
   }
 });
+
+/**
+ * The feature docs repeat some settings in their own tables: where such a row gives a plain
+ * default (one value, not a formula), it must be the default a service's schema applies.
+ */
+describe.each(['docs/events.md', 'docs/generation.md'])('%s settings tables', (file) => {
+  const text = readFileSync(resolve(repoRoot, file), 'utf8');
+  const defaults = new Map<string, string[]>();
+  for (const [, schema] of services) {
+    for (const [k, v] of Object.entries(schema.parse({}) as Record<string, unknown>)) {
+      if (v !== undefined && typeof v !== 'object') defaults.set(k, [...(defaults.get(k) ?? []), String(v)]);
+    }
+  }
+  const rows = [...text.matchAll(/^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|\s*`?([^|`\s]+)`?\s*\|/gm)]
+    .map((m) => [m[1]!, m[2]!] as const)
+    .filter(([name]) => defaults.has(name));
+
+  it('has rows to check', () => {
+    expect(rows.length).toBeGreaterThan(3);
+  });
+
+  it.each(rows)('%s is documented with its default %s', (name, value) => {
+    expect(defaults.get(name)).toContain(value);
+  });
+});

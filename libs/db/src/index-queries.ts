@@ -124,9 +124,9 @@ export const INDEX_QUERIES: readonly IndexQuery[] = [
           ORDER BY date, template_id`,
     params: `SELECT department_id, min(date), min(date) + 27 FROM demand GROUP BY 1 ORDER BY 1 LIMIT 1` },
   // generation runs
-  { index: 'generation_runs_idempotency', table: 'generation_runs', name: 'runs.byIdempotencyKey', usedBy: 'POST /v1/schedule-generations (Idempotency-Key replay)',
-    sql: `SELECT id, request_hash, status FROM generation_runs WHERE requested_by = $1 AND idempotency_key = $2`,
-    params: `SELECT requested_by, idempotency_key FROM generation_runs WHERE idempotency_key IS NOT NULL ORDER BY id LIMIT 1`, small: true },
+  { index: 'generation_idempotency_keys_pkey', table: 'generation_idempotency_keys', name: 'runs.byIdempotencyKey', usedBy: 'POST /v1/schedule-generations (Idempotency-Key replay, created or deduplicated)',
+    sql: `SELECT run_id, request_hash FROM generation_idempotency_keys WHERE requested_by = $1 AND idempotency_key = $2`,
+    params: `SELECT 'user:1'::text, 'key-1'::text`, small: true },
   { index: 'generation_runs_live', table: 'generation_runs', name: 'runs.liveForPeriod', usedBy: 'POST /v1/schedule-generations (deduplication of a queued/running run)',
     sql: `SELECT id FROM generation_runs WHERE department_id = $1 AND period_start = $2 AND period_end = $3 AND status IN ('queued', 'running')`,
     params: `SELECT department_id, period_start, period_end FROM generation_runs ORDER BY id LIMIT 1`, small: true },

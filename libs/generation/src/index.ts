@@ -1,5 +1,6 @@
 export {
   QUEUE_SCHEDULE_GENERATION, generationJobSchema, runOptionsSchema, runEventSchema, runEventsChannel, cancelChannel, jobIdOf,
+  generationJobOptions, GENERATION_JOB_ATTEMPTS, GENERATION_JOB_BACKOFF_MS,
   RUN_STATUSES, TERMINAL_STATUSES,
 } from './job.ts';
 export type { GenerationJob, RunOptions, RunStatus, RunEvent, RunResult } from './job.ts';

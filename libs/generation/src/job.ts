@@ -21,6 +21,28 @@ export function jobIdOf(runId: string): string {
   return `run-${runId}`;
 }
 
+/**
+ * Attempts of a generation job. Transient faults (Postgres or Redis unreachable, a failed write)
+ * are retried with exponential backoff: 2 s doubling, so the 8th attempt starts
+ * 2 + 4 + … + 128 = 254 s (~4 min) after the first failed — longer than a managed Postgres
+ * failover (typically 30–120 s) or a Redis Sentinel failover. Invalid input is never retried.
+ */
+export const GENERATION_JOB_ATTEMPTS = 8;
+/** First backoff delay (ms) of a generation job; doubles per attempt. */
+export const GENERATION_JOB_BACKOFF_MS = 2000;
+
+/** BullMQ options of a run's job, for the API's enqueue and the worker's reconciler alike. */
+export function generationJobOptions(runId: string, o: { attempts?: number; backoffMs?: number } = {}) {
+  return {
+    jobId: jobIdOf(runId),
+    attempts: o.attempts ?? GENERATION_JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: o.backoffMs ?? GENERATION_JOB_BACKOFF_MS },
+    // generation_runs is the durable record; BullMQ keeps a little history for operators.
+    removeOnComplete: { age: 24 * 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+  } as const;
+}
+
 /** Options a client may pass (stored verbatim on the run, so a retry solves the same problem). */
 export const runOptionsSchema = z.strictObject({
   /** Wall-clock limit of the solver. Default: the worker's SOLVER_TIME_LIMIT_SECONDS. */

@@ -2,3 +2,5 @@ export { createRegistry, registerPoolMetrics, queryObservers, createInstrumented
 export type { Registry } from './metrics.ts';
 export { createLogger } from './logger.ts';
 export type { Logger } from './logger.ts';
+export { registerQueueMetrics, JOB_STATES } from './queue-metrics.ts';
+export type { QueueLike, QueueMetricsOptions } from './queue-metrics.ts';

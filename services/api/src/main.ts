@@ -80,7 +80,7 @@ const auth = shareForgets(createAuthenticator(db, tokens), { redis, channel: for
 const deps: Deps = {
   config, db, redis, cache, logger, registry, tokens, auth,
   loginLimiter: createLoginLimiter({ redis, prefix: config.REDIS_KEY_PREFIX, perAccount: config.LOGIN_MAX_PER_ACCOUNT, perIp: config.LOGIN_MAX_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
-  generation: createBullGenerationQueue({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger }),
+  generation: createBullGenerationQueue({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger, registry }),
   ...(config.DATABASE_READ_URL
     ? { readYourWrites: createReadYourWrites({ redis, prefix: config.REDIS_KEY_PREFIX, windowMs: config.READ_YOUR_WRITES_MS, logger }) }
     : {}),

@@ -1,7 +1,7 @@
 /**
  * Redis is an optimisation: with Redis gone every read endpoint still answers 200 from Postgres
  * (X-Cache: BYPASS) and the cache breaker opens; when Redis returns the breaker closes and reads
- * are cached again.
+ * are cached again. /readyz stays 200 (Redis reported as degraded, not required) meanwhile.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -109,6 +109,14 @@ test('every read endpoint answers 200 from Postgres while Redis is down; the bre
     if (r.cache !== null) expect(r.cache, route).toBe('BYPASS');
   }
   expect(await breakerState()).toBe(2);
+  // Readiness reports Redis but does not fail on it: a Redis outage must not take every API pod
+  // out of its Kubernetes Service while reads are served from Postgres.
+  const readyz = await api.request('GET', '/readyz');
+  expect(readyz.status).toBe(200);
+  const readyBody = readyz.body as { status: string; checks: { name: string; ok: boolean; required: boolean }[] };
+  expect(readyBody.status).toBe('degraded');
+  expect(readyBody.checks.find((c) => c.name === 'redis')).toMatchObject({ ok: false, required: false });
+  expect(readyBody.checks.find((c) => c.name === 'postgres')).toMatchObject({ ok: true, required: true });
 
   await redis.start();
   // The breaker half-opens after its reset timeout, and one successful probe closes it.

@@ -126,6 +126,11 @@ class CacheInvalidator implements Invalidator {
       paused,
     };
     paused.set(0);
+    // Born at 0: a labelled counter otherwise appears with its first burst already counted, and
+    // increase() over it sees nothing — ChangeEventsDeadLettered and ChangeEventsOfUnknownType
+    // (infra/prometheus/rules/alerts.yml) would miss the first dead letter or unknown type.
+    for (const type of [...KNOWN_TYPES, 'unknown']) this.#m.processed.inc({ type, result: 'dlq' }, 0);
+    this.#m.processed.inc({ type: 'unknown', result: 'fallback' }, 0);
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (e) => {
       this.#joined = true;
       this.#o.logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');

@@ -31,6 +31,10 @@ export const workerEnvSchema = z.object({
   STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
   /** Stalls allowed before a job fails (a job that kills its worker every time must not loop). */
   MAX_STALLED_COUNT: z.coerce.number().int().min(0).max(100).default(2),
+  /** How often the reconciler settles runs no job will move on (lost job, failed run not marked); 0 = off. */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+  /** The reconciler only looks at runs not written for this long (a solving run is written every PROGRESS_INTERVAL_MS). */
+  RECONCILE_MIN_AGE_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Progress (Postgres row, job progress, pub/sub for SSE) is reported this often while solving. */
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).max(1000).default(500),
 });

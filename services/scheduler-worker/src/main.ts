@@ -28,6 +28,8 @@ const scheduler = createSchedulerWorker({
   stalledIntervalMs: config.STALLED_INTERVAL_MS,
   maxStalledCount: config.MAX_STALLED_COUNT,
   progressIntervalMs: config.PROGRESS_INTERVAL_MS,
+  reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
+  reconcileMinAgeMs: config.RECONCILE_MIN_AGE_MS,
 });
 
 const server = createServer((req, res) => {

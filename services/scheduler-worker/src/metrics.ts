@@ -1,8 +1,11 @@
 import client from 'prom-client';
 import type { Queue } from 'bullmq';
-import { metric, type Registry } from '@rota/telemetry';
+import { metric, registerQueueMetrics, type Registry } from '@rota/telemetry';
 
-export const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
+/** Outcomes of a job attempt (the status label of the duration histogram and the jobs counter). */
+export const JOB_OUTCOMES = ['succeeded', 'failed', 'retry', 'cancelled', 'handed_back', 'skipped'] as const;
+export type JobOutcome = (typeof JOB_OUTCOMES)[number];
+export const RECONCILE_ACTIONS = ['reenqueued', 'failed', 'cancelled', 'error'] as const;
 
 export type WorkerMetrics = {
   duration: client.Histogram<'status'>;
@@ -10,36 +13,16 @@ export type WorkerMetrics = {
   jobs: client.Counter<'status'>;
   busySeconds: client.Counter;
   activeJobs: client.Gauge;
+  reconciled: client.Counter<'action'>;
 };
 
 /**
- * bullmq_job_count{queue,state} is read from Redis at scrape time (the KEDA autoscaling signal:
- * waiting + prioritized), so every worker reports the same queue-wide numbers.
+ * The worker's metrics, and the queue gauges of @rota/telemetry (bullmq_job_count, the KEDA
+ * signal; bullmq_oldest_waiting_age_seconds), which `queue` — on a fail-fast connection — feeds.
  */
 export function registerWorkerMetrics(registry: Registry, queue: Queue): WorkerMetrics {
-  metric(registry, 'bullmq_job_count', () => new client.Gauge({
-    name: 'bullmq_job_count',
-    help: 'Jobs in the queue by state, read from Redis at scrape time',
-    labelNames: ['queue', 'state'],
-    registers: [registry],
-    async collect() {
-      const counts = await queue.getJobCounts(...JOB_STATES);
-      for (const s of JOB_STATES) this.set({ queue: queue.name, state: s }, counts[s] ?? 0);
-    },
-  }));
-  metric(registry, 'bullmq_oldest_waiting_age_seconds', () => new client.Gauge({
-    name: 'bullmq_oldest_waiting_age_seconds',
-    help: 'Age of the oldest waiting or prioritized job (0 when none), read from Redis at scrape time',
-    labelNames: ['queue'],
-    registers: [registry],
-    async collect() {
-      // asc = oldest first; the range applies per state, so take the older of the two heads.
-      const heads = await queue.getJobs(['waiting', 'prioritized'], 0, 0, true);
-      const oldest = Math.min(...heads.map((j) => j.timestamp).filter((t) => Number.isFinite(t)));
-      this.set({ queue: queue.name }, Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
-    },
-  }));
-  return {
+  registerQueueMetrics(registry, queue);
+  const m: WorkerMetrics = {
     duration: metric(registry, 'schedule_generation_duration_seconds', () => new client.Histogram({
       name: 'schedule_generation_duration_seconds',
       help: 'Time from job start to its end (load, solve, write), by final status of the attempt',
@@ -63,10 +46,24 @@ export function registerWorkerMetrics(registry: Registry, queue: Queue): WorkerM
       help: 'Seconds spent processing jobs (sum over concurrent jobs); rate() / concurrency = utilisation',
       registers: [registry],
     })),
+    reconciled: metric(registry, 'schedule_generation_reconciled_total', () => new client.Counter({
+      name: 'schedule_generation_reconciled_total',
+      help: 'Runs the reconciler settled (reenqueued, failed, cancelled), and its failed passes (error)',
+      labelNames: ['action'],
+      registers: [registry],
+    })),
     activeJobs: metric(registry, 'scheduler_worker_active_jobs', () => new client.Gauge({
       name: 'scheduler_worker_active_jobs',
       help: 'Jobs this worker is processing now',
       registers: [registry],
     })),
   };
+  // Born at 0: a labelled series otherwise appears with its first observation already counted and
+  // increase()/rate() miss it (GenerationQueueStalled would not see a worker's first finished job).
+  for (const status of JOB_OUTCOMES) {
+    m.duration.zero({ status });
+    m.jobs.inc({ status }, 0);
+  }
+  for (const action of RECONCILE_ACTIONS) m.reconciled.inc({ action }, 0);
+  return m;
 }

@@ -17,9 +17,11 @@ import {
   writeResult, type RunEvent, type RunRow, type RunStatus, type WriteOptions,
 } from '@rota/generation';
 import type { Logger, Registry } from '@rota/telemetry';
-import { registerWorkerMetrics } from './metrics.ts';
+import { registerWorkerMetrics, type JobOutcome } from './metrics.ts';
 import { relaxMinimums } from '@rota/solver';
 import { SolverAbortedError, SolverInputError, createSolverPool, type SolverHandle, type ThreadResult } from './solver-runner.ts';
+import { changeRunStatus, type ChangedRun, type RunTransition } from './run-status.ts';
+import { reconcileRuns } from './reconcile.ts';
 
 export type SchedulerWorkerOptions = {
   db: Db;
@@ -36,6 +38,10 @@ export type SchedulerWorkerOptions = {
   stalledIntervalMs: number;
   maxStalledCount: number;
   progressIntervalMs: number;
+  /** How often this worker runs the reconciler (reconcile.ts). Default 30 000 ms; 0 = never. */
+  reconcileIntervalMs?: number;
+  /** The reconciler looks at runs not written for this long. Default 60 000 ms. */
+  reconcileMinAgeMs?: number;
   /** Test-only fault injection, by attempt number (1-based). Never set in production wiring. */
   writeOptionsFor?: (attempt: number) => WriteOptions;
 };
@@ -78,7 +84,14 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
   const sub = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
   for (const c of [bullConnection, pub, sub]) c.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
   const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: bullConnection, prefix: o.prefix });
-  const metrics = registerWorkerMetrics(o.registry, queue);
+  // Scrape-time queue reads and the reconciler fail fast on a connection of their own: on the
+  // worker's (retries forever, offline queue) a scrape during a Redis outage never answered, and a
+  // reconciler pass (and with it shutdown) would wait for Redis.
+  const fastConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 });
+  fastConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+  const fastQueue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: fastConnection, prefix: o.prefix });
+  fastQueue.on('error', (err) => logger.debug({ err: err.message }, 'fail-fast queue error'));
+  const metrics = registerWorkerMetrics(o.registry, fastQueue);
   const active = new Map<string, Active>();
   const solvers = createSolverPool(o.concurrency, o.solverThreads ?? defaultSolverThreads(o.concurrency));
   let shuttingDown = false;
@@ -99,21 +112,17 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     pub.publish(runEventsChannel(o.prefix), JSON.stringify(e)).catch(() => {});
   };
 
-  async function setStatus(runId: string, status: RunStatus, sql: string, params: unknown[] = []): Promise<boolean> {
-    const r = await db.query<{ progress: number; best_score: string | null }>(sql, [runId, ...params]);
-    const row = r.rows[0];
-    if (row) publish({ runId, status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) });
-    return row !== undefined;
+  const publishChange = (runId: string, row: ChangedRun): void =>
+    publish({ runId, status: row.status, progress: row.progress, bestScore: row.best_score === null ? null : Number(row.best_score) });
+  /** A status change with its outbox event (run-status.ts), then the SSE fast path. */
+  async function transition(runId: string, t: RunTransition, reason: string | null = null): Promise<boolean> {
+    const row = await changeRunStatus(db, runId, t, { reason });
+    if (row) publishChange(runId, row);
+    return row !== null;
   }
-  const markFailed = (runId: string, reason: string): Promise<boolean> => setStatus(runId, 'failed',
-    `UPDATE generation_runs SET status = 'failed', error = $2, finished_at = now()
-      WHERE id = $1 AND status IN ('queued', 'running') RETURNING progress, best_score`, [reason.slice(0, 2000)]);
-  const markCancelled = (runId: string): Promise<boolean> => setStatus(runId, 'cancelled',
-    `UPDATE generation_runs SET status = 'cancelled', finished_at = now()
-      WHERE id = $1 AND status IN ('queued', 'running') RETURNING progress, best_score`);
-  const markRequeued = (runId: string, reason: string | null): Promise<boolean> => setStatus(runId, 'queued',
-    `UPDATE generation_runs SET status = 'queued', progress = 0, error = $2
-      WHERE id = $1 AND status = 'running' RETURNING progress, best_score`, [reason]);
+  const markFailed = (runId: string, reason: string): Promise<boolean> => transition(runId, 'failed', reason);
+  const markCancelled = (runId: string): Promise<boolean> => transition(runId, 'cancelled');
+  const markRequeued = (runId: string, reason: string | null): Promise<boolean> => transition(runId, 'requeued', reason);
 
   /** The API inserts the run and enqueues before COMMIT; give its transaction a moment to land. */
   async function readRunPatiently(runId: string): Promise<RunRow | null> {
@@ -135,7 +144,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     const entry: Active = { handle: null, stopReason: null };
     active.set(runId, entry);
     metrics.activeJobs.inc();
-    let outcome = 'failed';
+    let outcome: JobOutcome = 'failed';
     try {
       const run = await readRunPatiently(runId);
       if (!run) {
@@ -152,9 +161,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         outcome = 'cancelled';
         return { cancelled: true };
       }
-      const claimed = await setStatus(runId, 'running',
-        `UPDATE generation_runs SET status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1, progress = 1
-          WHERE id = $1 AND status IN ('queued', 'running') AND cancel_requested_at IS NULL RETURNING progress, best_score`);
+      const claimed = await transition(runId, 'running');
       if (!claimed) {
         outcome = 'skipped';
         return { skipped: 'changed' };
@@ -272,6 +279,28 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     }
   }
 
+  // Every worker reconciles (no leader: reconcile.ts explains why that is safe); passes of one
+  // process never overlap.
+  let reconciling: Promise<void> | null = null;
+  const reconcile = (): void => {
+    if (reconciling || shuttingDown) return;
+    reconciling = reconcileRuns({
+      db, queue: fastQueue, minAgeMs: o.reconcileMinAgeMs ?? 60_000,
+      onChanged: publishChange,
+    }).then((actions) => {
+      for (const a of actions) {
+        metrics.reconciled.inc({ action: a.action });
+        logger.warn(a, 'reconciler settled a generation run');
+      }
+    }, (err: unknown) => {
+      metrics.reconciled.inc({ action: 'error' });
+      logger.warn({ err }, 'reconciler pass failed; retried next interval');
+    }).finally(() => { reconciling = null; });
+  };
+  const reconcileEvery = o.reconcileIntervalMs ?? 30_000;
+  const reconcileTimer = reconcileEvery > 0 ? setInterval(reconcile, reconcileEvery) : undefined;
+  reconcileTimer?.unref();
+
   const worker = new Worker(QUEUE_SCHEDULE_GENERATION, processJob, {
     connection: bullConnection,
     prefix: o.prefix,
@@ -301,6 +330,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     async close(graceMs) {
       if (shuttingDown) return;
       shuttingDown = true;
+      clearInterval(reconcileTimer);
       const timer = setTimeout(() => {
         for (const [runId, a] of active) {
           if (a.stopReason) continue;
@@ -313,11 +343,14 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         await worker.close();
       } finally {
         clearTimeout(timer);
+        await reconciling;
         await queue.close().catch(() => {});
+        await fastQueue.close().catch(() => {});
         await solvers.close();
         sub.disconnect();
         pub.disconnect();
         bullConnection.disconnect();
+        fastConnection.disconnect();
       }
     },
   };

@@ -7,9 +7,9 @@ import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
-  QUEUE_SCHEDULE_GENERATION, cancelChannel, generationJobSchema, jobIdOf, runEventSchema, runEventsChannel, type RunEvent,
+  QUEUE_SCHEDULE_GENERATION, cancelChannel, generationJobOptions, generationJobSchema, jobIdOf, runEventSchema, runEventsChannel, type RunEvent,
 } from '@rota/generation';
-import type { Logger } from '@rota/telemetry';
+import { registerQueueMetrics, type Logger, type Registry } from '@rota/telemetry';
 
 export type GenerationQueue = {
   /** Adds the run's job (job id `run-<runId>`). Throws when Redis is unavailable. */
@@ -37,12 +37,18 @@ export type BullGenerationQueueOptions = {
   /** QUEUE_PREFIX: BullMQ key prefix and pub/sub channel prefix, shared with the workers. */
   prefix: string;
   logger: Logger;
-  /** Attempts per job (transient faults are retried with exponential backoff). Default 3. */
+  /** Attempts per job (transient faults are retried with exponential backoff). Default GENERATION_JOB_ATTEMPTS (8). */
   attempts?: number;
-  /** First backoff delay in ms (doubles per attempt). Default 2000. */
+  /** First backoff delay in ms (doubles per attempt). Default GENERATION_JOB_BACKOFF_MS (2000): ~4 min from first failure to last attempt. */
   backoffMs?: number;
   /** An enqueue slower than this fails the submission with 503. Default 2000 ms. */
   enqueueTimeoutMs?: number;
+  /**
+   * Exports the queue gauges (bullmq_job_count, bullmq_oldest_waiting_age_seconds) here too, read
+   * at most every 5 s and given up after 500 ms: the backlog stays observable (GenerationQueueStalled,
+   * KEDA) when no worker runs to export it.
+   */
+  registry?: Registry;
 };
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -67,6 +73,7 @@ export function createBullGenerationQueue(o: BullGenerationQueueOptions): Genera
   const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: o.prefix });
   queue.on('error', (err) => o.logger.debug({ err: err.message }, 'queue error'));
   const waitKey = queue.toKey('wait');
+  if (o.registry) registerQueueMetrics(o.registry, queue, { timeoutMs: 500, cacheMs: 5000 });
 
   let sub: Redis | undefined;
   const listeners = new Map<string, Set<(e: RunEvent) => void>>();
@@ -103,14 +110,8 @@ export function createBullGenerationQueue(o: BullGenerationQueueOptions): Genera
     async enqueue(runId) {
       const data = generationJobSchema.parse({ runId });
       await ready();
-      await withTimeout(queue.add('generate', data, {
-        jobId: jobIdOf(runId),
-        attempts: o.attempts ?? 3,
-        backoff: { type: 'exponential', delay: o.backoffMs ?? 2000 },
-        // generation_runs is the durable record; BullMQ keeps a little history for operators.
-        removeOnComplete: { age: 24 * 3600, count: 1000 },
-        removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
-      }), timeoutMs, 'enqueue');
+      const opts = generationJobOptions(runId, { ...(o.attempts !== undefined ? { attempts: o.attempts } : {}), ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}) });
+      await withTimeout(queue.add('generate', data, opts), timeoutMs, 'enqueue');
     },
     async cancel(runId) {
       await withTimeout(connection.publish(cancelChannel(o.prefix), runId), timeoutMs, 'cancel publish').catch(() => {});

@@ -79,6 +79,34 @@ describe('POST /v1/schedule-generations (no worker running: runs stay queued)', 
     expect(rows.rows[0]!.n).toBe(3);
   });
 
+  test('a key answered with a deduplicated run keeps naming that run after it finished; reused with another body → 409', { timeout: 60_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const s = await createScenario(api.tdb.db, { employees: 2, periodStart: '2030-01-07', days: 7 });
+    const body = { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd };
+    const post = (b: unknown, key: string) => api.request('POST', '/v1/schedule-generations', { token, body: b, headers: { 'idempotency-key': key } });
+    const live = await post(body, 'creator');
+    expect(live.status).toBe(202);
+    const dedup = await post({ ...body, options: { seed: 9 } }, 'late');
+    expect(dedup.body).toMatchObject({ id: live.body.id, deduplicated: true });
+    // The live run ends (here: cancelled while queued), which frees the period.
+    expect((await api.request('DELETE', `/v1/schedule-generations/${live.body.id}`, { token })).body.status).toBe('cancelled');
+
+    // A client retrying the deduplicated request gets the same run, not a second one.
+    const retry = await post({ ...body, options: { seed: 9 } }, 'late');
+    expect(retry.status).toBe(202);
+    expect(retry.body.id).toBe(live.body.id);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    const reused = await post({ ...body, options: { seed: 10 } }, 'late');
+    expect(reused.status).toBe(409);
+    expect(reused.body.error.code).toBe('idempotency_conflict');
+    const runs = await api.tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM generation_runs WHERE department_id = $1', [s.departmentId]);
+    expect(runs.rows[0]!.n).toBe(1);
+    // A fresh key for the same period now starts a new run.
+    const fresh = await post(body, 'fresh');
+    expect(fresh.body).toMatchObject({ deduplicated: false, status: 'queued' });
+    expect(fresh.body.id).not.toBe(live.body.id);
+  });
+
   test('GET, list (keyset, filters) and cancel of a queued run', async ({ api }) => {
     const { token } = await api.login('admin');
     const s = await createScenario(api.tdb.db, { employees: 2, periodStart: '2030-01-07', days: 7 });

@@ -42,10 +42,13 @@ export function requestHash(body: SubmitBody): string {
 
 type Outcome = { run: RunRow; kind: 'created' | 'replayed' | 'deduplicated' };
 
-async function byKey(deps: Deps, requestedBy: string, key: string): Promise<RunRow | undefined> {
-  const r = await deps.db.query<{ id: string }>('SELECT id FROM generation_runs WHERE requested_by = $1 AND idempotency_key = $2', [requestedBy, key]);
-  const id = r.rows[0]?.id;
-  return id ? readRunRow(deps.db, id) : undefined;
+/** The run this principal's key was answered with (created or deduplicated), and that request's hash. */
+async function byKey(deps: Deps, requestedBy: string, key: string): Promise<{ run: RunRow; hash: string } | undefined> {
+  const r = await deps.db.query<{ run_id: string; request_hash: string }>(
+    'SELECT run_id, request_hash FROM generation_idempotency_keys WHERE requested_by = $1 AND idempotency_key = $2', [requestedBy, key]);
+  const row = r.rows[0];
+  const run = row ? await readRunRow(deps.db, row.run_id) : undefined;
+  return row && run ? { run, hash: row.request_hash } : undefined;
 }
 
 async function liveRun(deps: Deps, body: SubmitBody): Promise<RunRow | undefined> {
@@ -56,21 +59,24 @@ async function liveRun(deps: Deps, body: SubmitBody): Promise<RunRow | undefined
   return id ? readRunRow(deps.db, id) : undefined;
 }
 
-function replayOrConflict(run: RunRow, hash: string): Outcome {
-  if (run.request_hash !== hash) {
+function replayOrConflict(used: { run: RunRow; hash: string }, hash: string): Outcome {
+  if (used.hash !== hash) {
     throw new AppError('idempotency_conflict', 'this Idempotency-Key was already used with a different request body', {
-      details: [{ field: 'headers.idempotency-key', message: `already used for generation run ${run.id}` }],
+      details: [{ field: 'headers.idempotency-key', message: `already used for generation run ${used.run.id}` }],
     });
   }
-  return { run, kind: 'replayed' };
+  return { run: used.run, kind: 'replayed' };
 }
+
+const KEY_INSERT = `INSERT INTO generation_idempotency_keys (requested_by, idempotency_key, request_hash, run_id) VALUES ($1, $2, $3, $4)`;
 
 /**
  * Creates the run and enqueues its job in one step: the INSERT and the enqueue happen inside the
  * same transaction, enqueue before COMMIT, so Redis down → rollback → 503 and no run row. (If the
  * COMMIT itself fails after the enqueue, the worker finds no run row and drops the job.) The two
- * unique indexes settle races: generation_runs_idempotency (same principal + key) and
- * generation_runs_live (one queued/running run per department and period).
+ * unique indexes settle races: generation_idempotency_keys_pkey (same principal + key, whether the
+ * key created a run or was deduplicated onto one) and generation_runs_live (one queued/running run
+ * per department and period).
  */
 async function submit(deps: Deps, body: SubmitBody, requestedBy: string, key: string | undefined, hash: string): Promise<Outcome> {
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -83,14 +89,19 @@ async function submit(deps: Deps, body: SubmitBody, requestedBy: string, key: st
       // The live index still holds the period until the worker has stopped (within a second).
       throw new AppError('conflict', `generation run ${live.id} for this period is being cancelled; retry in a moment`, { retryAfterSeconds: 1 });
     }
-    if (live) return { run: live, kind: 'deduplicated' };
     try {
+      if (live) {
+        // The key now names this run: a retry after it finished replays it instead of starting another.
+        if (key) await deps.db.query(KEY_INSERT, [requestedBy, key, hash, live.id]);
+        return { run: live, kind: 'deduplicated' };
+      }
       const id = await deps.db.tx(async (q) => {
         const r = await q.query<{ id: string }>(
           `INSERT INTO generation_runs (department_id, period_start, period_end, options, requested_by, idempotency_key, request_hash)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
           [body.departmentId, body.periodStart, body.periodEnd, JSON.stringify(body.options ?? {}), requestedBy, key ?? null, hash]);
         const runId = r.rows[0]!.id;
+        if (key) await q.query(KEY_INSERT, [requestedBy, key, hash, runId]);
         await recordEvent(q, {
           type: 'generation.updated', aggregate: { type: 'generation_run', id: runId }, departmentIds: [body.departmentId],
           payload: { status: 'queued', periodStart: body.periodStart, periodEnd: body.periodEnd },
@@ -109,7 +120,7 @@ async function submit(deps: Deps, body: SubmitBody, requestedBy: string, key: st
     } catch (e) {
       const info = pgErrorInfo(e);
       // Lost a race: loop and read the winner.
-      if (info?.code === '23505' && (info.constraint === 'generation_runs_live' || info.constraint === 'generation_runs_idempotency')) continue;
+      if (info?.code === '23505' && (info.constraint === 'generation_runs_live' || info.constraint === 'generation_idempotency_keys_pkey')) continue;
       throw e;
     }
   }
