@@ -109,6 +109,16 @@ describe('infra/k8s', () => {
     expect(grace).toBeGreaterThan(Number(env['SOLVER_TIME_LIMIT_SECONDS']));
   });
 
+  it("the worker's solver threads are set, not the node's cores, and its CPU request holds them", () => {
+    const w = deployments.find((d) => d['metadata']['name'] === 'scheduler-worker')!;
+    const env = configMaps.get('rota-scheduler-worker-config')!;
+    const threads = Number(env['SOLVER_THREADS']);
+    expect(threads).toBeGreaterThanOrEqual(1);
+    const cpu = String(w['spec']['template']['spec']['containers'][0]['resources']['requests']['cpu']);
+    const cores = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+    expect(cores).toBe(threads * Number(env['WORKER_CONCURRENCY']));
+  });
+
   it('the API refuses the Secret template\'s JWT_SECRET placeholder in production (the image sets NODE_ENV=production)', () => {
     const api = deployments.find((d) => d['metadata']['name'] === 'api')!;
     const env: Record<string, string> = { NODE_ENV: 'production' };
