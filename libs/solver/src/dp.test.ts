@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkAssignment } from './check.ts';
 import { DpWorkspace } from './dp.ts';
 import type { Instance } from './model.ts';
-import { OFF, prepare, terminalPenalty } from './prep.ts';
+import { OFF, prepare, rowFeasible, terminalPenalty } from './prep.ts';
 import { makeEmployee, makeInstance, makeShiftType } from './test-factories.ts';
 
 /** One employee, 8 days, 2 types, random rules; random choice costs. */
@@ -111,6 +111,98 @@ describe('DpWorkspace.solve', () => {
         }
       }),
       { numRuns: 300, seed: 11 },
+    );
+  });
+});
+
+/** The same employee with bookings this instance does not decide: before, inside and after the horizon. */
+const arbContext = fc.record({
+  base: arbCase,
+  fixed: fc.array(
+    fc.record({ day: fc.integer({ min: -4, max: 11 }), late: fc.boolean(), type: fc.constantFrom(0, 1, null) }),
+    { maxLength: 5 },
+  ),
+  knownBefore: fc.integer({ min: 0, max: 4 }),
+  knownAfter: fc.integer({ min: 0, max: 4 }),
+  minRest: fc.constantFrom(0, 11 * 60),
+});
+
+describe('DpWorkspace.solve with fixed shifts', () => {
+  // 150 cases × 3^8 rows through the checker: ~10 s alone.
+  it('finds the cheapest feasible row, as brute force with the independent checker does; rowFeasible agrees', { timeout: 120_000 }, () => {
+    fc.assert(
+      fc.property(arbContext, ({ base: c, fixed, knownBefore, knownAfter, minRest }) => {
+        const days = 8;
+        // E 06:00, L 22:00 (a night): rest and successions bite across the edges.
+        const shiftTypes = [
+          makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: c.dur[0]! }),
+          makeShiftType({ id: 'N', startMinute: 22 * 60, durationMinutes: c.dur[1]!, cannotFollow: c.follow ? [0] : [] }),
+        ];
+        const inst: Instance = makeInstance({
+          days,
+          firstWeekday: c.firstWeekday,
+          shiftTypes,
+          employees: [
+            makeEmployee(days, 2, {
+              allowed: c.allowed,
+              maxShiftsPerType: c.caps,
+              maxTotalMinutes: c.maxShifts * 480,
+              minTotalMinutes: c.minShifts * 480,
+              maxConsecutiveWorkDays: c.maxCons,
+              minConsecutiveWorkDays: c.minCons,
+              minConsecutiveDaysOff: c.minOff,
+              maxWeekends: c.maxWeekends,
+              minRestMinutes: minRest,
+              ...(c.week ? { maxWeekMinutes: c.week.max, minWeekMinutes: c.week.min } : {}),
+              fixed: fixed.map((f) => ({ day: f.day, startMinute: f.late ? 22 * 60 : 6 * 60, durationMinutes: 480, type: f.type })),
+              knownDaysBefore: knownBefore,
+              knownDaysAfter: knownAfter,
+            }),
+          ],
+          weights: { fairnessHours: 0.5, fairnessWeekends: 0.3, cost: 0 },
+        });
+        const p = prepare(inst);
+        const ep = p.emps[0]!;
+        const fixedIn = new Set(fixed.filter((f) => f.day >= 0 && f.day < days).map((f) => f.day));
+        const choiceCost = Float64Array.from(c.costs);
+        const cost = (r: number[]): number => {
+          let s = 0;
+          let minutes = 0;
+          const weekends = new Set<number>();
+          r.forEach((t, d) => {
+            s += choiceCost[d * 3 + (t < 0 ? 2 : t)]!;
+            if (t >= 0) minutes += c.dur[t]!;
+            if ((t >= 0 || fixedIn.has(d)) && (c.firstWeekday + d) % 7 >= 5) weekends.add(Math.floor((c.firstWeekday + d) / 7));
+          });
+          return s + terminalPenalty(p, ep, minutes, weekends.size);
+        };
+        let best = Number.POSITIVE_INFINITY;
+        const disagree: number[][] = [];
+        const row = new Array<number>(days).fill(OFF);
+        const rec = (d: number): void => {
+          if (d === days) {
+            const ok = checkAssignment(inst, [row.map((t) => (t < 0 ? null : t))]).length === 0;
+            if (rowFeasible(p, 0, Int16Array.from(row), 0) !== ok) disagree.push([...row]);
+            if (ok) best = Math.min(best, cost(row));
+            return;
+          }
+          for (let t = -1; t < 2; t++) {
+            row[d] = t;
+            rec(d + 1);
+          }
+        };
+        rec(0);
+        expect(disagree.slice(0, 1)).toEqual([]);
+        const out = new Int16Array(days);
+        const got = new DpWorkspace(p, ep).solve(p, ep, choiceCost, out, 0);
+        if (best === Number.POSITIVE_INFINITY) {
+          expect(got).toBe(Number.POSITIVE_INFINITY);
+        } else {
+          expect(got).toBeCloseTo(best, 9);
+          expect(cost([...out])).toBeCloseTo(best, 9);
+        }
+      }),
+      { numRuns: 150, seed: 12 },
     );
   });
 });
