@@ -1,7 +1,7 @@
 export type { HardRule, HardViolation } from './check.ts';
 export { checkAssignment } from './check.ts';
 export { CurtoisParseError, curtoisObjective, parseCurtois } from './curtois.ts';
-export type { Assignment, Cover, EmployeeSpec, Instance, ShiftRequest, ShiftType, SoftWeights } from './model.ts';
+export type { Assignment, Cover, EmployeeSpec, FixedShift, Instance, ShiftRequest, ShiftType, SoftWeights } from './model.ts';
 export {
   DEFAULT_SOFT_WEIGHTS,
   InvalidInstanceError,
