@@ -149,4 +149,23 @@ describe('bookings around the period', () => {
     if (retry.kind !== 'written') throw new Error('not written');
     expect((await workedDates(tdb.db, s, retry.result.scheduleId))[0]).not.toContain(MON);
   });
+
+  test('rest is real time in the department zone: 11 wall-clock hours across the spring-forward night are 10', async ({ tdb }) => {
+    // 2030-03-31 is the last Sunday of March: Berlin's clocks jump from 02:00 to 03:00.
+    const worked = async (timezone: string): Promise<string[]> => {
+      const s = await createScenario(tdb.db, {
+        employees: 1, periodStart: '2030-03-25', days: 7, timezone,
+        templates: [{ code: 'L', start: '14:00', end: '22:00' }, { code: 'M', start: '09:00', end: '17:00' }],
+        // A late on Saturday, a mid shift on Sunday: 22:00 → 09:00.
+        demand: (t, d) => ((t === 0 && d === 5) || (t === 1 && d === 6) ? 1 : 0),
+        contract: { minRest: 660 }, timeOffShare: 0, availabilityShare: 0, requestsPerEmployee: 0,
+      });
+      const out = await (await solveRun(tdb.db, await insertRun(tdb.db, s))).write();
+      if (out.kind !== 'written') throw new Error('not written');
+      expect(out.result.hardViolations).toBe(0);
+      return (await workedDates(tdb.db, s, out.result.scheduleId))[0]!;
+    };
+    expect(await worked('UTC')).toEqual(['2030-03-30', '2030-03-31']);
+    expect(await worked('Europe/Berlin')).toHaveLength(1);
+  });
 });

@@ -8,7 +8,7 @@
 import { DEFAULT_SOFT_WEIGHTS, type EmployeeSpec, type FixedShift, type Instance, type ShiftRequest, type ShiftType } from '@rota/solver';
 import type { Queryable } from '@rota/db';
 import { runOptionsSchema, type RunOptions, type RunStatus } from './job.ts';
-import { addDays, dayNumber, isoWeekday, minutesOfTime } from './time.ts';
+import { addDays, clockChanges, dayNumber, isoWeekday, minutesOfTime } from './time.ts';
 
 /** Input that will never work (unknown department, no templates, …): fail the run, never retry. */
 export class InvalidGenerationInputError extends Error {
@@ -333,8 +333,11 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     if (c && c.requirement > 0) c.requirement -= 1;
   }
 
+  // Shift times are wall clock; rest is real time across a DST change of the department's zone.
+  const changes = clockChanges(d0.timezone, start, -window, D - 1 + window);
   const w = opts.data.weights ?? {};
   const instance: Instance = {
+    ...(changes.length > 0 ? { clockChanges: changes } : {}),
     days: D,
     firstWeekday: isoWeekday(start) - 1,
     shiftTypes,

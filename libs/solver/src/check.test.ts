@@ -166,4 +166,19 @@ describe('checkAssignment with fixed shifts (bookings the instance does not deci
     // A second shift on the booked day.
     expect(rules(week({ fixed: [early(2)] }), [[_, _, 1, _, _, _, _]])).toEqual(['one-shift-per-day']);
   });
+
+  it('measures rest in real minutes across a clock change', () => {
+    // L ends 22:00 on day 0, M starts 09:00 on day 1: 11 hours on the wall clock.
+    const L = makeShiftType({ id: 'L', startMinute: 14 * 60, durationMinutes: 8 * 60 });
+    const M = makeShiftType({ id: 'M', startMinute: 9 * 60, durationMinutes: 8 * 60 });
+    const inst = oneEmployee(3, { minRestMinutes: 11 * 60 }, { shiftTypes: [L, M] });
+    expect(rules(inst, [[0, 1, _]])).toEqual([]);
+    // Spring forward at 02:00 on day 1: only 10 real hours.
+    const spring = { ...inst, clockChanges: [{ minute: 1440 + 120, delta: 60 }] };
+    expect(checkAssignment(spring, [[0, 1, _]])).toMatchObject([{ rule: 'min-rest', day: 1, message: expect.stringContaining('only 600 minutes') }]);
+    expect(rules(spring, [[_, 0, 1]])).toEqual([]);
+    // Against a booked shift too.
+    const booked = { ...spring, employees: [{ ...spring.employees[0]!, fixed: [{ day: 0, startMinute: 14 * 60, durationMinutes: 480, type: null }] }] };
+    expect(rules(booked, [[_, 1, _]])).toEqual(['min-rest']);
+  });
 });

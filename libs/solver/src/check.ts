@@ -52,6 +52,10 @@ export function checkAssignment(instance: Instance, assignment: Assignment): Har
     });
   }
 
+  // Real minutes between two wall-clock minutes of the timeline: the clock jumps in between come off.
+  const real = (from: number, to: number): number =>
+    (instance.clockChanges ?? []).reduce((gap, c) => (c.minute > from && c.minute <= to ? gap - c.delta : gap), to - from);
+
   instance.employees.forEach((emp, e) => {
     const row = assignment[e];
     const add = (rule: HardRule, day: number | null, message: string): void => {
@@ -98,10 +102,9 @@ export function checkAssignment(instance: Instance, assignment: Assignment): Har
       const sb = types[b];
       if (!sa || !sb) continue;
       if (sa.cannotFollow.includes(b)) add('forbidden-succession', d + 1, `${sb.id} may not follow ${sa.id}`);
-      const end = d * 1440 + sa.startMinute + sa.durationMinutes;
-      const start = (d + 1) * 1440 + sb.startMinute;
-      if (start - end < emp.minRestMinutes)
-        add('min-rest', d + 1, `only ${start - end} minutes of rest, at least ${emp.minRestMinutes} required`);
+      const rest = real(d * 1440 + sa.startMinute + sa.durationMinutes, (d + 1) * 1440 + sb.startMinute);
+      if (rest < emp.minRestMinutes)
+        add('min-rest', d + 1, `only ${rest} minutes of rest, at least ${emp.minRestMinutes} required`);
     }
     // Rest two days apart (only possible with very long shifts).
     for (let d = 0; d + 2 < D; d++) {
@@ -111,7 +114,7 @@ export function checkAssignment(instance: Instance, assignment: Assignment): Har
       const sa = types[a];
       const sb = types[b];
       if (!sa || !sb) continue;
-      const rest = (d + 2) * 1440 + sb.startMinute - (d * 1440 + sa.startMinute + sa.durationMinutes);
+      const rest = real(d * 1440 + sa.startMinute + sa.durationMinutes, (d + 2) * 1440 + sb.startMinute);
       if (rest < emp.minRestMinutes) add('min-rest', d + 2, `only ${rest} minutes of rest`);
     }
     // Rest and successions between each shift and each fixed shift, whichever comes first.
@@ -126,8 +129,9 @@ export function checkAssignment(instance: Instance, assignment: Assignment): Har
           f.day < d
             ? [f.day * 1440 + f.startMinute + f.durationMinutes, d * 1440 + s.startMinute, d]
             : [d * 1440 + s.startMinute + s.durationMinutes, f.day * 1440 + f.startMinute, f.day];
-        if (secondStart - firstEnd < emp.minRestMinutes)
-          add('min-rest', later, `only ${secondStart - firstEnd} minutes of rest next to the booked shift on day ${f.day}, at least ${emp.minRestMinutes} required`);
+        const rest = real(firstEnd, secondStart);
+        if (rest < emp.minRestMinutes)
+          add('min-rest', later, `only ${rest} minutes of rest next to the booked shift on day ${f.day}, at least ${emp.minRestMinutes} required`);
         if (fs && f.day === d - 1 && fs.cannotFollow.includes(t)) add('forbidden-succession', d, `${s.id} may not follow the booked ${fs.id}`);
         if (fs && f.day === d + 1 && f.type !== null && s.cannotFollow.includes(f.type))
           add('forbidden-succession', f.day, `the booked ${fs.id} may not follow ${s.id}`);

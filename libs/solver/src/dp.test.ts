@@ -124,14 +124,16 @@ const arbContext = fc.record({
   ),
   knownBefore: fc.integer({ min: 0, max: 4 }),
   knownAfter: fc.integer({ min: 0, max: 4 }),
-  minRest: fc.constantFrom(0, 11 * 60),
+  minRest: fc.constantFrom(0, 8 * 60, 11 * 60, 14 * 60),
+  // A DST change at 02:00 on some day: rest is real time, an hour shorter or longer across it.
+  clock: fc.option(fc.record({ day: fc.integer({ min: -1, max: 8 }), delta: fc.constantFrom(60, -60) }), { nil: undefined }),
 });
 
 describe('DpWorkspace.solve with fixed shifts', () => {
   // 150 cases × 3^8 rows through the checker: ~10 s alone.
   it('finds the cheapest feasible row, as brute force with the independent checker does; rowFeasible agrees', { timeout: 120_000 }, () => {
     fc.assert(
-      fc.property(arbContext, ({ base: c, fixed, knownBefore, knownAfter, minRest }) => {
+      fc.property(arbContext, ({ base: c, fixed, knownBefore, knownAfter, minRest, clock }) => {
         const days = 8;
         // E 06:00, L 22:00 (a night): rest and successions bite across the edges.
         const shiftTypes = [
@@ -160,6 +162,7 @@ describe('DpWorkspace.solve with fixed shifts', () => {
             }),
           ],
           weights: { fairnessHours: 0.5, fairnessWeekends: 0.3, cost: 0 },
+          ...(clock ? { clockChanges: [{ minute: clock.day * 1440 + 120, delta: clock.delta }] } : {}),
         });
         const p = prepare(inst);
         const ep = p.emps[0]!;

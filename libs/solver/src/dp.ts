@@ -282,6 +282,7 @@ export class DpWorkspace {
       const offCost = choiceCost[d * T1 + T] as number;
       const base = d * T1;
       const fixedDay = ep.fixedDay[d] === 1;
+      const forbidBase = (d - 1) * T * T;
       const forced = fixed !== null && (d < winStart || d >= winEnd) ? (fixed[fixedOff + d] as number) : -2;
       const offOk = !fixedDay && (forced === -2 || forced === OFF);
       const workOk = fixedDay || forced !== OFF;
@@ -332,7 +333,7 @@ export class DpWorkspace {
         for (let t = 0; t < T; t++) {
           if (!allowed[d * T + t]) continue;
           if (forced >= 0 && forced !== t) continue;
-          if (last < T && forbid[last * T + t]) continue;
+          if (last < T && forbid[forbidBase + last * T + t]) continue;
           const du = durU[t] as number;
           const nm = mins + du;
           if (nm > maxU || nm + remain < minU) continue;

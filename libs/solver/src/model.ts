@@ -124,6 +124,17 @@ export const DEFAULT_SOFT_WEIGHTS: Readonly<SoftWeights> = Object.freeze({
   cost: 0.0001,
 });
 
+/**
+ * A change of the local clock (DST): at wall-clock minute `minute` of the horizon's timeline
+ * (minutes from day 0 00:00 local time; negative before it) the clock jumps by `delta` minutes
+ * (+60 when it springs forward, −60 when it falls back). Shift times are wall-clock; rest is
+ * measured in real minutes: the wall-clock gap minus the jumps inside it.
+ */
+export interface ClockChange {
+  minute: number;
+  delta: number;
+}
+
 export interface Instance {
   /** Number of days in the horizon. */
   days: number;
@@ -135,6 +146,8 @@ export interface Instance {
   /** cover[day][type] */
   cover: Cover[][];
   weights: SoftWeights;
+  /** Clock changes around the horizon (see ClockChange). Default none: wall clock = real time. */
+  clockChanges?: ClockChange[];
 }
 
 /** assignment[employee][day] = index of the shift type worked, or null for a day off. */
@@ -165,9 +178,16 @@ export function fullWeeks(instance: Pick<Instance, 'firstWeekday' | 'days'>): [n
   return weeks;
 }
 
+/** Real minutes between two wall-clock minutes of the horizon's timeline (from ≤ to). */
+export function realMinutes(instance: Pick<Instance, 'clockChanges'>, from: number, to: number): number {
+  let gap = to - from;
+  for (const c of instance.clockChanges ?? []) if (c.minute > from && c.minute <= to) gap -= c.delta;
+  return gap;
+}
+
 /**
- * Minutes of rest between a shift of type `a` on some day and a shift of type `b` `gapDays` days
- * later.
+ * Wall-clock minutes of rest between a shift of type `a` on some day and a shift of type `b`
+ * `gapDays` days later (the real rest differs by a clock change between them).
  */
 export function restMinutes(instance: Instance, a: number, b: number, gapDays: number): number {
   const sa = instance.shiftTypes[a];
@@ -194,6 +214,9 @@ export function validateInstance(instance: Instance): void {
   };
   const { days, shiftTypes, employees } = instance;
   const T = shiftTypes.length;
+  for (const c of instance.clockChanges ?? [])
+    if (!Number.isInteger(c.minute) || !Number.isInteger(c.delta) || Math.abs(c.delta) > 180) fail('clockChanges: integer minute and delta (|delta| ≤ 180)');
+  const springForward = Math.max(0, ...(instance.clockChanges ?? []).map((c) => c.delta));
   if (!Number.isInteger(days) || days < 1) fail(`days must be a positive integer, got ${days}`);
   if (!Number.isInteger(instance.firstWeekday) || instance.firstWeekday < 0 || instance.firstWeekday > 6)
     fail(`firstWeekday must be 0..6, got ${instance.firstWeekday}`);
@@ -234,10 +257,11 @@ export function validateInstance(instance: Instance): void {
       if (f.type !== null && (!Number.isInteger(f.type) || f.type < 0 || f.type >= T)) fail(`${where}: fixed[${k}]: type out of range`);
     });
     // The solver only checks rest between consecutive days; a shift longer than a day plus the
-    // rest would also need a two-day look-back, which no real template needs.
+    // rest would also need a two-day look-back, which no real template needs (a clock change
+    // can take an hour off that rest).
     for (let a = 0; a < T; a++)
       for (let b = 0; b < T; b++)
-        if (restMinutes(instance, a, b, 2) < e.minRestMinutes)
+        if (restMinutes(instance, a, b, 2) - springForward < e.minRestMinutes)
           fail(`${where}: minRestMinutes ${e.minRestMinutes} could be broken two days apart by ${shiftTypes[a]?.id}`);
   });
   if (instance.cover.length !== days) fail(`cover must have ${days} rows`);

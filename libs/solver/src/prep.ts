@@ -2,7 +2,7 @@
  * Flat, typed-array view of an instance used by the search (dp.ts, solve.ts). Rows are
  * Int16Array of length D with -1 for a day off.
  */
-import { type EmployeeSpec, type Instance, fullWeeks, restMinutes, targetMinutesOf, weekdayOf, weekendOf } from './model.ts';
+import { type EmployeeSpec, type Instance, fullWeeks, realMinutes, targetMinutesOf, weekdayOf, weekendOf } from './model.ts';
 
 export const OFF = -1;
 
@@ -30,7 +30,10 @@ export interface RunAfter {
 export interface EmpPrep {
   /** allowed[d*T + t] */
   allowed: Uint8Array;
-  /** forbidNext[a*T + b]: b may not be worked the day after a (succession or rest). */
+  /**
+   * forbidNext[(d*T + a)*T + b]: b may not be worked on day d+1 after a on day d (succession, or
+   * real rest: it depends on the day when a clock change falls between them).
+   */
   forbidNext: Uint8Array;
   maxCons: number;
   minCons: number;
@@ -132,11 +135,15 @@ export function prepare(instance: Instance): Prep {
       for (let t = 0; t < T; t++)
         allowed[d * T + t] =
           emp.allowed[d]?.[t] === true && (emp.maxShiftsPerType[t] ?? 0) > 0 && !clashesWithFixed(instance, emp, d, t) ? 1 : 0;
-    const forbidNext = new Uint8Array(T * T);
-    instance.shiftTypes.forEach((s, a) => {
-      for (let b = 0; b < T; b++)
-        if (s.cannotFollow.includes(b) || restMinutes(instance, a, b, 1) < emp.minRestMinutes) forbidNext[a * T + b] = 1;
-    });
+    const forbidNext = new Uint8Array(D * T * T);
+    for (let d = 0; d < D; d++)
+      instance.shiftTypes.forEach((s, a) => {
+        const end = d * 1440 + s.startMinute + s.durationMinutes;
+        for (let b = 0; b < T; b++) {
+          const rest = realMinutes(instance, end, (d + 1) * 1440 + (instance.shiftTypes[b]?.startMinute ?? 0));
+          if (s.cannotFollow.includes(b) || rest < emp.minRestMinutes) forbidNext[(d * T + a) * T + b] = 1;
+        }
+      });
     const cell = new Float64Array(D * (T + 1));
     for (let d = 0; d < D; d++)
       for (let t = 0; t < T; t++) {
@@ -205,7 +212,7 @@ function clashesWithFixed(instance: Instance, emp: EmployeeSpec, d: number, t: n
   for (const f of emp.fixed ?? []) {
     if (f.day === d) return true;
     const fStart = f.day * 1440 + f.startMinute;
-    const rest = fStart >= start ? fStart - end : start - (fStart + f.durationMinutes);
+    const rest = fStart >= start ? realMinutes(instance, end, fStart) : realMinutes(instance, fStart + f.durationMinutes, start);
     if (rest < emp.minRestMinutes) return true;
     if (f.type === null) continue;
     if (f.day === d - 1 && instance.shiftTypes[f.type]?.cannotFollow.includes(t)) return true;
@@ -324,7 +331,7 @@ export function rowFeasible(p: Prep, e: number, row: Int16Array, off: number): b
     if (working && run > ep.maxCons) return false;
     if (t >= 0) {
       if (!ep.allowed[d * T + t]) return false;
-      if (prev >= 0 && ep.forbidNext[prev * T + t]) return false;
+      if (prev >= 0 && ep.forbidNext[((d - 1) * T + prev) * T + t]) return false;
       const c = (counts[t] as number) + 1;
       if (c > (ep.typeCap[t] as number)) return false;
       counts[t] = c;

@@ -268,6 +268,26 @@ describe('solve with fixed shifts', () => {
     expect(r.hardViolations).toEqual([]);
   });
 
+  it('keeps real rest across a clock change: an hour less when the clock springs forward', () => {
+    const L = makeShiftType({ id: 'L', startMinute: 14 * 60, durationMinutes: 8 * 60 });
+    const M = makeShiftType({ id: 'M', startMinute: 9 * 60, durationMinutes: 8 * 60 });
+    const demand = (d: number) => [
+      { requirement: d === 0 ? 1 : 0, weightUnder: 100, weightOver: 1 },
+      { requirement: d === 1 ? 1 : 0, weightUnder: 100, weightOver: 1 },
+    ];
+    const inst = makeInstance({
+      days: 2,
+      shiftTypes: [L, M],
+      employees: [makeEmployee(2, 2, { minRestMinutes: 11 * 60 })],
+      cover: [demand(0), demand(1)],
+    });
+    expect(solve(inst, { seed: 1, maxIterations: 500 }).assignment).toEqual([[0, 1]]);
+    const spring = { ...inst, clockChanges: [{ minute: 1440 + 120, delta: 60 }] };
+    const r = solve(spring, { seed: 1, maxIterations: 500 });
+    expect(r.assignment[0]!.filter((t) => t !== null)).toHaveLength(1);
+    expect(r.hardViolations).toEqual([]);
+  });
+
   it('throws InfeasibleInstanceError when the bookings alone break a maximum', () => {
     expect(() => solve(week({ maxTotalMinutes: 480, fixed: [early(1), early(2)] }), { seed: 1, maxIterations: 100 })).toThrow(InfeasibleInstanceError);
   });
