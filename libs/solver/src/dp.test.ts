@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkAssignment } from './check.ts';
 import { DpWorkspace } from './dp.ts';
-import type { Instance } from './model.ts';
-import { OFF, prepare, rowFeasible, terminalPenalty } from './prep.ts';
+import type { EmployeeSpec, Instance } from './model.ts';
+import { OFF, type Prep, prepare, rowFeasible, terminalPenalty } from './prep.ts';
 import { makeEmployee, makeInstance, makeShiftType } from './test-factories.ts';
 
 /** One employee, 8 days, 2 types, random rules; random choice costs. */
@@ -24,6 +24,37 @@ const arbCase = fc.record({
   window: fc.option(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 8 })), { nil: undefined }),
 });
 
+/** The case's employee over 8 days and 2 types. */
+function employeeOf(c: Case, extra: Partial<EmployeeSpec> = {}): EmployeeSpec {
+  return makeEmployee(8, 2, {
+    allowed: c.allowed,
+    maxShiftsPerType: c.caps,
+    maxTotalMinutes: c.maxShifts * 480,
+    minTotalMinutes: c.minShifts * 480,
+    maxConsecutiveWorkDays: c.maxCons,
+    minConsecutiveWorkDays: c.minCons,
+    minConsecutiveDaysOff: c.minOff,
+    maxWeekends: c.maxWeekends,
+    ...(c.week ? { maxWeekMinutes: c.week.max, minWeekMinutes: c.week.min } : {}),
+    ...extra,
+  });
+}
+
+type Case = typeof arbCase extends fc.Arbitrary<infer C> ? C : never;
+
+/** The DP's objective for a row: choice costs + terminal penalty (weekends count days worked by a fixed shift too). */
+function rowCost(p: Prep, c: Case, choiceCost: Float64Array, r: number[], fixedDays: ReadonlySet<number> = new Set()): number {
+  let s = 0;
+  let minutes = 0;
+  const weekends = new Set<number>();
+  r.forEach((t, d) => {
+    s += choiceCost[d * 3 + (t < 0 ? 2 : t)]!;
+    if (t >= 0) minutes += c.dur[t]!;
+    if ((t >= 0 || fixedDays.has(d)) && (c.firstWeekday + d) % 7 >= 5) weekends.add(Math.floor((c.firstWeekday + d) / 7));
+  });
+  return s + terminalPenalty(p, p.emps[0]!, minutes, weekends.size);
+}
+
 describe('DpWorkspace.solve', () => {
   it('finds the cheapest feasible row, as brute force does', () => {
     fc.assert(
@@ -37,17 +68,7 @@ describe('DpWorkspace.solve', () => {
             makeShiftType({ id: 'L', durationMinutes: c.dur[1]!, cannotFollow: c.follow ? [0] : [] }),
           ],
           employees: [
-            makeEmployee(days, 2, {
-              allowed: c.allowed,
-              maxShiftsPerType: c.caps,
-              maxTotalMinutes: c.maxShifts * 480,
-              minTotalMinutes: c.minShifts * 480,
-              maxConsecutiveWorkDays: c.maxCons,
-              minConsecutiveWorkDays: c.minCons,
-              minConsecutiveDaysOff: c.minOff,
-              maxWeekends: c.maxWeekends,
-              ...(c.week ? { maxWeekMinutes: c.week.max, minWeekMinutes: c.week.min } : {}),
-            }),
+            employeeOf(c),
           ],
           weights: { fairnessHours: 0.5, fairnessWeekends: 0.3, cost: 0 },
         });
@@ -58,19 +79,7 @@ describe('DpWorkspace.solve', () => {
         let best = Number.POSITIVE_INFINITY;
         const rows: number[][] = [];
         const row = new Array<number>(days).fill(OFF);
-        const cost = (r: number[]): number => {
-          let s = 0;
-          let minutes = 0;
-          const weekends = new Set<number>();
-          r.forEach((t, d) => {
-            s += choiceCost[d * 3 + (t < 0 ? 2 : t)]!;
-            if (t >= 0) {
-              minutes += c.dur[t]!;
-              if ((c.firstWeekday + d) % 7 >= 5) weekends.add(Math.floor((c.firstWeekday + d) / 7));
-            }
-          });
-          return s + terminalPenalty(p, ep, minutes, weekends.size);
-        };
+        const cost = (r: number[]): number => rowCost(p, c, choiceCost, r);
         const rec = (d: number): void => {
           if (d === days) {
             const asg = [row.map((t) => (t < 0 ? null : t))];
@@ -145,17 +154,8 @@ describe('DpWorkspace.solve with fixed shifts', () => {
           firstWeekday: c.firstWeekday,
           shiftTypes,
           employees: [
-            makeEmployee(days, 2, {
-              allowed: c.allowed,
-              maxShiftsPerType: c.caps,
-              maxTotalMinutes: c.maxShifts * 480,
-              minTotalMinutes: c.minShifts * 480,
-              maxConsecutiveWorkDays: c.maxCons,
-              minConsecutiveWorkDays: c.minCons,
-              minConsecutiveDaysOff: c.minOff,
-              maxWeekends: c.maxWeekends,
+            employeeOf(c, {
               minRestMinutes: minRest,
-              ...(c.week ? { maxWeekMinutes: c.week.max, minWeekMinutes: c.week.min } : {}),
               fixed: fixed.map((f) => ({ day: f.day, startMinute: f.late ? 22 * 60 : 6 * 60, durationMinutes: 480, type: f.type })),
               knownDaysBefore: knownBefore,
               knownDaysAfter: knownAfter,
@@ -168,17 +168,7 @@ describe('DpWorkspace.solve with fixed shifts', () => {
         const ep = p.emps[0]!;
         const fixedIn = new Set(fixed.filter((f) => f.day >= 0 && f.day < days).map((f) => f.day));
         const choiceCost = Float64Array.from(c.costs);
-        const cost = (r: number[]): number => {
-          let s = 0;
-          let minutes = 0;
-          const weekends = new Set<number>();
-          r.forEach((t, d) => {
-            s += choiceCost[d * 3 + (t < 0 ? 2 : t)]!;
-            if (t >= 0) minutes += c.dur[t]!;
-            if ((t >= 0 || fixedIn.has(d)) && (c.firstWeekday + d) % 7 >= 5) weekends.add(Math.floor((c.firstWeekday + d) / 7));
-          });
-          return s + terminalPenalty(p, ep, minutes, weekends.size);
-        };
+        const cost = (r: number[]): number => rowCost(p, c, choiceCost, r, fixedIn);
         let best = Number.POSITIVE_INFINITY;
         const disagree: number[][] = [];
         const row = new Array<number>(days).fill(OFF);
