@@ -1,8 +1,11 @@
 /**
  * Independent check of a roster as stored in Postgres: rebuilds the assignment from the shift rows
  * of a schedule (generated ones; manual shifts are the manager's) and runs @rota/solver's hard-rule
- * checker on the instance loaded for the run. Finds
- * what the write could get wrong (a shift twice, two shifts on one day, a broken rule).
+ * checker on the instance loaded for the run — with the employees' bookings around and inside the
+ * period as they are now (other live schedules, manual shifts: rest, successions, one shift a day
+ * and runs across the period's edges), so a rule broken by a booking next to the roster is
+ * reported, also one made after the roster was written. Finds what the write could get wrong (a
+ * shift twice, two shifts on one day, a broken rule).
  */
 import type { Queryable } from '@rota/db';
 import { checkAssignment, type Assignment, type HardViolation } from '@rota/solver';

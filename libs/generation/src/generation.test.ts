@@ -148,7 +148,7 @@ describe('loadInstance + writeResult', () => {
 
     const refused = writeResult(tdb.db, second.loaded, second.r.assignment, summary(second.r));
     await expect(refused).rejects.toThrow(GenerationConflictError);
-    await expect(refused).rejects.toThrow(/booked by another schedule .* since it was computed/);
+    await expect(refused).rejects.toThrow(/broken by bookings made by another schedule or a manual shift since it was computed/);
     expect((await tdb.db.query(`SELECT count(*)::int AS n FROM schedules WHERE period_start = '2030-03-08'`)).rows[0]).toEqual({ n: 0 });
 
     // The retry (what the worker does next) loads the first roster's days as booked.

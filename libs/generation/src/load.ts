@@ -5,10 +5,10 @@
  * approved time off, per-type caps, shift requests, the active templates with their forbidden
  * successions, and demand (a missing demand row means 0 required).
  */
-import { DEFAULT_SOFT_WEIGHTS, type EmployeeSpec, type Instance, type ShiftRequest, type ShiftType } from '@rota/solver';
+import { DEFAULT_SOFT_WEIGHTS, type EmployeeSpec, type FixedShift, type Instance, type ShiftRequest, type ShiftType } from '@rota/solver';
 import type { Queryable } from '@rota/db';
 import { runOptionsSchema, type RunOptions, type RunStatus } from './job.ts';
-import { addDays, dayNumber, isoWeekday, minutesOfTime } from './time.ts';
+import { addDays, clockChanges, dayNumber, isoWeekday, minutesOfTime } from './time.ts';
 
 /** Input that will never work (unknown department, no templates, …): fail the run, never retry. */
 export class InvalidGenerationInputError extends Error {
@@ -25,6 +25,79 @@ export const BOOKED_ELSEWHERE = {
   where: (department: string, periodStart: string, periodEnd: string): string =>
     `s.status <> 'cancelled' AND NOT (s.source = 'generated' AND sc.department_id = ${department} AND sc.period_start = ${periodStart} AND sc.period_end = ${periodEnd})`,
 };
+
+/** What the solver must know of an employee's bookings around a generation (see loadBookings). */
+export type EmployeeContext = Required<Pick<EmployeeSpec, 'fixed' | 'knownDaysBefore' | 'knownDaysAfter'>>;
+
+export type BookingScope = {
+  departmentId: string;
+  periodStart: string;
+  periodEnd: string;
+  employeeIds: readonly string[];
+  /** instance.shiftTypes[t] is template templateIds[t]. */
+  templateIds: readonly string[];
+  /** Days read before and after the period (contextWindow). */
+  window: number;
+};
+
+/**
+ * Days of bookings every rule needs around the period: a run of working days or days off is
+ * followed until it ends or reaches its limit (max(max consecutive working days, min consecutive
+ * working days, min days off) + 1), and rest reaches back over whole days (a shift of up to a
+ * day ending the day after it starts, then the rest).
+ */
+export function contextWindow(employees: readonly Pick<EmployeeSpec, 'maxConsecutiveWorkDays' | 'minConsecutiveWorkDays' | 'minConsecutiveDaysOff' | 'minRestMinutes'>[]): number {
+  let w = 2;
+  for (const e of employees) {
+    w = Math.max(w, Math.max(e.maxConsecutiveWorkDays, e.minConsecutiveWorkDays, e.minConsecutiveDaysOff) + 1, 2 + Math.ceil(e.minRestMinutes / 1440));
+  }
+  return w;
+}
+
+/**
+ * The employees' bookings (BOOKED_ELSEWHERE) from `window` days before the period to `window`
+ * days after it, as the solver's fixed shifts, plus the in-period ones as rows (they cover
+ * demand). A side of the window counts as known — a day there without a booking is a day off,
+ * and runs continue across the period's edge into it — when it is planned: the department has a
+ * live schedule overlapping it, or the employee has a booking in it. Otherwise (the first roster
+ * of a department, the future not yet planned) runs touching the period's edge stay exempt from
+ * the minimum-length rules, as before; bookings still count for rest and successions.
+ */
+export async function loadBookings(q: Queryable, b: BookingScope): Promise<{ context: EmployeeContext[]; inPeriod: { employee_id: string; template_id: string; date: string }[] }> {
+  const [booked, planned] = await Promise.all([
+    q.query<{ employee_id: string; template_id: string; date: string; day: number; start_time: string; duration_minutes: number }>(
+      `SELECT s.employee_id, s.template_id, to_char(s.date, 'YYYY-MM-DD') AS date, (s.date - $2::date) AS day,
+              t.start_time::text AS start_time, t.duration_minutes
+         FROM ${BOOKED_ELSEWHERE.from} JOIN shift_templates t ON t.id = s.template_id
+        WHERE s.employee_id = ANY($1::bigint[]) AND s.date BETWEEN $2::date - $5::int AND $3::date + $5::int
+          AND ${BOOKED_ELSEWHERE.where('$4', '$2', '$3')}
+        ORDER BY s.employee_id, s.date, s.starts_at`,
+      [b.employeeIds, b.periodStart, b.periodEnd, b.departmentId, b.window]),
+    q.query<{ before: boolean; after: boolean }>(
+      `SELECT bool_or(period_start < $2::date AND period_end >= $2::date - $4::int) AS before,
+              bool_or(period_end > $3::date AND period_start <= $3::date + $4::int) AS after
+         FROM schedules WHERE department_id = $1 AND status <> 'archived'`,
+      [b.departmentId, b.periodStart, b.periodEnd, b.window]),
+  ]);
+  const D = dayNumber(b.periodEnd) - dayNumber(b.periodStart) + 1;
+  const tIndex = new Map(b.templateIds.map((id, i) => [id, i]));
+  const eIndex = new Map(b.employeeIds.map((id, i) => [id, i]));
+  const plannedBefore = planned.rows[0]?.before === true;
+  const plannedAfter = planned.rows[0]?.after === true;
+  const fixed: FixedShift[][] = b.employeeIds.map(() => []);
+  for (const r of booked.rows) {
+    fixed[eIndex.get(r.employee_id)!]!.push({
+      day: r.day, startMinute: minutesOfTime(r.start_time), durationMinutes: r.duration_minutes, type: tIndex.get(r.template_id) ?? null,
+    });
+  }
+  const context = fixed.map((f): EmployeeContext => ({
+    fixed: f,
+    knownDaysBefore: plannedBefore || f.some((x) => x.day < 0) ? b.window : 0,
+    knownDaysAfter: plannedAfter || f.some((x) => x.day >= D) ? b.window : 0,
+  }));
+  const inPeriod = booked.rows.filter((r) => r.day >= 0 && r.day < D).map(({ employee_id, template_id, date }) => ({ employee_id, template_id, date }));
+  return { context, inPeriod };
+}
 
 export type RunRow = {
   id: string;
@@ -51,6 +124,8 @@ export type LoadedInstance = {
   employeeIds: string[];
   /** instance.shiftTypes[t] is template templates[t]. */
   templates: LoadedTemplate[];
+  /** Days of bookings read around the period (contextWindow); the write reads them again. */
+  contextWindow: number;
 };
 
 // Schema defaults of contracts (0001_core.sql), for employees without a contract.
@@ -157,7 +232,7 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
   const employeeIds = emps.rows.map((e) => e.id);
   const eIndex = new Map(employeeIds.map((id, i) => [id, i]));
 
-  const [limits, avail, timeOff, requests, demand, booked] = await Promise.all([
+  const [limits, avail, timeOff, requests, demand] = await Promise.all([
     q.query<{ employee_id: string; template_id: string; max_shifts: number }>(
       'SELECT employee_id, template_id, max_shifts FROM employee_shift_limits WHERE employee_id = ANY($1::bigint[])', [employeeIds]),
     q.query<{ employee_id: string; weekday: number; start_time: string; end_time: string }>(
@@ -174,14 +249,6 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
       `SELECT template_id, to_char(date, 'YYYY-MM-DD') AS date, required, weight_under, weight_over
          FROM demand WHERE department_id = $1 AND date BETWEEN $2 AND $3`,
       [run.department_id, start, end]),
-    // Shifts the employees already have in the period outside this generation's own output: manual
-    // shifts (in any live schedule) and shifts of other live schedules (other departments or
-    // periods). The solver leaves those days free, so nobody is booked twice on a day.
-    q.query<{ employee_id: string; template_id: string; date: string }>(
-      `SELECT s.employee_id, s.template_id, to_char(s.date, 'YYYY-MM-DD') AS date
-         FROM ${BOOKED_ELSEWHERE.from}
-        WHERE s.employee_id = ANY($1::bigint[]) AND s.date BETWEEN $2 AND $3 AND ${BOOKED_ELSEWHERE.where('$4', '$2', '$3')}`,
-      [employeeIds, start, end, run.department_id]),
   ]);
 
   const caps = new Map<string, number>();
@@ -197,12 +264,6 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     const set = off.get(t.employee_id) ?? new Set<number>();
     for (let d = dayOf(t.start_date); d <= dayOf(t.end_date); d++) set.add(d);
     off.set(t.employee_id, set);
-  }
-
-  for (const b of booked.rows) {
-    const set = off.get(b.employee_id) ?? new Set<number>();
-    set.add(dayOf(b.date));
-    off.set(b.employee_id, set);
   }
 
   const weekdays = dates.map(isoWeekday);
@@ -257,15 +318,26 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     row[t] = { requirement: r.required, weightUnder: r.weight_under, weightOver: r.weight_over };
   }
 
+  // Shifts the employees already have outside this generation's own output (manual shifts in any
+  // live schedule, shifts of other live schedules), around and inside the period: the solver's
+  // fixed shifts. Inside the period their days take no generated shift and count toward the
+  // period's limits; around it they count for rest, successions and runs of days.
+  const window = contextWindow(employees);
+  const booked = await loadBookings(q, { departmentId: run.department_id, periodStart: start, periodEnd: end, employeeIds, templateIds: tpl.rows.map((t) => t.id), window });
+  employees.forEach((e, i) => Object.assign(e, booked.context[i]));
+
   // A booked shift of this department's own templates already covers one person of that demand.
-  for (const b of booked.rows) {
+  for (const b of booked.inPeriod) {
     const t = tIndex.get(b.template_id);
     const c = t === undefined ? undefined : cover[dayOf(b.date)]?.[t];
     if (c && c.requirement > 0) c.requirement -= 1;
   }
 
+  // Shift times are wall clock; rest is real time across a DST change of the department's zone.
+  const changes = clockChanges(d0.timezone, start, -window, D - 1 + window);
   const w = opts.data.weights ?? {};
   const instance: Instance = {
+    ...(changes.length > 0 ? { clockChanges: changes } : {}),
     days: D,
     firstWeekday: isoWeekday(start) - 1,
     shiftTypes,
@@ -288,5 +360,6 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     instance,
     employeeIds,
     templates: tpl.rows.map((t, i) => ({ id: t.id, code: t.code, startMinute: shiftTypes[i]!.startMinute, durationMinutes: t.duration_minutes })),
+    contextWindow: window,
   };
 }

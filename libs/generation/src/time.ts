@@ -55,3 +55,30 @@ export function zonedInstant(iso: string, minute: number, tz: string): Date {
   guess = local - o2;
   return new Date(guess);
 }
+
+/**
+ * The clock changes (DST) of `tz` on the days `fromDay`..`toDay` counted from `originIso`: the
+ * wall-clock minute of that timeline (from local midnight of `originIso`) at which the clock
+ * jumps, and by how many minutes (+60 forward, −60 back). A spring-forward change is placed
+ * inside the skipped hour, a fall-back one at the start of the repeated hour: either way every
+ * gap between two real wall-clock times contains it exactly when the real gap differs.
+ */
+export function clockChanges(tz: string, originIso: string, fromDay: number, toDay: number): { minute: number; delta: number }[] {
+  const out: { minute: number; delta: number }[] = [];
+  for (let k = fromDay; k <= toDay; k++) {
+    const iso = addDays(originIso, k);
+    const offset = (minute: number): number => dayNumber(iso) * DAY_MS + minute * 60_000 - zonedInstant(iso, minute, tz).getTime();
+    const before = offset(0);
+    const after = offset(1440);
+    if (before === after) continue;
+    let lo = 0;
+    let hi = 1440;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (offset(mid) === after) hi = mid;
+      else lo = mid;
+    }
+    out.push({ minute: k * 1440 + hi, delta: (after - before) / 60_000 });
+  }
+  return out;
+}

@@ -14,7 +14,7 @@ import type { PoolClient } from 'pg';
 import { recordEvent, type ChangeEvent } from '@rota/events';
 import { checkAssignment, coverCounts, openSlots, type Assignment, type ScoreBreakdown } from '@rota/solver';
 import type { RunResult, RunStatus } from './job.ts';
-import { BOOKED_ELSEWHERE, InvalidGenerationInputError, type LoadedInstance } from './load.ts';
+import { InvalidGenerationInputError, loadBookings, type LoadedInstance } from './load.ts';
 import { addDays, zonedInstant } from './time.ts';
 
 export type SolveSummary = {
@@ -136,30 +136,30 @@ export class GenerationConflictError extends Error {
 }
 
 /**
- * The load blocked every day an employee was already booked elsewhere; a concurrent write may
- * have booked more since. The write locks its employees' rows — the lock a manual shift edit
- * takes too (services/api rules/load.ts), so both kinds of writer are serialized per employee;
- * in id order, and after the schedule row, so neither two roster writes nor a roster write and a
- * manual edit can deadlock — and then looks again with the load's own rule, inside the write
- * transaction.
+ * The roster was solved and checked against the bookings around and inside the period as the
+ * load saw them; a concurrent write may have booked more since (a roster of an overlapping or
+ * adjacent period, a manual shift). The write locks its employees' rows — the lock a manual shift
+ * edit takes too (services/api rules/load.ts), so both kinds of writer are serialized per
+ * employee; in id order, and after the schedule row, so neither two roster writes nor a roster
+ * write and a manual edit can deadlock — then reads the bookings again with the load's own rule
+ * (loadBookings) and runs the independent checker on the roster with them. Returns the
+ * violations it found (none, or it throws): the result's `hardViolations`.
  */
-async function assertStillFree(q: Queryable, loaded: LoadedInstance, rows: readonly ShiftRow[]): Promise<void> {
-  const booked = rows.filter((r) => r.employeeId !== null);
-  if (booked.length === 0) return;
-  const ids = [...new Set(booked.map((r) => r.employeeId!))];
-  await q.query('SELECT id FROM employees WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [ids]);
-  const taken = await q.query<{ employee_id: string; date: string }>(
-    `SELECT DISTINCT s.employee_id, to_char(s.date, 'YYYY-MM-DD') AS date
-       FROM ${BOOKED_ELSEWHERE.from}
-       JOIN unnest($1::bigint[], $2::date[]) AS r(employee_id, date) ON r.employee_id = s.employee_id AND r.date = s.date
-      WHERE ${BOOKED_ELSEWHERE.where('$3', '$4', '$5')}
-      LIMIT 20`,
-    [booked.map((r) => r.employeeId), booked.map((r) => r.date), loaded.departmentId, loaded.periodStart, loaded.periodEnd]);
-  if (taken.rows.length > 0) {
-    const sample = taken.rows.slice(0, 3).map((t) => `employee ${t.employee_id} on ${t.date}`).join(', ');
+async function checkWithFreshBookings(q: Queryable, loaded: LoadedInstance, assignment: Assignment, rows: readonly ShiftRow[]): Promise<number> {
+  const ids = [...new Set(rows.flatMap((r) => (r.employeeId === null ? [] : [r.employeeId])))];
+  if (ids.length > 0) await q.query('SELECT id FROM employees WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [ids]);
+  const { context } = await loadBookings(q, {
+    departmentId: loaded.departmentId, periodStart: loaded.periodStart, periodEnd: loaded.periodEnd,
+    employeeIds: loaded.employeeIds, templateIds: loaded.templates.map((t) => t.id), window: loaded.contextWindow,
+  });
+  const instance = { ...loaded.instance, employees: loaded.instance.employees.map((e, i) => ({ ...e, ...context[i] })) };
+  const violations = checkAssignment(instance, assignment);
+  if (violations.length > 0) {
+    const sample = violations.slice(0, 3).map((v) => `employee ${v.employeeId}: ${v.rule} (${v.message})`).join('; ');
     throw new GenerationConflictError(
-      `${taken.rows.length === 20 ? '20 or more' : taken.rows.length} employee-day(s) of this roster were booked by another schedule or a manual shift since it was computed (${sample}); retrying with fresh data`);
+      `${violations.length} hard rule(s) of this roster broken by bookings made by another schedule or a manual shift since it was computed (${sample}); retrying with fresh data`);
   }
+  return violations.length;
 }
 
 export async function writeResult(db: Db, loaded: LoadedInstance, assignment: Assignment, solve: SolveSummary, opts: WriteOptions = {}): Promise<WriteOutcome> {
@@ -198,7 +198,7 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
     }
     // After the schedule row (locked by the upsert above): a manual shift edit locks its schedule,
     // then its employee — the same order, so the two writers cannot deadlock.
-    await assertStillFree(q, loaded, rows);
+    const hardViolations = await checkWithFreshBookings(q, loaded, assignment, rows);
     const tShifts = performance.now();
     const up = await upsertShifts(q, schedule.id, schedule.inserted, loaded, rows);
     const shiftsMs = performance.now() - tShifts;
@@ -209,7 +209,7 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
     const result: RunResult = {
       scheduleId: schedule.id,
       scheduleVersion: schedule.version,
-      hardViolations: violations.length,
+      hardViolations,
       coveragePct: demandSlots === 0 ? 100 : round((coveredSlots / demandSlots) * 100, 2),
       demandSlots,
       coveredSlots,

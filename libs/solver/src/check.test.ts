@@ -107,3 +107,78 @@ describe('checkAssignment', () => {
     expect(rules(sunday, [[0, _, _, _, _, _, 0]])).toEqual(['max-weekends']);
   });
 });
+
+describe('checkAssignment with fixed shifts (bookings the instance does not decide)', () => {
+  // A week Monday..Sunday; N = night 22:00–06:00 (no early the day after), E = early 06:00–14:00.
+  const N = makeShiftType({ id: 'N', startMinute: 22 * 60, durationMinutes: 8 * 60, cannotFollow: [1] });
+  const E = makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 });
+  const week = (rules: Partial<EmployeeSpec>): Instance => oneEmployee(7, { minRestMinutes: 11 * 60, ...rules }, { shiftTypes: [N, E] });
+  const night = (day: number) => ({ day, startMinute: 22 * 60, durationMinutes: 8 * 60, type: 0 });
+  const early = (day: number) => ({ day, startMinute: 6 * 60, durationMinutes: 8 * 60, type: 1 });
+
+  it("reports last week's Sunday night followed by Monday's early shift: no rest, forbidden succession", () => {
+    const inst = week({ fixed: [night(-1)] });
+    expect(checkAssignment(inst, [[1, _, _, _, _, _, _]])).toMatchObject([
+      { rule: 'min-rest', day: 0, message: expect.stringContaining('only 0 minutes') },
+      { rule: 'forbidden-succession', day: 0 },
+    ]);
+    expect(rules(inst, [[_, 1, _, _, _, _, _]])).toEqual([]);
+  });
+
+  it("reports the last day's night followed by next week's booked early shift", () => {
+    const inst = week({ fixed: [early(7)] });
+    expect(rules(inst, [[_, _, _, _, _, _, 0]])).toEqual(['min-rest', 'forbidden-succession']);
+    expect(rules(inst, [[_, _, _, _, _, 0, _]])).toEqual([]);
+  });
+
+  it('counts working days in a row across the edges through the known days', () => {
+    const lastWeek = [-6, -5, -4, -3, -2, -1].map(early);
+    const inst = week({ maxConsecutiveWorkDays: 6, fixed: lastWeek, knownDaysBefore: 7 });
+    expect(checkAssignment(inst, [[1, 1, 1, 1, 1, _, _]])).toMatchObject([
+      { rule: 'max-consecutive-work', day: -6, message: expect.stringContaining('11 working days') },
+    ]);
+    expect(rules(inst, [[_, 1, 1, 1, 1, 1, _]])).toEqual([]);
+    // Nothing known before day 0: the bookings still matter for rest, not for runs.
+    expect(rules(week({ maxConsecutiveWorkDays: 6, fixed: lastWeek }), [[1, 1, 1, 1, 1, _, _]])).toEqual([]);
+  });
+
+  it('applies the minimum runs to runs the horizon closes, not to those touching the last known day', () => {
+    // Worked on day -1, off on day 0 only: a one-day break.
+    const inst = week({ minConsecutiveDaysOff: 2, fixed: [early(-2), early(-1)], knownDaysBefore: 3 });
+    expect(checkAssignment(inst, [[_, 1, _, _, _, _, _]])).toMatchObject([{ rule: 'min-consecutive-off', day: 0 }]);
+    expect(rules(inst, [[_, _, 1, _, _, _, _]])).toEqual([]);
+    // A one-day working run on day -1 ended by day 0.
+    const short = week({ minConsecutiveWorkDays: 2, fixed: [early(-1)], knownDaysBefore: 3 });
+    expect(checkAssignment(short, [[_, _, _, _, _, _, _]])).toMatchObject([{ rule: 'min-consecutive-work', day: -1 }]);
+    expect(rules(short, [[1, _, _, _, _, _, _]])).toEqual([]);
+    // After the horizon: a booking on day 8 leaves day 7 as a one-day break after day 6.
+    const after = week({ minConsecutiveDaysOff: 2, fixed: [early(8)], knownDaysAfter: 3 });
+    expect(checkAssignment(after, [[_, _, _, _, _, _, 1]])).toMatchObject([{ rule: 'min-consecutive-off', day: 7 }]);
+    expect(rules(after, [[_, _, _, _, _, 1, _]])).toEqual([]);
+  });
+
+  it('counts a booked shift inside the horizon as a worked day toward the period totals', () => {
+    const inst = week({ fixed: [early(5)], maxTotalMinutes: 16 * 60, maxShiftsPerType: [7, 1], maxWeekends: 0, maxConsecutiveWorkDays: 2 });
+    expect(rules(inst, [[_, _, _, _, _, _, _]])).toEqual(['max-weekends']);
+    expect(rules(inst, [[_, 1, _, 1, 1, _, _]])).toEqual([
+      'max-shifts-per-type', 'max-total-minutes', 'max-consecutive-work', 'max-weekends',
+    ]);
+    // A second shift on the booked day.
+    expect(rules(week({ fixed: [early(2)] }), [[_, _, 1, _, _, _, _]])).toEqual(['one-shift-per-day']);
+  });
+
+  it('measures rest in real minutes across a clock change', () => {
+    // L ends 22:00 on day 0, M starts 09:00 on day 1: 11 hours on the wall clock.
+    const L = makeShiftType({ id: 'L', startMinute: 14 * 60, durationMinutes: 8 * 60 });
+    const M = makeShiftType({ id: 'M', startMinute: 9 * 60, durationMinutes: 8 * 60 });
+    const inst = oneEmployee(3, { minRestMinutes: 11 * 60 }, { shiftTypes: [L, M] });
+    expect(rules(inst, [[0, 1, _]])).toEqual([]);
+    // Spring forward at 02:00 on day 1: only 10 real hours.
+    const spring = { ...inst, clockChanges: [{ minute: 1440 + 120, delta: 60 }] };
+    expect(checkAssignment(spring, [[0, 1, _]])).toMatchObject([{ rule: 'min-rest', day: 1, message: expect.stringContaining('only 600 minutes') }]);
+    expect(rules(spring, [[_, 0, 1]])).toEqual([]);
+    // Against a booked shift too.
+    const booked = { ...spring, employees: [{ ...spring.employees[0]!, fixed: [{ day: 0, startMinute: 14 * 60, durationMinutes: 480, type: null }] }] };
+    expect(rules(booked, [[_, 1, _]])).toEqual(['min-rest']);
+  });
+});

@@ -6,7 +6,7 @@
  * cheapest, which is exact because all constraints and the terminal cost depend on the resources
  * only. The state space is dense-indexed (it is small: ~30k states for a 28-day, 3-type case).
  */
-import { type EmpPrep, OFF, type Prep, terminalPenalty } from './prep.ts';
+import { type EmpPrep, OFF, type Prep, endFeasible, terminalPenalty } from './prep.ts';
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -15,6 +15,11 @@ function gcd(a: number, b: number): number {
 
 interface Layout {
   unit: number;
+  /** Values of `last`: types 0..T-1, T = off, T+1 = a fixed shift (only when the employee has fixed days). */
+  LAST: number;
+  /** Per day: bounds on the week's generated minutes (units), the fixed minutes of the week taken off. */
+  weekMaxU: Int32Array;
+  weekMinU: Int32Array;
   R: number;
   workCap: number;
   offCap: number;
@@ -73,7 +78,7 @@ export class DpWorkspace {
     for (let t = 0; t < T; t++)
       if ((allowedDays[t] as number) > 0 && (ep.typeCap[t] as number) < (allowedDays[t] as number)) {
         binding.push(t);
-        bindingCap.push(ep.typeCap[t] as number);
+        bindingCap.push(Math.max(0, ep.typeCap[t] as number));
       }
     const tcRadix = bindingCap.map((c) => c + 1);
     const TC = tcRadix.reduce((a, b) => a * b, 1);
@@ -86,11 +91,22 @@ export class DpWorkspace {
     const minWeekU = ep.minWeekMinutes >= 0 ? Math.ceil(ep.minWeekMinutes / unit) : 0;
     const WM = weekTracked ? maxWeekU + 1 : 1;
     const maxU = Math.min(Math.floor(ep.maxMinutes / unit), Math.floor((p.D * maxDur) / unit));
-    const M = maxU + 1;
-    const S = (T + 1) * R * 2 * W1 * TC * WM * M;
+    const M = Math.max(1, maxU + 1);
+    const LAST = ep.fixedDay.includes(1) ? T + 2 : T + 1;
+    const S = LAST * R * 2 * W1 * TC * WM * M;
+    const weekMaxU = new Int32Array(p.D);
+    const weekMinU = new Int32Array(p.D);
+    for (let d = 0; d < p.D; d++) {
+      const fw = ep.fixedWeek[d] as number;
+      weekMaxU[d] = ep.maxWeekMinutes >= 0 ? Math.floor((ep.maxWeekMinutes - fw) / unit) : maxWeekU;
+      weekMinU[d] = ep.minWeekMinutes >= 0 ? Math.ceil((ep.minWeekMinutes - fw) / unit) : 0;
+    }
     if (!(S < 2 ** 26)) throw new Error(`DP state space too large (${S}) for one employee`);
     this.layout = {
       unit,
+      LAST,
+      weekMaxU,
+      weekMinU,
       R,
       workCap,
       offCap,
@@ -135,6 +151,7 @@ export class DpWorkspace {
     winEnd = p.D,
     ub = Number.POSITIVE_INFINITY,
   ): number {
+    if (ep.infeasible) return Number.POSITIVE_INFINITY;
     const L = this.layout;
     const { D, T } = p;
     const { R, W1, TC, WM, M, workCap, offCap, durU, binding, tcRadix } = L;
@@ -222,52 +239,36 @@ export class DpWorkspace {
     const maxU = L.maxU;
     const maxDurU = L.maxDurU;
     const weekTracked = L.weekTracked;
-    const maxWeekU = L.maxWeekU;
-    const minWeekU = L.minWeekU;
     const maxW = ep.maxWeekends;
     const T1 = T + 1;
 
-    // Layer for day 0, from a virtual start.
+    // The start label: the run ending on the day before day 0 (from the known days before the
+    // horizon), or, when nothing is known, an off run long enough for anything and touching the edge.
+    const before = ep.before;
+    const FIXED = T + 1;
     this.gen++;
-    if (ub < Number.POSITIVE_INFINITY) limit = ub - (suffix[0] as number) + 1e-7;
-    let layerStart = 0;
-    {
-      const d = 0;
-      const remain = (D - 1 - d) * maxDurU;
-      const forced = fixed !== null && (d < winStart || d >= winEnd) ? (fixed[fixedOff + d] as number) : -2;
-      // off
-      if (
-        (forced === -2 || forced === OFF) &&
-        0 + remain >= minU &&
-        !(weekTracked && p.closesFullWeek[d] && minWeekU > 0)
-      )
-        push(T, offCap, 1, 0, 0, 0, 0, choiceCost[d * T1 + T] as number, -1, T);
-      for (let t = 0; t < T; t++) {
-        if (!allowed[d * T + t] || ep.maxCons < 1) continue;
-        if (forced !== -2 && forced !== t) continue;
-        const du = durU[t] as number;
-        if (du > maxU || du + remain < minU) continue;
-        let tc = 0;
-        const bi = bindIdx[t] as number;
-        if (bi >= 0) {
-          if ((tcRadix[bi] as number) < 2) continue;
-          tc = place[bi] as number;
-        }
-        const isWe = (p.weekend[d] as number) >= 0;
-        const wk = isWe ? 1 : 0;
-        if (wk > maxW) continue;
-        let wm = 0;
-        if (weekTracked && p.inFullWeek[d]) {
-          wm = du;
-          if (wm > maxWeekU) continue;
-          if (p.closesFullWeek[d] && wm < minWeekU) continue;
-        }
-        push(t, 1, 1, wk, tc, wm, du, choiceCost[d * T1 + t] as number, -1, t);
-      }
+    if (before.edge) {
+      lastA[0] = T;
+      runA[0] = offCap;
+    } else {
+      lastA[0] = before.worked ? FIXED : T;
+      runA[0] = Math.min(before.run, before.worked ? workCap : offCap);
     }
+    initA[0] = before.init ? 1 : 0;
+    wkA[0] = 0;
+    tcA[0] = 0;
+    wmA[0] = 0;
+    minA[0] = 0;
+    costA[0] = 0;
+    parA[0] = -1;
+    chA[0] = T;
+    n = 1;
+    let layerStart = 0;
     let layerEnd = n;
+    const weekMaxU = L.weekMaxU;
+    const weekMinU = L.weekMinU;
 
-    for (let d = 1; d < D; d++) {
+    for (let d = 0; d < D; d++) {
       this.gen++;
       if (ub < Number.POSITIVE_INFINITY) limit = ub - (suffix[d] as number) + 1e-7;
       const remain = (D - 1 - d) * maxDurU;
@@ -276,11 +277,17 @@ export class DpWorkspace {
       const monday = p.isMonday[d] === 1;
       const inWeek = weekTracked && p.inFullWeek[d] === 1;
       const closes = weekTracked && p.closesFullWeek[d] === 1;
+      const wMax = weekMaxU[d] as number;
+      const wMin = weekMinU[d] as number;
       const offCost = choiceCost[d * T1 + T] as number;
       const base = d * T1;
+      const fixedDay = ep.fixedDay[d] === 1;
+      const forbidBase = (d - 1) * T * T;
       const forced = fixed !== null && (d < winStart || d >= winEnd) ? (fixed[fixedOff + d] as number) : -2;
-      const offOk = forced === -2 || forced === OFF;
-      const workOk = forced !== OFF;
+      const offOk = !fixedDay && (forced === -2 || forced === OFF);
+      const workOk = fixedDay || forced !== OFF;
+      // A run of working days starting today touches the horizon's edge when nothing is known before it.
+      const startInit = d === 0 && before.edge ? 1 : 0;
       for (let i = layerStart; i < layerEnd; i++) {
         const last = lastA[i] as number;
         const run = runA[i] as number;
@@ -290,38 +297,43 @@ export class DpWorkspace {
         const wmPrev = monday ? 0 : (wmA[i] as number);
         const mins = minA[i] as number;
         const cost = costA[i] as number;
-        const lastWorked = last < T;
+        const lastWorked = last !== T;
         // Day off.
-        if (offOk && mins + remain >= minU && !(closes && wmPrev < minWeekU)) {
+        if (offOk && mins + remain >= minU && !(closes && (wmPrev < wMin || wmPrev > wMax))) {
           if (lastWorked) {
             if (init || run >= ep.minCons) push(T, 1, 0, wk, tc, wmPrev, mins, cost + offCost, i, T);
           } else {
             push(T, run + 1 > offCap ? offCap : run + 1, init, wk, tc, wmPrev, mins, cost + offCost, i, T);
           }
         }
-        // Work.
+        // Work (a generated shift, or the fixed shift of a fixed day).
         if (!workOk) continue;
         let nrun: number;
         let ninit: number;
         if (lastWorked) {
-          if (run + 1 > ep.maxCons) continue;
           nrun = run + 1;
           ninit = init;
         } else {
           if (!init && run < ep.minOff) continue;
           nrun = 1;
-          ninit = 0;
+          ninit = startInit;
         }
-        if (nrun > workCap) continue;
+        if (nrun > ep.maxCons || nrun > workCap) continue;
         let nwk = wk;
-        if (isWe && !(sunday && lastWorked)) {
+        if (isWe && !(sunday && lastWorked && d > 0)) {
           nwk = wk + 1;
           if (nwk > maxW) continue;
+        }
+        if (fixedDay) {
+          // Its minutes, week minutes and type were taken off the limits up front (prep.ts).
+          if (mins + remain < minU || (closes && (wmPrev < wMin || wmPrev > wMax))) continue;
+          push(FIXED, nrun, ninit, nwk, tc, wmPrev, mins, cost + offCost, i, T);
+          continue;
         }
         for (let t = 0; t < T; t++) {
           if (!allowed[d * T + t]) continue;
           if (forced >= 0 && forced !== t) continue;
-          if (lastWorked && forbid[last * T + t]) continue;
+          if (last < T && forbid[forbidBase + last * T + t]) continue;
           const du = durU[t] as number;
           const nm = mins + du;
           if (nm > maxU || nm + remain < minU) continue;
@@ -336,8 +348,8 @@ export class DpWorkspace {
           let nwm = wmPrev;
           if (inWeek) {
             nwm = wmPrev + du;
-            if (nwm > maxWeekU) continue;
-            if (closes && nwm < minWeekU) continue;
+            if (nwm > wMax) continue;
+            if (closes && nwm < wMin) continue;
           }
           push(t, nrun, ninit, nwk, ntc, nwm, nm, cost + (choiceCost[base + t] as number), i, t);
         }
@@ -346,12 +358,13 @@ export class DpWorkspace {
       layerEnd = n;
     }
 
-    // Terminal: the final run touches the last day, so min-run rules do not apply.
+    // Terminal: the final run against the known days after the horizon (none known: exempt).
     let best = -1;
     let bestCost = Number.POSITIVE_INFINITY;
     for (let i = layerStart; i < layerEnd; i++) {
       const mins = minA[i] as number;
       if (mins < minU) continue;
+      if (!endFeasible(ep, (lastA[i] as number) !== T, runA[i] as number, initA[i] === 1)) continue;
       const c = (costA[i] as number) + terminalPenalty(p, ep, mins * L.unit, wkA[i] as number);
       if (c < bestCost) {
         bestCost = c;

@@ -1,11 +1,12 @@
 export type { HardRule, HardViolation } from './check.ts';
 export { checkAssignment } from './check.ts';
 export { CurtoisParseError, curtoisObjective, parseCurtois } from './curtois.ts';
-export type { Assignment, Cover, EmployeeSpec, Instance, ShiftRequest, ShiftType, SoftWeights } from './model.ts';
+export type { Assignment, ClockChange, Cover, EmployeeSpec, FixedShift, Instance, ShiftRequest, ShiftType, SoftWeights } from './model.ts';
 export {
   DEFAULT_SOFT_WEIGHTS,
   InvalidInstanceError,
   fullWeeks,
+  realMinutes,
   restMinutes,
   targetMinutesOf,
   validateInstance,

@@ -19,6 +19,24 @@ export interface ShiftType {
   payMultiplier?: number;
 }
 
+/**
+ * A shift the employee already has that this instance does not decide: one in another live
+ * schedule, or a manual one. Inside the horizon it makes its day a worked day on which no shift
+ * may be generated, and it counts toward the period's totals (minutes, full-week minutes,
+ * weekends, its type's cap). Outside the horizon it counts only toward runs of working days /
+ * days off (within the known days, see EmployeeSpec.knownDaysBefore) and is a neighbour for rest
+ * and forbidden successions: the period's totals belong to the period it lies in.
+ */
+export interface FixedShift {
+  /** Day it starts on, counted from day 0 (negative: before the horizon; ≥ days: after it). */
+  day: number;
+  /** Wall-clock start on that day, 0..1439, and length in minutes (it may pass midnight). */
+  startMinute: number;
+  durationMinutes: number;
+  /** Index into Instance.shiftTypes when it is one of the instance's types (successions, caps), else null. */
+  type: number | null;
+}
+
 export interface EmployeeSpec {
   id: string;
   /**
@@ -34,9 +52,9 @@ export interface EmployeeSpec {
   maxWeekMinutes?: number;
   minWeekMinutes?: number;
   maxConsecutiveWorkDays: number;
-  /** Working runs shorter than this are forbidden, except runs touching the horizon's first/last day. */
+  /** Working runs shorter than this are forbidden, except runs touching the first/last known day. */
   minConsecutiveWorkDays: number;
-  /** Day-off runs shorter than this are forbidden, except runs touching the horizon's first/last day. */
+  /** Day-off runs shorter than this are forbidden, except runs touching the first/last known day. */
   minConsecutiveDaysOff: number;
   /** A weekend counts as worked when its Saturday or its Sunday is worked. */
   maxWeekends: number;
@@ -46,6 +64,18 @@ export interface EmployeeSpec {
   hourlyCost: number;
   /** Minutes the fairness term measures deviation from. Default: midpoint of min and max total. */
   targetMinutes?: number;
+  /** Shifts already booked, before, inside and after the horizon. Default none. */
+  fixed?: FixedShift[];
+  /**
+   * Days just before day 0 whose bookings `fixed` lists completely: there a day without a fixed
+   * shift is a day off, and runs of working days and of days off continue across the horizon's
+   * first day into them. Default 0: nothing is known, runs touching day 0 are exempt from the
+   * minimum-length rules (as in Curtois & Qu). The minimum-length rules exempt only runs that
+   * touch the first known day.
+   */
+  knownDaysBefore?: number;
+  /** The same after the horizon's last day. Default 0. */
+  knownDaysAfter?: number;
 }
 
 /**
@@ -94,6 +124,17 @@ export const DEFAULT_SOFT_WEIGHTS: Readonly<SoftWeights> = Object.freeze({
   cost: 0.0001,
 });
 
+/**
+ * A change of the local clock (DST): at wall-clock minute `minute` of the horizon's timeline
+ * (minutes from day 0 00:00 local time; negative before it) the clock jumps by `delta` minutes
+ * (+60 when it springs forward, −60 when it falls back). Shift times are wall-clock; rest is
+ * measured in real minutes: the wall-clock gap minus the jumps inside it.
+ */
+export interface ClockChange {
+  minute: number;
+  delta: number;
+}
+
 export interface Instance {
   /** Number of days in the horizon. */
   days: number;
@@ -105,6 +146,8 @@ export interface Instance {
   /** cover[day][type] */
   cover: Cover[][];
   weights: SoftWeights;
+  /** Clock changes around the horizon (see ClockChange). Default none: wall clock = real time. */
+  clockChanges?: ClockChange[];
 }
 
 /** assignment[employee][day] = index of the shift type worked, or null for a day off. */
@@ -135,9 +178,16 @@ export function fullWeeks(instance: Pick<Instance, 'firstWeekday' | 'days'>): [n
   return weeks;
 }
 
+/** Real minutes between two wall-clock minutes of the horizon's timeline (from ≤ to). */
+export function realMinutes(instance: Pick<Instance, 'clockChanges'>, from: number, to: number): number {
+  let gap = to - from;
+  for (const c of instance.clockChanges ?? []) if (c.minute > from && c.minute <= to) gap -= c.delta;
+  return gap;
+}
+
 /**
- * Minutes of rest between a shift of type `a` on some day and a shift of type `b` `gapDays` days
- * later.
+ * Wall-clock minutes of rest between a shift of type `a` on some day and a shift of type `b`
+ * `gapDays` days later (the real rest differs by a clock change between them).
  */
 export function restMinutes(instance: Instance, a: number, b: number, gapDays: number): number {
   const sa = instance.shiftTypes[a];
@@ -164,6 +214,9 @@ export function validateInstance(instance: Instance): void {
   };
   const { days, shiftTypes, employees } = instance;
   const T = shiftTypes.length;
+  for (const c of instance.clockChanges ?? [])
+    if (!Number.isInteger(c.minute) || !Number.isInteger(c.delta) || Math.abs(c.delta) > 180) fail('clockChanges: integer minute and delta (|delta| ≤ 180)');
+  const springForward = Math.max(0, ...(instance.clockChanges ?? []).map((c) => c.delta));
   if (!Number.isInteger(days) || days < 1) fail(`days must be a positive integer, got ${days}`);
   if (!Number.isInteger(instance.firstWeekday) || instance.firstWeekday < 0 || instance.firstWeekday > 6)
     fail(`firstWeekday must be 0..6, got ${instance.firstWeekday}`);
@@ -194,11 +247,21 @@ export function validateInstance(instance: Instance): void {
     ] as const)
       if (!Number.isFinite(v) || v < 0) fail(`${where}: ${name} must be a finite number ≥ 0`);
     for (const v of e.maxShiftsPerType) if (!Number.isFinite(v) || v < 0) fail(`${where}: maxShiftsPerType must be ≥ 0`);
+    for (const k of [e.knownDaysBefore ?? 0, e.knownDaysAfter ?? 0])
+      if (!Number.isInteger(k) || k < 0) fail(`${where}: knownDaysBefore/knownDaysAfter must be integers ≥ 0`);
+    (e.fixed ?? []).forEach((f, k) => {
+      if (!Number.isInteger(f.day) || !Number.isInteger(f.startMinute) || f.startMinute < 0 || f.startMinute >= 1440)
+        fail(`${where}: fixed[${k}] needs an integer day and a startMinute 0..1439`);
+      if (!Number.isInteger(f.durationMinutes) || f.durationMinutes <= 0 || f.durationMinutes > 1440)
+        fail(`${where}: fixed[${k}]: durationMinutes must be 1..1440`);
+      if (f.type !== null && (!Number.isInteger(f.type) || f.type < 0 || f.type >= T)) fail(`${where}: fixed[${k}]: type out of range`);
+    });
     // The solver only checks rest between consecutive days; a shift longer than a day plus the
-    // rest would also need a two-day look-back, which no real template needs.
+    // rest would also need a two-day look-back, which no real template needs (a clock change
+    // can take an hour off that rest).
     for (let a = 0; a < T; a++)
       for (let b = 0; b < T; b++)
-        if (restMinutes(instance, a, b, 2) < e.minRestMinutes)
+        if (restMinutes(instance, a, b, 2) - springForward < e.minRestMinutes)
           fail(`${where}: minRestMinutes ${e.minRestMinutes} could be broken two days apart by ${shiftTypes[a]?.id}`);
   });
   if (instance.cover.length !== days) fail(`cover must have ${days} rows`);

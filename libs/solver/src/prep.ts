@@ -2,14 +2,38 @@
  * Flat, typed-array view of an instance used by the search (dp.ts, solve.ts). Rows are
  * Int16Array of length D with -1 for a day off.
  */
-import { type Instance, fullWeeks, restMinutes, targetMinutesOf, weekdayOf, weekendOf } from './model.ts';
+import { type EmployeeSpec, type Instance, fullWeeks, realMinutes, targetMinutesOf, weekdayOf, weekendOf } from './model.ts';
 
 export const OFF = -1;
+
+/** The run of working days or days off that ends on the day before day 0 (from the fixed shifts). */
+export interface RunBefore {
+  /** Nothing is known before day 0: a run starting on day 0 touches the edge (exempt from minimums). */
+  edge: boolean;
+  worked: boolean;
+  /** Length of that run inside the known days (0 when edge). */
+  run: number;
+  /** The run reaches the first known day (exempt from the minimum-length rules). */
+  init: boolean;
+}
+
+/** The run of working days or days off that starts on the day after the last day. */
+export interface RunAfter {
+  /** Nothing is known after the last day: the final run is exempt from the minimum-length rules. */
+  edge: boolean;
+  worked: boolean;
+  run: number;
+  /** The run ends inside the known days (so the minimum-length rules apply to it). */
+  closed: boolean;
+}
 
 export interface EmpPrep {
   /** allowed[d*T + t] */
   allowed: Uint8Array;
-  /** forbidNext[a*T + b]: b may not be worked the day after a (succession or rest). */
+  /**
+   * forbidNext[(d*T + a)*T + b]: b may not be worked on day d+1 after a on day d (succession, or
+   * real rest: it depends on the day when a clock change falls between them).
+   */
   forbidNext: Uint8Array;
   maxCons: number;
   minCons: number;
@@ -23,7 +47,19 @@ export interface EmpPrep {
   typeCap: Int32Array;
   /** cell[d*(T+1) + c] request + labour-cost penalty of choice c on day d (c = T for off). */
   cell: Float64Array;
+  /**
+   * Minutes target of the generated shifts. maxMinutes, minMinutes, target and typeCap above
+   * already have the fixed in-horizon shifts taken off, so the search counts generated shifts only.
+   */
   target: number;
+  /** 1 on days worked by a fixed shift: no shift may be generated, the day counts as worked. */
+  fixedDay: Uint8Array;
+  /** Minutes of fixed shifts in the full week a day belongs to (0 outside full weeks). */
+  fixedWeek: Int32Array;
+  before: RunBefore;
+  after: RunAfter;
+  /** The fixed shifts alone exceed a maximum (minutes, a type's cap): no row is feasible. */
+  infeasible: boolean;
 }
 
 export interface Prep {
@@ -78,15 +114,36 @@ export function prepare(instance: Instance): Prep {
     }
   const w = instance.weights;
   const emps = instance.employees.map((emp): EmpPrep => {
+    const fixed = emp.fixed ?? [];
+    const fixedDay = new Uint8Array(D);
+    const fixedWeek = new Int32Array(D);
+    const typeCap = Int32Array.from(emp.maxShiftsPerType);
+    let fixedMinutes = 0;
+    for (const f of fixed) {
+      if (f.day < 0 || f.day >= D) continue;
+      fixedDay[f.day] = 1;
+      fixedMinutes += f.durationMinutes;
+      if (f.type !== null) typeCap[f.type] = (typeCap[f.type] as number) - 1;
+    }
+    for (const [a, b] of fullWeeks(instance)) {
+      let m = 0;
+      for (const f of fixed) if (f.day >= a && f.day <= b) m += f.durationMinutes;
+      fixedWeek.fill(m, a, b + 1);
+    }
     const allowed = new Uint8Array(D * T);
     for (let d = 0; d < D; d++)
       for (let t = 0; t < T; t++)
-        allowed[d * T + t] = emp.allowed[d]?.[t] === true && (emp.maxShiftsPerType[t] ?? 0) > 0 ? 1 : 0;
-    const forbidNext = new Uint8Array(T * T);
-    instance.shiftTypes.forEach((s, a) => {
-      for (let b = 0; b < T; b++)
-        if (s.cannotFollow.includes(b) || restMinutes(instance, a, b, 1) < emp.minRestMinutes) forbidNext[a * T + b] = 1;
-    });
+        allowed[d * T + t] =
+          emp.allowed[d]?.[t] === true && (emp.maxShiftsPerType[t] ?? 0) > 0 && !clashesWithFixed(instance, emp, d, t) ? 1 : 0;
+    const forbidNext = new Uint8Array(D * T * T);
+    for (let d = 0; d < D; d++)
+      instance.shiftTypes.forEach((s, a) => {
+        const end = d * 1440 + s.startMinute + s.durationMinutes;
+        for (let b = 0; b < T; b++) {
+          const rest = realMinutes(instance, end, (d + 1) * 1440 + (instance.shiftTypes[b]?.startMinute ?? 0));
+          if (s.cannotFollow.includes(b) || rest < emp.minRestMinutes) forbidNext[(d * T + a) * T + b] = 1;
+        }
+      });
     const cell = new Float64Array(D * (T + 1));
     for (let d = 0; d < D; d++)
       for (let t = 0; t < T; t++) {
@@ -100,13 +157,18 @@ export function prepare(instance: Instance): Prep {
       minCons: emp.minConsecutiveWorkDays,
       minOff: emp.minConsecutiveDaysOff,
       maxWeekends: emp.maxWeekends,
-      maxMinutes: emp.maxTotalMinutes,
-      minMinutes: emp.minTotalMinutes,
+      maxMinutes: emp.maxTotalMinutes - fixedMinutes,
+      minMinutes: Math.max(0, emp.minTotalMinutes - fixedMinutes),
       maxWeekMinutes: emp.maxWeekMinutes ?? -1,
       minWeekMinutes: emp.minWeekMinutes ?? -1,
-      typeCap: Int32Array.from(emp.maxShiftsPerType),
+      typeCap,
       cell,
-      target: targetMinutesOf(emp),
+      target: targetMinutesOf(emp) - fixedMinutes,
+      fixedDay,
+      fixedWeek,
+      before: runBefore(emp),
+      after: runAfter(emp, D),
+      infeasible: emp.maxTotalMinutes < fixedMinutes || typeCap.some((c) => c < 0),
     };
   });
   for (const r of instance.requests) {
@@ -137,6 +199,70 @@ export function prepare(instance: Instance): Prep {
   };
 }
 
+/**
+ * A shift of type t on day d would share its day with a fixed shift, overlap one or rest too
+ * little next to one (before or after it, at any distance), or form a forbidden succession with
+ * one on the neighbouring day.
+ */
+function clashesWithFixed(instance: Instance, emp: EmployeeSpec, d: number, t: number): boolean {
+  const s = instance.shiftTypes[t];
+  if (!s) return true;
+  const start = d * 1440 + s.startMinute;
+  const end = start + s.durationMinutes;
+  for (const f of emp.fixed ?? []) {
+    if (f.day === d) return true;
+    const fStart = f.day * 1440 + f.startMinute;
+    const rest = fStart >= start ? realMinutes(instance, end, fStart) : realMinutes(instance, fStart + f.durationMinutes, start);
+    if (rest < emp.minRestMinutes) return true;
+    if (f.type === null) continue;
+    if (f.day === d - 1 && instance.shiftTypes[f.type]?.cannotFollow.includes(t)) return true;
+    if (f.day === d + 1 && s.cannotFollow.includes(f.type)) return true;
+  }
+  return false;
+}
+
+function fixedDays(emp: EmployeeSpec): Set<number> {
+  return new Set((emp.fixed ?? []).map((f) => f.day));
+}
+
+function runBefore(emp: EmployeeSpec): RunBefore {
+  const known = emp.knownDaysBefore ?? 0;
+  if (known === 0) return { edge: true, worked: false, run: 0, init: true };
+  const days = fixedDays(emp);
+  const worked = days.has(-1);
+  let run = 0;
+  while (run < known && days.has(-1 - run) === worked) run++;
+  return { edge: false, worked, run, init: run === known };
+}
+
+function runAfter(emp: EmployeeSpec, D: number): RunAfter {
+  const known = emp.knownDaysAfter ?? 0;
+  if (known === 0) return { edge: true, worked: false, run: 0, closed: false };
+  const days = fixedDays(emp);
+  const worked = days.has(D);
+  let run = 0;
+  while (run < known && days.has(D + run) === worked) run++;
+  return { edge: false, worked, run, closed: run < known };
+}
+
+/**
+ * Whether a row whose last day ends a run (worked or off, `run` days long, `init`: reaching the
+ * first known day) fits the known days after the horizon: a run continuing into them is judged
+ * on its whole length; a run ended by them must reach its minimum, and so must their first run,
+ * which the row's last day bounds.
+ */
+export function endFeasible(ep: EmpPrep, lastWorked: boolean, run: number, init: boolean): boolean {
+  const a = ep.after;
+  if (a.edge) return true;
+  if (lastWorked === a.worked) {
+    const len = run + a.run;
+    if (lastWorked && len > ep.maxCons) return false;
+    return !a.closed || init || len >= (lastWorked ? ep.minCons : ep.minOff);
+  }
+  if (!init && run < (lastWorked ? ep.minCons : ep.minOff)) return false;
+  return !a.closed || a.run >= (a.worked ? ep.minCons : ep.minOff);
+}
+
 /** Penalty of one cover cell holding n people. */
 export function coverCell(p: Prep, i: number, n: number): number {
   const r = p.req[i] ?? 0;
@@ -158,6 +284,8 @@ export function rowPenalty(p: Prep, e: number, row: Int16Array, off: number): nu
     } else {
       pen += ep.cell[d * (T + 1) + t] as number;
       minutes += p.dur[t] as number;
+    }
+    if (t >= 0 || ep.fixedDay[d]) {
       const we = p.weekend[d] as number;
       if (we >= 0 && we !== lastWeekend) {
         weekends++;
@@ -174,9 +302,12 @@ export function terminalPenalty(p: Prep, ep: EmpPrep, minutes: number, weekends:
 
 /**
  * Fast hard-rule test of one employee's row (the search's own; check.ts is the independent one).
+ * Mirrors the DP (dp.ts): fixed days count as worked, runs start from `before` and end against
+ * `after`.
  */
 export function rowFeasible(p: Prep, e: number, row: Int16Array, off: number): boolean {
   const ep = p.emps[e] as EmpPrep;
+  if (ep.infeasible) return false;
   const T = p.T;
   const D = p.D;
   let minutes = 0;
@@ -184,30 +315,31 @@ export function rowFeasible(p: Prep, e: number, row: Int16Array, off: number): b
   let weekends = 0;
   let lastWeekend = -1;
   const counts = new Int32Array(T);
-  let runStart = 0;
-  let prev = -2;
+  let lastWorked = ep.before.worked;
+  let run = ep.before.run;
+  let init = ep.before.init;
+  let prev = -1;
   for (let d = 0; d < D; d++) {
     const t = row[off + d] as number;
     if (p.isMonday[d]) week = 0;
-    const working = t >= 0;
-    if (d > 0 && working !== prev >= 0) {
-      // run [runStart, d-1] ended
-      const len = d - runStart;
-      if (runStart > 0) {
-        if (prev >= 0 ? len < ep.minCons : len < ep.minOff) return false;
-      }
-      runStart = d;
-    }
-    if (working) {
+    const working = t >= 0 || ep.fixedDay[d] === 1;
+    if (working !== lastWorked) {
+      if (!init && run < (lastWorked ? ep.minCons : ep.minOff)) return false;
+      run = 1;
+      init = d === 0 && ep.before.edge;
+    } else run++;
+    if (working && run > ep.maxCons) return false;
+    if (t >= 0) {
       if (!ep.allowed[d * T + t]) return false;
-      if (prev >= 0 && ep.forbidNext[prev * T + t]) return false;
-      if (d - runStart + 1 > ep.maxCons) return false;
+      if (prev >= 0 && ep.forbidNext[((d - 1) * T + prev) * T + t]) return false;
       const c = (counts[t] as number) + 1;
       if (c > (ep.typeCap[t] as number)) return false;
       counts[t] = c;
       const du = p.dur[t] as number;
       minutes += du;
       if (p.inFullWeek[d]) week += du;
+    }
+    if (working) {
       const we = p.weekend[d] as number;
       if (we >= 0 && we !== lastWeekend) {
         weekends++;
@@ -215,10 +347,13 @@ export function rowFeasible(p: Prep, e: number, row: Int16Array, off: number): b
       }
     }
     if (p.closesFullWeek[d]) {
-      if (ep.maxWeekMinutes >= 0 && week > ep.maxWeekMinutes) return false;
-      if (ep.minWeekMinutes >= 0 && week < ep.minWeekMinutes) return false;
+      const total = week + (ep.fixedWeek[d] as number);
+      if (ep.maxWeekMinutes >= 0 && total > ep.maxWeekMinutes) return false;
+      if (ep.minWeekMinutes >= 0 && total < ep.minWeekMinutes) return false;
     }
+    lastWorked = working;
     prev = t;
   }
+  if (!endFeasible(ep, lastWorked, run, init)) return false;
   return minutes <= ep.maxMinutes && minutes >= ep.minMinutes && weekends <= ep.maxWeekends;
 }

@@ -73,6 +73,14 @@ export function scoreAssignment(instance: Instance, assignment: Assignment): Sco
     let minutes = 0;
     let money = 0;
     const weekends = new Set<number>();
+    // Fixed shifts inside the horizon count toward the hours and weekends the fairness term
+    // measures (as toward the limits); their cost is not the roster's.
+    for (const f of emp.fixed ?? []) {
+      if (f.day < 0 || f.day >= instance.days) continue;
+      minutes += f.durationMinutes;
+      const we = weekendOf(instance, f.day);
+      if (we >= 0) weekends.add(we);
+    }
     row.forEach((t, d) => {
       if (t == null) return;
       const s = instance.shiftTypes[t];

@@ -224,6 +224,75 @@ describe('solve', () => {
   });
 });
 
+describe('solve with fixed shifts', () => {
+  // A week Monday..Sunday, one employee, demand for an early every day (E 06:00; N 22:00, no E after N).
+  const N = makeShiftType({ id: 'N', startMinute: 22 * 60, durationMinutes: 8 * 60, cannotFollow: [1] });
+  const E = makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 });
+  const early = (day: number) => ({ day, startMinute: 6 * 60, durationMinutes: 8 * 60, type: 1 });
+  const week = (rules: Partial<EmployeeSpec>): Instance =>
+    makeInstance({
+      days: 7,
+      shiftTypes: [N, E],
+      employees: [makeEmployee(7, 2, { minRestMinutes: 11 * 60, ...rules })],
+      cover: Array.from({ length: 7 }, () => [
+        { requirement: 0, weightUnder: 0, weightOver: 1 },
+        { requirement: 1, weightUnder: 100, weightOver: 1 },
+      ]),
+    });
+
+  it("leaves Monday's early uncovered after last week's Sunday night", () => {
+    const inst = week({ fixed: [{ day: -1, startMinute: 22 * 60, durationMinutes: 8 * 60, type: 0 }] });
+    const r = solve(inst, { seed: 1, maxIterations: 2000 });
+    expect(r.assignment[0]).toEqual([null, 1, 1, 1, 1, 1, 1]);
+    expect(r.hardViolations).toEqual([]);
+  });
+
+  it('continues the working run of the days before the horizon', () => {
+    const inst = {
+      ...week({ maxConsecutiveWorkDays: 6, fixed: [-6, -5, -4, -3, -2, -1].map(early), knownDaysBefore: 7 }),
+      // The employee would rather have Sunday off than Monday.
+      requests: [{ employee: 0, day: 6, type: null, on: false, weight: 5 }],
+    };
+    const r = solve(inst, { seed: 1, maxIterations: 2000 });
+    expect(r.assignment[0]![0]).toBeNull();
+    expect(checkAssignment(inst, r.assignment)).toEqual([]);
+    expect(r.assignment[0]!.slice(1)).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
+  it('counts a booked shift inside the horizon toward the minutes and leaves its day alone', () => {
+    const inst = week({ maxTotalMinutes: 3 * 480, fixed: [early(3)] });
+    const r = solve(inst, { seed: 1, maxIterations: 2000 });
+    const worked = r.assignment[0]!.filter((t) => t !== null).length;
+    expect(worked).toBe(2);
+    expect(r.assignment[0]![3]).toBeNull();
+    expect(r.hardViolations).toEqual([]);
+  });
+
+  it('keeps real rest across a clock change: an hour less when the clock springs forward', () => {
+    const L = makeShiftType({ id: 'L', startMinute: 14 * 60, durationMinutes: 8 * 60 });
+    const M = makeShiftType({ id: 'M', startMinute: 9 * 60, durationMinutes: 8 * 60 });
+    const demand = (d: number) => [
+      { requirement: d === 0 ? 1 : 0, weightUnder: 100, weightOver: 1 },
+      { requirement: d === 1 ? 1 : 0, weightUnder: 100, weightOver: 1 },
+    ];
+    const inst = makeInstance({
+      days: 2,
+      shiftTypes: [L, M],
+      employees: [makeEmployee(2, 2, { minRestMinutes: 11 * 60 })],
+      cover: [demand(0), demand(1)],
+    });
+    expect(solve(inst, { seed: 1, maxIterations: 500 }).assignment).toEqual([[0, 1]]);
+    const spring = { ...inst, clockChanges: [{ minute: 1440 + 120, delta: 60 }] };
+    const r = solve(spring, { seed: 1, maxIterations: 500 });
+    expect(r.assignment[0]!.filter((t) => t !== null)).toHaveLength(1);
+    expect(r.hardViolations).toEqual([]);
+  });
+
+  it('throws InfeasibleInstanceError when the bookings alone break a maximum', () => {
+    expect(() => solve(week({ maxTotalMinutes: 480, fixed: [early(1), early(2)] }), { seed: 1, maxIterations: 100 })).toThrow(InfeasibleInstanceError);
+  });
+});
+
 function trim(e: EmployeeSpec, days: number): EmployeeSpec {
   return { ...e, allowed: e.allowed.slice(0, days) };
 }

@@ -503,11 +503,12 @@ function solveOnce(instance: Instance, options: SolveOptions): SolveResult {
     let minutes = 0;
     let weekends = 0;
     let lastWeekend = -1;
+    const fixedDay = p.emps[e]!.fixedDay;
     for (let d = 0; d < D; d++) {
       const t = rows[off + d] as number;
       c += choiceCost[d * T1 + (t < 0 ? T : t)] as number;
-      if (t >= 0) {
-        minutes += p.dur[t] as number;
+      if (t >= 0) minutes += p.dur[t] as number;
+      if (t >= 0 || fixedDay[d]) {
         const we = p.weekend[d] as number;
         if (we >= 0 && we !== lastWeekend) {
           weekends++;

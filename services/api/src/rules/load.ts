@@ -57,25 +57,35 @@ type ContextRow = {
 };
 
 /**
+ * Days of shifts read either side of the period: a run of working days is followed until it is
+ * longer than the limit, and rest reaches into the next day (more with a long shift).
+ */
+export const contextDays = (rules: EmployeeRules): number => Math.max(rules.maxConsecutiveDays + 1, 2 + Math.ceil(rules.minRestMinutes / 1440));
+
+/**
  * Everything the rules need, in one query: approved time off, availability, per-type limits, the
- * employee's non-cancelled shifts around the period (a day either side, for rest and successions)
- * with their templates and forbidden successions.
+ * employee's non-cancelled shifts around the period (contextDays either side, for runs of working
+ * days, rest and successions across the period's edges) with their templates and forbidden
+ * successions.
  *
- * Shifts counted: this schedule's, plus those in published schedules of other departments (the
- * person cannot be in two places). Other schedules of the same department are alternatives to
- * this one (an older published roster while a new draft is edited), so they do not count.
+ * Shifts counted: the employee's shifts in every live (non-archived) schedule, whatever its
+ * department or period, manual ones included — the person works them all. This is the rule the
+ * generator applies to bookings outside its own output (libs/generation BOOKED_ELSEWHERE), so an
+ * early shift added by hand after a night in last month's published roster is refused just as the
+ * solver would never generate it. There is at most one live schedule per department and exact
+ * period, so no two of these are alternatives to each other.
  */
 export async function loadRuleContext(q: Queryable, e: RuleEmployee, s: RuleSchedule): Promise<{ ctx: RuleContext; shifts: RuleShift[] }> {
   const r = await q.query<ContextRow>(
     `WITH sh AS (
        SELECT x.id, x.date, x.template_id, x.starts_at, x.ends_at
          FROM shifts x JOIN schedules sc ON sc.id = x.schedule_id
-        WHERE x.employee_id = $1 AND x.date BETWEEN $3::date - 1 AND $4::date + 1 AND x.status <> 'cancelled'
-          AND (x.schedule_id = $2 OR (sc.status = 'published' AND sc.department_id <> $5))
+        WHERE x.employee_id = $1 AND x.date BETWEEN $2::date - $4::int AND $3::date + $4::int AND x.status <> 'cancelled'
+          AND sc.status <> 'archived'
      )
      SELECT
        (SELECT coalesce(json_agg(json_build_object('start', start_date, 'end', end_date)), '[]')
-          FROM time_off WHERE employee_id = $1 AND status = 'approved' AND start_date <= $4::date + 1 AND end_date >= $3::date - 1) AS time_off,
+          FROM time_off WHERE employee_id = $1 AND status = 'approved' AND start_date <= $3::date + 1 AND end_date >= $2::date - 1) AS time_off,
        (SELECT coalesce(json_agg(json_build_object('weekday', weekday, 'start', to_char(start_time, 'HH24:MI'), 'end', to_char(end_time, 'HH24:MI'))), '[]')
           FROM availability WHERE employee_id = $1) AS availability,
        (SELECT coalesce(json_agg(json_build_object('templateId', template_id::text, 'max', max_shifts)), '[]')
@@ -87,7 +97,7 @@ export async function loadRuleContext(q: Queryable, e: RuleEmployee, s: RuleSche
           FROM shift_templates t WHERE t.id IN (SELECT template_id FROM sh)) AS templates,
        (SELECT coalesce(json_agg(ts.from_template_id::text || '>' || ts.to_template_id::text), '[]')
           FROM template_successions ts WHERE ts.from_template_id IN (SELECT template_id FROM sh)) AS successions`,
-    [e.id, s.id, s.period_start, s.period_end, s.department_id]);
+    [e.id, s.period_start, s.period_end, contextDays(e.rules)]);
   const row = r.rows[0]!;
   const templates = new Map<string, RuleTemplate>(row.templates.map((t) => [t.id, t]));
   const ctx: RuleContext = {

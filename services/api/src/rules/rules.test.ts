@@ -99,6 +99,8 @@ describe('hard rules for manual edits', () => {
     const c = ctx({ rules: { ...ctx().rules, maxConsecutiveDays: 3 } });
     expect(checkConsecutiveDays(c, [...run('2026-03-02', 3), ...run('2026-03-06', 3)])).toEqual([]);
     expect(checkConsecutiveDays(c, run('2026-03-02', 5))).toMatchObject([{ rule: 'max-consecutive-days', amount: 2, date: '2026-03-02' }]);
+    // A run continues across the period's start (shifts of the previous period's schedule).
+    expect(checkConsecutiveDays(c, run('2026-02-27', 4))).toMatchObject([{ rule: 'max-consecutive-days', amount: 1, date: '2026-02-27' }]);
   });
 
   test('max weekends: Saturday or Sunday worked counts the weekend once', () => {

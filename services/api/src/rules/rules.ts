@@ -186,9 +186,12 @@ export const checkWeekMinutes: Check = (ctx, shifts) => {
   return out;
 };
 
-/** Runs of working days inside the period longer than allowed; amount = days beyond the limit, summed. */
+/**
+ * Runs of working days longer than allowed, across the period's edges (the shifts loaded around
+ * the period, of any live schedule, count); amount = days beyond the limit, summed.
+ */
 export const checkConsecutiveDays: Check = (ctx, shifts) => {
-  const days = [...new Set(shifts.filter((s) => inPeriod(ctx, s)).map((s) => dayNumber(s.date)))].sort((a, b) => a - b);
+  const days = [...new Set(shifts.map((s) => dayNumber(s.date)))].sort((a, b) => a - b);
   const max = ctx.rules.maxConsecutiveDays;
   let excess = 0;
   let longest = 0;

@@ -158,6 +158,52 @@ describe('manual shifts', () => {
     expect(n.rows[0]!.n).toBe(17);
   });
 
+  test("an edit is checked against the employee's shifts in every live schedule around it: the department's adjacent rosters, other departments', manual ones", async ({ api }) => {
+    const dept = await api.makeDepartment({ name: 'Ward' });
+    const { token } = await api.login('manager', dept);
+    const E = await api.makeTemplate({ departmentId: dept, code: 'E', start: '06:00', end: '14:00' });
+    const L = await api.makeTemplate({ departmentId: dept, code: 'L', start: '14:00', end: '22:00' });
+    const N = await api.makeTemplate({ departmentId: dept, code: 'N', start: '22:00', end: '06:00' });
+    await api.tdb.db.query('INSERT INTO template_successions (department_id, from_template_id, to_template_id) VALUES ($1, $2, $3)', [dept, N, E]);
+    const january = await makeSchedule(api, { departmentId: dept, start: '2026-01-01', end: '2026-01-31', status: 'published' });
+    const february = await makeSchedule(api, { departmentId: dept, start: '2026-02-01', end: '2026-02-28' });
+    const post = (employeeId: string, templateId: string, date: string) =>
+      api.request('POST', '/v1/shifts', { token, body: { scheduleId: february, employeeId, templateId, date } });
+    const rulesOf = (r: Awaited<ReturnType<typeof post>>): string[] => {
+      expect(r.status, JSON.stringify(r.body)).toBe(409);
+      expect(r.body.error.code).toBe('rule_violation');
+      return r.body.error.details.map((d: { rule: string }) => d.rule).sort();
+    };
+
+    // A night on 31 January in the published January roster, then an early on 1 February.
+    const ann = await api.makeEmployee({ departmentId: dept });
+    await makeShift(api, { scheduleId: january, employeeId: ann, templateId: N, date: '2026-01-31' });
+    expect(rulesOf(await post(ann, E, '2026-02-01'))).toEqual(['forbidden-succession', 'min-rest']);
+    // A PATCH onto that day is refused the same way.
+    const later = await post(ann, E, '2026-02-03');
+    expect(later.status).toBe(201);
+    expect(rulesOf(await api.request('PATCH', `/v1/shifts/${later.body.id}`, { token, body: { date: '2026-02-01' } }))).toEqual(['forbidden-succession', 'min-rest']);
+
+    // Working days in a row continue across the month: 29–31 January + 1 February > 3.
+    const bob = await api.makeEmployee({ departmentId: dept });
+    await api.tdb.db.query('INSERT INTO employee_rules (employee_id, max_consecutive_days) VALUES ($1, 3)', [bob]);
+    for (const d of ['2026-01-29', '2026-01-30', '2026-01-31']) await makeShift(api, { scheduleId: january, employeeId: bob, templateId: E, date: d });
+    expect(rulesOf(await post(bob, E, '2026-02-01'))).toEqual(['max-consecutive-days']);
+    expect((await post(bob, E, '2026-02-02')).status).toBe(201);
+
+    // A shift in another department's live schedule the same day: one shift a day (and no rest).
+    const cara = await api.makeEmployee({ departmentId: dept });
+    const elsewhere = await api.makeDepartment();
+    const X = await api.makeTemplate({ departmentId: elsewhere, code: 'X', start: '08:00', end: '12:00' });
+    const theirs = await makeSchedule(api, { departmentId: elsewhere, start: '2026-02-02', end: '2026-02-08' });
+    await makeShift(api, { scheduleId: theirs, employeeId: cara, templateId: X, date: '2026-02-04' });
+    expect(rulesOf(await post(cara, L, '2026-02-04'))).toEqual(['min-rest', 'one-shift-per-day']);
+
+    // An archived roster no longer counts.
+    await api.tdb.db.query(`UPDATE schedules SET status = 'archived' WHERE id = $1`, [january]);
+    expect((await api.request('PATCH', `/v1/shifts/${later.body.id}`, { token, body: { date: '2026-02-01' } })).status).toBe(200);
+  });
+
   test('validation: 400 naming the field; archived schedule 409; duplicate shift 409; unknown shift 404', async ({ api }) => {
     const { dept, token, E, schedule } = await setup(api);
     const ann = await api.makeEmployee({ departmentId: dept });
