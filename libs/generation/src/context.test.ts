@@ -68,6 +68,35 @@ async function workedDates(db: Db, s: Scenario, scheduleId: string): Promise<str
 const MON = '2030-01-14';
 const LAST_WEEK: [string, string] = ['2030-01-07', '2030-01-13'];
 
+describe('a regenerated draft', () => {
+  test("keeps a manager's cancellation: that employee is not put back on that shift, and its slot is filled or left open", async ({ tdb }) => {
+    const s = await department(tdb.db, 2, MON);
+    const first = await (await solveRun(tdb.db, await insertRun(tdb.db, { departmentId: s.departmentId, periodStart: MON, periodEnd: '2030-01-20' }))).write();
+    if (first.kind !== 'written') throw new Error('not written');
+    const sched = first.result.scheduleId;
+    // Demand wants both on the early shift on Monday (and they asked for it): the manager cancels employee 0's.
+    const cancelled = await tdb.db.query<{ id: string }>(
+      `UPDATE shifts SET status = 'cancelled', source = 'manual', updated_at = now()
+        WHERE schedule_id = $1 AND employee_id = $2 AND template_id = $3 AND date = $4 RETURNING id`,
+      [sched, s.employeeIds[0], s.templateIds[0], MON]);
+    expect(cancelled.rowCount).toBe(1);
+
+    const again = await solveRun(tdb.db, await insertRun(tdb.db, { departmentId: s.departmentId, periodStart: MON, periodEnd: '2030-01-20' }));
+    expect(again.loaded.instance.employees[0]!.allowed[0]![0]).toBe(false);
+    const out = await again.write();
+    if (out.kind !== 'written') throw new Error('not written');
+    expect(out.result.scheduleId).toBe(sched);
+    const monday = await tdb.db.query<{ employee_id: string | null; status: string }>(
+      `SELECT employee_id, status FROM shifts WHERE schedule_id = $1 AND template_id = $2 AND date = $3 ORDER BY id`, [sched, s.templateIds[0], MON]);
+    // The cancelled row is still there and cancelled; employee 0 holds no other early that day.
+    expect(monday.rows.filter((r) => r.employee_id === s.employeeIds[0])).toEqual([{ employee_id: s.employeeIds[0], status: 'cancelled' }]);
+    // Two are wanted: employee 1, and an open shift for the slot employee 0 no longer fills.
+    const live = monday.rows.filter((r) => r.status !== 'cancelled');
+    expect(live.map((r) => r.employee_id)).toEqual(expect.arrayContaining([s.employeeIds[1], null]));
+    expect(live).toHaveLength(2);
+  });
+});
+
 describe('bookings around the period', () => {
   test("last week's published roster binds this week's: rest and succession after Sunday's night, working days in a row", async ({ tdb }) => {
     const s = await department(tdb.db, 3, MON);

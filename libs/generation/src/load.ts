@@ -232,7 +232,7 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
   const employeeIds = emps.rows.map((e) => e.id);
   const eIndex = new Map(employeeIds.map((id, i) => [id, i]));
 
-  const [limits, avail, timeOff, requests, demand] = await Promise.all([
+  const [limits, avail, timeOff, requests, demand, cancelled] = await Promise.all([
     q.query<{ employee_id: string; template_id: string; max_shifts: number }>(
       'SELECT employee_id, template_id, max_shifts FROM employee_shift_limits WHERE employee_id = ANY($1::bigint[])', [employeeIds]),
     q.query<{ employee_id: string; weekday: number; start_time: string; end_time: string }>(
@@ -248,6 +248,15 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     q.query<{ template_id: string; date: string; required: number; weight_under: number; weight_over: number }>(
       `SELECT template_id, to_char(date, 'YYYY-MM-DD') AS date, required, weight_under, weight_over
          FROM demand WHERE department_id = $1 AND date BETWEEN $2 AND $3`,
+      [run.department_id, start, end]),
+    // A shift of the draft being regenerated that a manager cancelled: that employee does not get
+    // that template on that day again (the roster's natural key would land on the cancelled row,
+    // which the write leaves as it is — the slot would count as covered and stay empty).
+    q.query<{ employee_id: string; template_id: string; date: string }>(
+      `SELECT s.employee_id, s.template_id, to_char(s.date, 'YYYY-MM-DD') AS date
+         FROM shifts s JOIN schedules sc ON sc.id = s.schedule_id
+        WHERE sc.department_id = $1 AND sc.period_start = $2 AND sc.period_end = $3 AND sc.status = 'draft'
+          AND s.date BETWEEN $2 AND $3 AND s.status = 'cancelled' AND s.employee_id IS NOT NULL`,
       [run.department_id, start, end]),
   ]);
 
@@ -266,6 +275,8 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     off.set(t.employee_id, set);
   }
 
+  const cancelledKeys = new Set(cancelled.rows.map((c) => `${c.employee_id}:${c.template_id}:${dayOf(c.date)}`));
+
   const weekdays = dates.map(isoWeekday);
   const employees: EmployeeSpec[] = emps.rows.map((e) => {
     const skills = new Set(e.skills);
@@ -275,6 +286,7 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
     const daysOff = off.get(e.id);
     const allowed = dates.map((_, d) => shiftTypes.map((s, t) => {
       if (!skilled[t] || (maxShiftsPerType[t] ?? 0) === 0 || daysOff?.has(d)) return false;
+      if (cancelledKeys.has(`${e.id}:${tpl.rows[t]!.id}:${d}`)) return false;
       if (!wins) return true; // no windows recorded: always available
       return wins.some((w) => w.weekday === weekdays[d] && windowFits(w.s, w.e, s.startMinute, s.startMinute + s.durationMinutes));
     }));
