@@ -1,5 +1,6 @@
 // Two API processes, each with a relay: SIGKILL of the leader between its Kafka send and marking the
-// rows loses nothing, and the standby takes over within 5 s.
+// rows loses nothing, and the standby takes over within 5 s; a leader whose process freezes (its
+// session left open) loses leadership after RELAY_SESSION_IDLE_TIMEOUT_MS.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { recordEvent } from '@rota/events';
 import { startHarness, waitFor, type Harness } from './harness.ts';
@@ -9,7 +10,7 @@ let h: Harness;
 
 beforeAll(async () => {
   // Small batches, so the leader is busy for a while and the kill lands inside the stream.
-  h = await startHarness({ apiReplicas: 2, invalidator: false, worker: false, apiEnv: { RELAY_BATCH_SIZE: '10', RELAY_POLL_MS: '200' } });
+  h = await startHarness({ apiReplicas: 2, invalidator: false, worker: false, apiEnv: { RELAY_BATCH_SIZE: '10', RELAY_POLL_MS: '200', RELAY_SESSION_IDLE_TIMEOUT_MS: '3000' } });
 }, 180_000);
 
 afterAll(async () => {
@@ -76,4 +77,30 @@ it('the standby publishes everything after the leader is killed mid-stream', { t
   await leader.waitReady();
   await new Promise((r) => setTimeout(r, 1500));
   expect((await leader.metric('outbox_relay_leader')) + (await standby.metric('outbox_relay_leader'))).toBe(1);
+});
+
+it('a frozen leader (process stopped, session open) hands leadership over after the idle timeout', { timeout: 60_000 }, async () => {
+  const leader = await waitFor('a relay leader', () => h.relayLeader(), 20_000, 100);
+  const standby = h.apis.find((a) => a !== leader && a.running)!;
+  process.kill(leader.pid!, 'SIGSTOP');
+  const frozenAt = Date.now();
+  let takeoverMs: number;
+  try {
+    await waitFor('standby leads', async () => (await standby.metric('outbox_relay_leader')) === 1, 15_000, 50);
+    takeoverMs = Date.now() - frozenAt;
+    // An event written now is published by the new leader.
+    await h.tdb.db.tx(async (q) => {
+      await recordEvent(q, { type: 'employee.updated', aggregate: { type: 'employee', id: '1' }, departmentIds: ['1'], ancestorDepartmentIds: [], employeeIds: ['1'], payload: {} });
+    });
+    await waitFor('outbox drained', async () => (await pendingOutbox(h)) === 0, 10_000, 50);
+  } finally {
+    process.kill(leader.pid!, 'SIGCONT');
+  }
+  // 3 s idle timeout, then the standby's next lock attempt (every second) wins.
+  expect(takeoverMs).toBeGreaterThanOrEqual(2_500);
+  expect(takeoverMs).toBeLessThan(6_000);
+  console.info(`relay fail-over of a frozen leader: take-over ${takeoverMs} ms`);
+  // Thawed, it finds its session gone and becomes a standby: one leader again.
+  await waitFor('one leader', async () => (await leader.metric('outbox_relay_leader')) + (await standby.metric('outbox_relay_leader')) === 1, 10_000, 100);
+  expect(await standby.metric('outbox_relay_leader')).toBe(1);
 });

@@ -27,6 +27,15 @@ export type RelayOptions = {
   pollMs?: number;
   /** How often a standby retries the lock. Default 1000 ms (take-over within ~1 s of the leader's death). */
   leaderRetryMs?: number;
+  /**
+   * Postgres ends a relay session that sent nothing for this long (`idle_session_timeout`),
+   * releasing its lock: a leader whose process froze (stopped, a paused VM, a node gone without
+   * closing its connection) otherwise leads — and publishes nothing — for as long as its session
+   * stays open, hours until TCP gives up. A live relay queries every pollMs / leaderRetryMs, so
+   * at least 3× the larger of the two is used. A Kafka send that hangs longer than this loses the
+   * session too (its batch is sent again by the next leader). Default 60 s; 0 disables.
+   */
+  sessionIdleTimeoutMs?: number;
   /** Published rows are deleted after this long. Default 24 h. */
   retentionHours?: number;
   /** How often the leader prunes. Default 10 min. */
@@ -96,6 +105,7 @@ class Relay implements OutboxRelay {
       batchSize: 500,
       pollMs: 1000,
       leaderRetryMs: 1000,
+      sessionIdleTimeoutMs: 60_000,
       retentionHours: 24,
       pruneIntervalMs: 600_000,
       lockName: 'rota.outbox.relay',
@@ -306,6 +316,10 @@ class Relay implements OutboxRelay {
       // the session — and the leadership — until that wait ends. With this the backend checks
       // its client socket every second and ends the session, so a standby can take over.
       await c.query("SET client_connection_check_interval = '1s'");
+      if (this.#o.sessionIdleTimeoutMs > 0) {
+        const idle = Math.max(this.#o.sessionIdleTimeoutMs, 3 * this.#o.pollMs, 3 * this.#o.leaderRetryMs);
+        await c.query(`SET idle_session_timeout = ${Math.ceil(idle)}`);
+      }
       await c.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
     } catch (err) {
       await c.end().catch(() => {});

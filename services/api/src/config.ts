@@ -111,6 +111,8 @@ export const apiEnvSchema = z.object({
   RELAY_ENABLED: bool.default(true),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   RELAY_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  /** Postgres ends a relay session idle this long (a frozen leader), so a standby takes over; 0 disables (libs/events RelayOptions). */
+  RELAY_SESSION_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
   OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
   /** false: skip the API's own post-commit invalidation (tests/benchmarks of the Kafka path). */
   CACHE_INVALIDATE_ON_WRITE: bool.default(true),

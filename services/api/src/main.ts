@@ -68,6 +68,7 @@ const relay = config.RELAY_ENABLED
     partitions: config.KAFKA_TOPIC_PARTITIONS,
     batchSize: config.RELAY_BATCH_SIZE,
     pollMs: config.RELAY_POLL_MS,
+    sessionIdleTimeoutMs: config.RELAY_SESSION_IDLE_TIMEOUT_MS,
     retentionHours: config.OUTBOX_RETENTION_HOURS,
     registry,
     logger,
