@@ -11,6 +11,12 @@ function areaOf(s: EventScopes): string[] {
 
 const target = (ns: Namespace, s: readonly string[]): InvalidationTarget => ({ ns, scopes: [...new Set(s)] });
 
+/** The event's payload lists `field` among the fields the write changed. */
+const changed = (e: ChangeEvent, field: string): boolean => {
+  const c = e.payload['changed'];
+  return Array.isArray(c) && c.includes(field);
+};
+
 /**
  * Which cached reads a change event makes stale. The single mapping used by the cache-invalidator
  * (for every writer) and by the API right after its own commit (read-your-writes), so the two
@@ -42,7 +48,9 @@ export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
       // Head counts in the tree and analytics change too.
       return [target('employees', [...area, ...emps]), target('departments', [scopes.all]), target('access', emps), target('analytics', area), target('schedules', area)];
     case 'employee.updated':
-      return [target('employees', [...area, ...emps]), target('access', emps), target('schedules', area)];
+      // A new hourly rate re-priced the labour cost of their shifts (the event names the departments).
+      return [target('employees', [...area, ...emps]), target('access', emps), target('schedules', area),
+        ...(changed(e, 'hourlyRate') ? [target('analytics', area)] : [])];
     case 'employee.rules_changed':
     case 'employee.availability_changed':
     case 'employee.time_off_changed':
@@ -51,7 +59,9 @@ export function invalidationsFor(e: ChangeEvent): InvalidationTarget[] {
     case 'shift_template.created':
     case 'shift_template.updated':
     case 'shift_template.deleted':
-      return [target('templates', depts.map((d) => scopes.department(d))), target('schedules', area)];
+      // A new pay multiplier re-priced the labour cost of the template's shifts.
+      return [target('templates', depts.map((d) => scopes.department(d))), target('schedules', area),
+        ...(changed(e, 'payMultiplier') ? [target('analytics', area)] : [])];
     case 'demand.changed':
       return [target('templates', depts.map((d) => scopes.department(d))), target('analytics', area), target('schedules', area)];
     case 'schedule.generated':

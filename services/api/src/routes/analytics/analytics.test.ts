@@ -28,12 +28,40 @@ async function truth(api: TestApi, rootId: string, from: string, to: string): Pr
 }
 
 describe('analytics', () => {
+  test('a new hourly rate or pay multiplier re-prices rostered shifts from today on; past days keep their cost', async ({ api }) => {
+    const ward = await api.makeDepartment({ name: 'Ward' });
+    const { token } = await api.login('admin', ward);
+    const D = await api.makeTemplate({ departmentId: ward, code: 'D', start: '08:00', end: '16:00' });
+    const ann = await api.makeEmployee({ departmentId: ward, hourlyRate: 20 });
+    const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const [yesterday, tomorrow] = [day(-1), day(1)];
+    const s = await makeSchedule(api, { departmentId: ward, start: day(-3), end: day(3), status: 'published' });
+    await makeShift(api, { scheduleId: s, employeeId: ann, templateId: D, date: yesterday });
+    await makeShift(api, { scheduleId: s, employeeId: ann, templateId: D, date: tomorrow });
+    await refreshStats(api, ward, day(-3), day(3));
+    const cost = async (date: string): Promise<{ cost: string; cache: string | null }> => {
+      const r = await api.request('GET', `/v1/analytics/departments/${ward}/daily?from=${date}&to=${date}`, { token });
+      return { cost: r.body.data[0].labourCost, cache: r.headers.get('x-cache') };
+    };
+    expect(await cost(tomorrow)).toEqual({ cost: '160.00', cache: 'MISS' });
+    expect(await cost(tomorrow)).toEqual({ cost: '160.00', cache: 'HIT' });
+
+    expect((await api.request('PATCH', `/v1/employees/${ann}`, { token, body: { hourlyRate: 25 } })).status).toBe(200);
+    expect(await cost(tomorrow)).toEqual({ cost: '200.00', cache: 'MISS' });
+    expect((await cost(yesterday)).cost).toBe('160.00');
+
+    expect((await api.request('PATCH', `/v1/departments/${ward}/shift-templates/${D}`, { token, body: { payMultiplier: 1.5 } })).status).toBe(200);
+    expect(await cost(tomorrow)).toEqual({ cost: '300.00', cache: 'MISS' });
+    expect((await cost(yesterday)).cost).toBe('160.00');
+  });
+
   test('each day counts one plan: the published schedule, else the newest draft — overlapping drafts do not add up', async ({ api }) => {
     const ward = await api.makeDepartment({ name: 'Ward' });
     const { token } = await api.login('admin', ward);
     const D = await api.makeTemplate({ departmentId: ward, code: 'D', start: '08:00', end: '16:00' });
     const ann = await api.makeEmployee({ departmentId: ward, hourlyRate: 20 });
     const bob = await api.makeEmployee({ departmentId: ward, hourlyRate: 20 });
+    const cyd = await api.makeEmployee({ departmentId: ward, hourlyRate: 20 });
     expect((await api.request('PUT', `/v1/departments/${ward}/demand`, { token, body: { rows: [
       { date: '2026-01-20', templateId: D, required: 2 }, { date: '2026-02-03', templateId: D, required: 2 },
     ] } })).status).toBe(200);
@@ -43,7 +71,7 @@ describe('analytics', () => {
     const jan = await makeSchedule(api, { departmentId: ward, start: '2026-01-01', end: '2026-01-31' });
     const feb = await makeSchedule(api, { departmentId: ward, start: '2026-02-01', end: '2026-02-28' });
     const trial = await makeSchedule(api, { departmentId: ward, start: '2026-01-15', end: '2026-02-14' });
-    for (const r of [await post(jan, ann, '2026-01-20'), await post(trial, ann, '2026-01-20'), await post(trial, bob, '2026-01-20'),
+    for (const r of [await post(jan, ann, '2026-01-20'), await post(trial, bob, '2026-01-20'), await post(trial, cyd, '2026-01-20'),
       await post(feb, ann, '2026-02-03'), await post(trial, bob, '2026-02-03')]) expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect((await api.request('POST', `/v1/schedules/${jan}/publish`, { token })).status).toBe(200);
 

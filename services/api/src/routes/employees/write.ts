@@ -6,6 +6,7 @@ import { coversDepartment, type Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
+import { repriceEmployee } from '../analytics/reprice.ts';
 import { idParam, idsParams } from '../../http/validate.ts';
 import { authorize, isSelf, loadTarget } from './access.ts';
 import { calendarDate, type Employee, employeeSchema, NO_NUL, noNul } from './shape.ts';
@@ -166,6 +167,8 @@ export const employeeWriteRoutes = [
              VALUES ($1, $2, $3, $4, $5)`,
             [params.id, target.department_id, body.departmentId, principal.employeeId, body.reason ?? null]);
         }
+        // A new rate re-prices their rostered shifts from today on, in whichever departments.
+        const repriced = body.hourlyRate !== undefined ? await repriceEmployee(q, params.id) : [];
         // Activity changes head counts (tree, analytics): they get types of their own.
         const type: EventType = moved ? 'employee.department_changed'
           : body.active === false && target.active ? 'employee.deactivated'
@@ -173,7 +176,7 @@ export const employeeWriteRoutes = [
         const changed = Object.keys(body).filter((k) => k !== 'password' && k !== 'currentPassword' && k !== 'reason');
         const event = await recordEvent(q, {
           type, aggregate: { type: 'employee', id: params.id },
-          departmentIds: moved ? [target.department_id, body.departmentId!] : [target.department_id], employeeIds: [params.id],
+          departmentIds: [...new Set([target.department_id, ...(moved ? [body.departmentId!] : []), ...repriced])], employeeIds: [params.id],
           payload: { changed: body.password ? [...changed, 'password'] : changed, ...(moved ? { fromDepartmentId: target.department_id, toDepartmentId: body.departmentId } : {}) },
         });
         return { row: asEmployee(updated.rows[0]!.json), event };

@@ -5,6 +5,7 @@ import { invalidationsFor, recordEvent } from '@rota/events';
 import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
+import { repriceTemplate } from '../analytics/reprice.ts';
 import { boolParam, cursorParam, idParam, limitParam } from '../../http/validate.ts';
 import { authorizeDepartment, loadDepartment } from './department.ts';
 import { TEMPLATE_COLUMNS, templateSchema, toTemplate, type TemplateRow } from './shape.ts';
@@ -151,6 +152,7 @@ export const templateRoutes = [
             body.requiredSkills ? [...new Set(body.requiredSkills)] : null, body.payMultiplier ?? null, body.active ?? null]);
         if (!r.rows[0]) throw notFound('shift template');
         if (body.cannotBeFollowedBy) await writeSuccessions(q, params.id, params.templateId, body.cannotBeFollowedBy);
+        if (body.payMultiplier !== undefined) await repriceTemplate(q, params.id, params.templateId);
         const row = (await selectTemplate(q, params.id, params.templateId))!;
         // Existing shifts keep their starts_at/ends_at: a changed template applies to shifts written from now on.
         const event = await recordEvent(q, { type: 'shift_template.updated', aggregate: { type: 'shift_template', id: row.id }, departmentIds: [params.id], payload: { changed: Object.keys(body) } });
