@@ -54,9 +54,12 @@ export class JsonText {
  * callers share an entry only when they would get the same bytes.
  */
 export function cacheKey(name: string, principal: Principal | undefined, ...parts: unknown[]): string {
+  // What the response may depend on of the caller: nothing for admins, the subtree for managers,
+  // the employee and their department for employees (a moved employee stops reading the old
+  // department's templates, demand and schedules at once: their key changes with the move).
   const who = !principal || principal.role === 'admin'
     ? 'all'
-    : principal.role === 'manager' ? `m:${principal.departmentPath}` : `e:${principal.employeeId}`;
+    : principal.role === 'manager' ? `m:${principal.departmentPath}` : `e:${principal.employeeId}@${principal.departmentId}`;
   // Not hashed here: @rota/cache hashes the whole key into the entry key anyway.
   return `${name}:${JSON.stringify([who, ...parts])}`;
 }

@@ -253,6 +253,23 @@ describe('employee CRUD', () => {
     }
   });
 
+  test("a moved employee stops reading the old department's cached templates and schedules at once", async ({ api }) => {
+    const admin = await api.login('admin');
+    const d1 = await api.makeDepartment();
+    const d2 = await api.makeDepartment();
+    const emp = await api.makeEmployee({ departmentId: d1 });
+    const token = await api.tokenFor(emp);
+    await api.makeTemplate({ departmentId: d1 });
+    const reads = [`/v1/departments/${d1}/shift-templates`, `/v1/schedules?departmentId=${d1}`];
+    for (const path of reads) {
+      expect((await api.request('GET', path, { token })).status, path).toBe(200);
+      expect((await api.request('GET', path, { token })).headers.get('x-cache'), path).toBe('HIT');
+    }
+    expect((await api.request('PATCH', `/v1/employees/${emp}`, { token: admin.token, body: { departmentId: d2 } })).status).toBe(200);
+    for (const path of reads) expect([403, 404], path).toContain((await api.request('GET', path, { token })).status);
+    expect((await api.request('GET', `/v1/departments/${d2}/shift-templates`, { token })).status).toBe(200);
+  });
+
   test('single employee reads are cached and invalidated by a write', async ({ api }) => {
     const admin = await api.login('admin');
     const emp = await api.makeEmployee({ departmentId: admin.departmentId, skills: ['a'] });
