@@ -225,4 +225,18 @@ describe('outbox relay', () => {
     const check = await relay.readiness();
     expect(check).toMatchObject({ name: 'outbox-relay', ok: false, required: false });
   });
+
+  test('a leader kept from Postgres by a Kafka outage keeps its session past the idle timeout', async ({ tdb, makeRelay }) => {
+    const unreachable = createKafka({ brokers: ['127.0.0.1:1'], clientId: uniqueName('relay-down'), connectionTimeoutMs: 200 });
+    await insertEvents(tdb, 1, ['4']);
+    // Idle timeout 1 s (3 × the 200 ms intervals is less). While Kafka is down the loop only
+    // retries the producer: it sends Postgres nothing.
+    const { relay, registry } = makeRelay({ kafka: unreachable, sessionIdleTimeoutMs: 1_000 });
+    relay.start();
+    await until('leader, Kafka failing', async () => relay.status().role === 'leader' && !relay.status().kafka.ok, 20_000);
+    await sleep(3_500);
+    expect(relay.status().role).toBe('leader');
+    const errors = await registry.getSingleMetric('outbox_relay_errors_total')!.get();
+    expect(errors.values.filter((v) => v.labels['stage'] === 'postgres').reduce((n, v) => n + v.value, 0)).toBe(0);
+  });
 });

@@ -31,9 +31,9 @@ export type RelayOptions = {
    * Postgres ends a relay session that sent nothing for this long (`idle_session_timeout`),
    * releasing its lock: a leader whose process froze (stopped, a paused VM, a node gone without
    * closing its connection) otherwise leads — and publishes nothing — for as long as its session
-   * stays open, hours until TCP gives up. A live relay queries every pollMs / leaderRetryMs, so
-   * at least 3× the larger of the two is used. A Kafka send that hangs longer than this loses the
-   * session too (its batch is sent again by the next leader). Default 60 s; 0 disables.
+   * stays open, hours until TCP gives up. A live relay keeps its session with a `SELECT 1`
+   * every third of the timeout (also while a Kafka outage keeps its loop from Postgres); at least
+   * 3× the larger of pollMs and leaderRetryMs is used. Default 60 s; 0 disables.
    */
   sessionIdleTimeoutMs?: number;
   /** Published rows are deleted after this long. Default 24 h. */
@@ -317,8 +317,14 @@ class Relay implements OutboxRelay {
       // its client socket every second and ends the session, so a standby can take over.
       await c.query("SET client_connection_check_interval = '1s'");
       if (this.#o.sessionIdleTimeoutMs > 0) {
-        const idle = Math.max(this.#o.sessionIdleTimeoutMs, 3 * this.#o.pollMs, 3 * this.#o.leaderRetryMs);
-        await c.query(`SET idle_session_timeout = ${Math.ceil(idle)}`);
+        const idle = Math.ceil(Math.max(this.#o.sessionIdleTimeoutMs, 3 * this.#o.pollMs, 3 * this.#o.leaderRetryMs));
+        await c.query(`SET idle_session_timeout = ${idle}`);
+        // A live process keeps its session even while the loop sends it nothing — a Kafka outage
+        // (connect and send retries) can keep a leader from Postgres for longer than the timeout.
+        // A frozen process runs no timers: that is the session Postgres ends.
+        const heartbeat = setInterval(() => { c.query('SELECT 1').catch(() => {}); }, Math.floor(idle / 3));
+        heartbeat.unref();
+        c.once('end', () => clearInterval(heartbeat));
       }
       await c.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
     } catch (err) {
