@@ -17,13 +17,19 @@ export class InvalidGenerationInputError extends Error {
 
 /**
  * Shifts `s` an employee already has outside a generation's own output (department, period):
- * manual shifts in any live schedule and shifts of other live schedules. The load blocks their
- * days; the write checks them again (write.ts), by this same rule.
+ * non-cancelled shifts of live schedules — other departments' on any day, the department's own
+ * rosters on the days around the period, and manual shifts of the draft being regenerated. Not
+ * the department's other live schedules on the period's own days: those are alternatives to this
+ * one there (a trial draft over part of the published roster replaces it when published; the
+ * daily stats count one plan per day, migration 0008), not bookings the person also works. The
+ * load gives them to the solver; the write checks them again (write.ts), by this same rule; the
+ * API's manual shift check applies it too (services/api/src/rules/load.ts).
  */
 export const BOOKED_ELSEWHERE = {
   from: `shifts s JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'`,
   where: (department: string, periodStart: string, periodEnd: string): string =>
-    `s.status <> 'cancelled' AND NOT (s.source = 'generated' AND sc.department_id = ${department} AND sc.period_start = ${periodStart} AND sc.period_end = ${periodEnd})`,
+    `s.status <> 'cancelled' AND NOT (sc.department_id = ${department} AND s.date BETWEEN ${periodStart} AND ${periodEnd}
+       AND NOT (s.source = 'manual' AND sc.period_start = ${periodStart} AND sc.period_end = ${periodEnd}))`,
 };
 
 /** What the solver must know of an employee's bookings around a generation (see loadBookings). */

@@ -68,12 +68,14 @@ export const contextDays = (rules: EmployeeRules): number => Math.max(rules.maxC
  * days, rest and successions across the period's edges) with their templates and forbidden
  * successions.
  *
- * Shifts counted: the employee's shifts in every live (non-archived) schedule, whatever its
- * department or period, manual ones included — the person works them all. This is the rule the
- * generator applies to bookings outside its own output (libs/generation BOOKED_ELSEWHERE), so an
- * early shift added by hand after a night in last month's published roster is refused just as the
- * solver would never generate it. There is at most one live schedule per department and exact
- * period, so no two of these are alternatives to each other.
+ * Shifts counted: the employee's shifts in this schedule, and in every other live (non-archived)
+ * schedule — other departments' on any day, this department's on the days outside this period
+ * (its adjacent rosters). This department's other live schedules on this period's own days are
+ * alternatives to this one (a trial draft over part of the published roster), not shifts the
+ * person also works, so they do not count. The generator applies the same rule to bookings
+ * outside its own output (libs/generation BOOKED_ELSEWHERE), so an early shift added by hand
+ * after a night in last month's published roster is refused just as the solver would never
+ * generate it.
  */
 export async function loadRuleContext(q: Queryable, e: RuleEmployee, s: RuleSchedule): Promise<{ ctx: RuleContext; shifts: RuleShift[] }> {
   const r = await q.query<ContextRow>(
@@ -81,7 +83,7 @@ export async function loadRuleContext(q: Queryable, e: RuleEmployee, s: RuleSche
        SELECT x.id, x.date, x.template_id, x.starts_at, x.ends_at
          FROM shifts x JOIN schedules sc ON sc.id = x.schedule_id
         WHERE x.employee_id = $1 AND x.date BETWEEN $2::date - $4::int AND $3::date + $4::int AND x.status <> 'cancelled'
-          AND sc.status <> 'archived'
+          AND sc.status <> 'archived' AND (sc.id = $5 OR sc.department_id <> $6 OR x.date NOT BETWEEN $2::date AND $3::date)
      )
      SELECT
        (SELECT coalesce(json_agg(json_build_object('start', start_date, 'end', end_date)), '[]')
@@ -97,7 +99,7 @@ export async function loadRuleContext(q: Queryable, e: RuleEmployee, s: RuleSche
           FROM shift_templates t WHERE t.id IN (SELECT template_id FROM sh)) AS templates,
        (SELECT coalesce(json_agg(ts.from_template_id::text || '>' || ts.to_template_id::text), '[]')
           FROM template_successions ts WHERE ts.from_template_id IN (SELECT template_id FROM sh)) AS successions`,
-    [e.id, s.period_start, s.period_end, contextDays(e.rules)]);
+    [e.id, s.period_start, s.period_end, contextDays(e.rules), s.id, s.department_id]);
   const row = r.rows[0]!;
   const templates = new Map<string, RuleTemplate>(row.templates.map((t) => [t.id, t]));
   const ctx: RuleContext = {

@@ -199,6 +199,17 @@ describe('manual shifts', () => {
     await makeShift(api, { scheduleId: theirs, employeeId: cara, templateId: X, date: '2026-02-04' });
     expect(rulesOf(await post(cara, L, '2026-02-04'))).toEqual(['min-rest', 'one-shift-per-day']);
 
+    // The department's other live schedules on this period's own days are alternatives, not
+    // bookings: a trial draft over the end of January may give ann an early on 20 January, when
+    // the published roster has her on a night that day (her night on the 31st, outside the trial's
+    // period but inside January's, still counts there).
+    await makeShift(api, { scheduleId: january, employeeId: ann, templateId: N, date: '2026-01-20' });
+    const trial = await makeSchedule(api, { departmentId: dept, start: '2026-01-15', end: '2026-01-30' });
+    const inTrial = await api.request('POST', '/v1/shifts', { token, body: { scheduleId: trial, employeeId: ann, templateId: E, date: '2026-01-20' } });
+    expect(inTrial.status, JSON.stringify(inTrial.body)).toBe(201);
+    // …and then January's own edits do not count the trial's shifts on January's days either.
+    expect((await api.request('PATCH', `/v1/shifts/${inTrial.body.id}`, { token, body: { date: '2026-01-21' } })).status).toBe(200);
+
     // An archived roster no longer counts.
     await api.tdb.db.query(`UPDATE schedules SET status = 'archived' WHERE id = $1`, [january]);
     expect((await api.request('PATCH', `/v1/shifts/${later.body.id}`, { token, body: { date: '2026-02-01' } })).status).toBe(200);
