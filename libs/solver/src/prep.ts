@@ -32,7 +32,8 @@ export interface EmpPrep {
   allowed: Uint8Array;
   /**
    * forbidNext[(d*T + a)*T + b]: b may not be worked on day d+1 after a on day d (succession, or
-   * real rest: it depends on the day when a clock change falls between them).
+   * real rest: it depends on the day when a clock change falls between them). Read-only: shared
+   * by the employees with the same minimum rest.
    */
   forbidNext: Uint8Array;
   maxCons: number;
@@ -113,6 +114,25 @@ export function prepare(instance: Instance): Prep {
       wOver[d * T + t] = c?.weightOver ?? 0;
     }
   const w = instance.weights;
+  // The table depends on the minimum rest alone (successions and clock changes are the
+  // instance's): one per distinct value, shared read-only by the employees that have it — D·T²
+  // bytes each (372 KB for a year of 32 types), not per employee.
+  const forbidByRest = new Map<number, Uint8Array>();
+  const forbidNextFor = (minRest: number): Uint8Array => {
+    let table = forbidByRest.get(minRest);
+    if (table !== undefined) return table;
+    table = new Uint8Array(D * T * T);
+    for (let d = 0; d < D; d++)
+      instance.shiftTypes.forEach((s, a) => {
+        const end = d * 1440 + s.startMinute + s.durationMinutes;
+        for (let b = 0; b < T; b++) {
+          const rest = realMinutes(instance, end, (d + 1) * 1440 + (instance.shiftTypes[b]?.startMinute ?? 0));
+          if (s.cannotFollow.includes(b) || rest < minRest) table[(d * T + a) * T + b] = 1;
+        }
+      });
+    forbidByRest.set(minRest, table);
+    return table;
+  };
   const emps = instance.employees.map((emp): EmpPrep => {
     const fixed = emp.fixed ?? [];
     const fixedDay = new Uint8Array(D);
@@ -135,15 +155,7 @@ export function prepare(instance: Instance): Prep {
       for (let t = 0; t < T; t++)
         allowed[d * T + t] =
           emp.allowed[d]?.[t] === true && (emp.maxShiftsPerType[t] ?? 0) > 0 && !clashesWithFixed(instance, emp, d, t) ? 1 : 0;
-    const forbidNext = new Uint8Array(D * T * T);
-    for (let d = 0; d < D; d++)
-      instance.shiftTypes.forEach((s, a) => {
-        const end = d * 1440 + s.startMinute + s.durationMinutes;
-        for (let b = 0; b < T; b++) {
-          const rest = realMinutes(instance, end, (d + 1) * 1440 + (instance.shiftTypes[b]?.startMinute ?? 0));
-          if (s.cannotFollow.includes(b) || rest < emp.minRestMinutes) forbidNext[(d * T + a) * T + b] = 1;
-        }
-      });
+    const forbidNext = forbidNextFor(emp.minRestMinutes);
     const cell = new Float64Array(D * (T + 1));
     for (let d = 0; d < D; d++)
       for (let t = 0; t < T; t++) {
