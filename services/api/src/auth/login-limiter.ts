@@ -1,5 +1,7 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
+import { DUMMY_PASSWORD_HASH, verifyPassword } from '@rota/domain';
+import { AppError } from '../http/errors.ts';
 
 export type LoginLimiter = {
   /**
@@ -53,4 +55,22 @@ export function createLoginLimiter(o: LoginLimiterOptions): LoginLimiter {
       await Promise.all([account.delete(email.toLowerCase()).catch(() => false), ip.reward(addr, 1).catch(() => undefined)]);
     },
   };
+}
+
+/**
+ * One password attempt against an account, limited per account and per IP (429 with Retry-After
+ * past either): counted before the check; the caller calls `succeeded` when it accepts the
+ * attempt. `hashOf` reads the stored hash after the limit check, so a refused attempt costs no
+ * query; a missing account or hash is verified against a dummy hash, so timing does not tell them
+ * apart. Resolves true when the password matches a real hash. Used by login and by the current-
+ * password check of a password change.
+ */
+export async function tryPassword(
+  limiter: LoginLimiter, email: string, ip: string, password: string, hashOf: () => Promise<string | null | undefined>,
+): Promise<boolean> {
+  const wait = await limiter.attempt(email, ip);
+  if (wait > 0) throw new AppError('rate_limited', 'too many failed password attempts, try again later', { retryAfterSeconds: wait });
+  const hash = await hashOf();
+  const ok = await verifyPassword(password, hash ?? DUMMY_PASSWORD_HASH);
+  return ok && !!hash;
 }

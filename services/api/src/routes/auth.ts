@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DUMMY_PASSWORD_HASH, verifyPassword, type Role } from '@rota/domain';
+import type { Role } from '@rota/domain';
+import { tryPassword } from '../auth/login-limiter.ts';
 import { issueToken } from '../auth/tokens.ts';
 import { AppError } from '../http/errors.ts';
 import { route } from '../http/route.ts';
@@ -25,14 +26,12 @@ export const authRoutes = [
     },
     handler: async ({ req, body, deps }) => {
       const ip = req.ip ?? 'unknown';
-      const wait = await deps.loginLimiter.attempt(body.email, ip);
-      if (wait > 0) throw new AppError('rate_limited', 'too many failed login attempts, try again later', { retryAfterSeconds: wait });
-      const r = await deps.db.read<{ id: string; password_hash: string | null; active: boolean; role: Role }>(
-        'SELECT id, password_hash, active, role FROM employees WHERE lower(email) = lower($1)', [body.email]);
-      const row = r.rows[0];
-      // Verify against a dummy hash when there is no account, so timing does not reveal emails.
-      const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
-      if (!row || !row.password_hash || !ok || !row.active) throw new AppError('unauthenticated', 'wrong email or password');
+      let row: { id: string; password_hash: string | null; active: boolean; role: Role } | undefined;
+      const ok = await tryPassword(deps.loginLimiter, body.email, ip, body.password, async () => {
+        row = (await deps.db.read<NonNullable<typeof row>>('SELECT id, password_hash, active, role FROM employees WHERE lower(email) = lower($1)', [body.email])).rows[0];
+        return row?.password_hash;
+      });
+      if (!row || !ok || !row.active) throw new AppError('unauthenticated', 'wrong email or password');
       await deps.loginLimiter.succeeded(body.email, ip);
       const { token, expiresAt } = await issueToken(deps.tokens, row.id);
       return { json: { accessToken: token, tokenType: 'Bearer', expiresAt: expiresAt.toISOString() } };

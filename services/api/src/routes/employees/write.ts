@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Queryable } from '@rota/db';
-import { DUMMY_PASSWORD_HASH, hashPassword, ROLES, verifyPassword } from '@rota/domain';
+import { hashPassword, ROLES } from '@rota/domain';
 import { invalidationsFor, recordEvent, type EventType } from '@rota/events';
+import { tryPassword } from '../../auth/login-limiter.ts';
 import { coversDepartment, type Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError, forbidden } from '../../http/errors.ts';
@@ -50,9 +51,7 @@ async function checkCurrentPassword(deps: Deps, id: string, given: string | unde
   const r = await deps.db.query<{ email: string; password_hash: string | null }>('SELECT email, password_hash FROM employees WHERE id = $1', [id]);
   const row = r.rows[0];
   if (!row) throw forbidden('the current password is wrong');
-  const wait = await deps.loginLimiter.attempt(row.email, ip);
-  if (wait > 0) throw new AppError('rate_limited', 'too many failed password attempts, try again later', { retryAfterSeconds: wait });
-  if (!(await verifyPassword(given, row.password_hash ?? DUMMY_PASSWORD_HASH)) || !row.password_hash) {
+  if (!(await tryPassword(deps.loginLimiter, row.email, ip, given, async () => row.password_hash))) {
     throw new AppError('forbidden', 'the current password is wrong', { details: [{ field: 'body.currentPassword', message: 'is wrong' }] });
   }
   await deps.loginLimiter.succeeded(row.email, ip);
