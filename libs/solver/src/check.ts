@@ -8,7 +8,7 @@
  * shift is a neighbour for rest and forbidden successions; runs of working days and days off are
  * followed across the horizon's edges through the known days (knownDaysBefore/After).
  */
-import type { Assignment, Instance } from './model.ts';
+import { realMinutes, type Assignment, type Instance } from './model.ts';
 
 export type HardRule =
   | 'shape'
@@ -52,9 +52,8 @@ export function checkAssignment(instance: Instance, assignment: Assignment): Har
     });
   }
 
-  // Real minutes between two wall-clock minutes of the timeline: the clock jumps in between come off.
-  const real = (from: number, to: number): number =>
-    (instance.clockChanges ?? []).reduce((gap, c) => (c.minute > from && c.minute <= to ? gap - c.delta : gap), to - from);
+  // Real minutes between two wall-clock minutes of the timeline (model.ts, not search code).
+  const real = (from: number, to: number): number => realMinutes(instance, from, to);
 
   instance.employees.forEach((emp, e) => {
     const row = assignment[e];
