@@ -142,10 +142,10 @@ export class GenerationConflictError extends Error {
  * edit takes too (services/api rules/load.ts), so both kinds of writer are serialized per
  * employee; in id order, and after the schedule row, so neither two roster writes nor a roster
  * write and a manual edit can deadlock — then reads the bookings again with the load's own rule
- * (loadBookings) and runs the independent checker on the roster with them. Returns the
- * violations it found (none, or it throws): the result's `hardViolations`.
+ * (loadBookings) and runs the independent checker on the roster with them; any violation
+ * refuses the write (retryable), so a written roster has none.
  */
-async function checkWithFreshBookings(q: Queryable, loaded: LoadedInstance, assignment: Assignment, rows: readonly ShiftRow[]): Promise<number> {
+async function checkWithFreshBookings(q: Queryable, loaded: LoadedInstance, assignment: Assignment, rows: readonly ShiftRow[]): Promise<void> {
   const ids = [...new Set(rows.flatMap((r) => (r.employeeId === null ? [] : [r.employeeId])))];
   if (ids.length > 0) await q.query('SELECT id FROM employees WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [ids]);
   const { context } = await loadBookings(q, {
@@ -159,7 +159,6 @@ async function checkWithFreshBookings(q: Queryable, loaded: LoadedInstance, assi
     throw new GenerationConflictError(
       `${violations.length} hard rule(s) of this roster broken by bookings made by another schedule or a manual shift since it was computed (${sample}); retrying with fresh data`);
   }
-  return violations.length;
 }
 
 export async function writeResult(db: Db, loaded: LoadedInstance, assignment: Assignment, solve: SolveSummary, opts: WriteOptions = {}): Promise<WriteOutcome> {
@@ -198,7 +197,8 @@ export async function writeResult(db: Db, loaded: LoadedInstance, assignment: As
     }
     // After the schedule row (locked by the upsert above): a manual shift edit locks its schedule,
     // then its employee — the same order, so the two writers cannot deadlock.
-    const hardViolations = await checkWithFreshBookings(q, loaded, assignment, rows);
+    await checkWithFreshBookings(q, loaded, assignment, rows);
+    const hardViolations = 0; // the checks above refuse any other roster
     const tShifts = performance.now();
     const up = await upsertShifts(q, schedule.id, schedule.inserted, loaded, rows);
     const shiftsMs = performance.now() - tShifts;
