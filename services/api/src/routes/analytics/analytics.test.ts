@@ -1,5 +1,6 @@
 import { describe, expect, test as base } from 'vitest';
 import { apiFixture, type TestApi } from '../../testing.ts';
+import { todayIn } from '../employees/read.ts';
 import { makeSchedule, makeShift, refreshStats } from '../schedules/test-factories.ts';
 
 const test = base.extend<{ api: TestApi }>({ api: apiFixture() });
@@ -53,6 +54,26 @@ describe('analytics', () => {
     expect((await api.request('PATCH', `/v1/departments/${ward}/shift-templates/${D}`, { token, body: { payMultiplier: 1.5 } })).status).toBe(200);
     expect(await cost(tomorrow)).toEqual({ cost: '300.00', cache: 'MISS' });
     expect((await cost(yesterday)).cost).toBe('160.00');
+  });
+
+  test("'from today on' is today in the department's time zone", async ({ api }) => {
+    // At any hour one of UTC+14 and UTC−11 is on another date than UTC.
+    const utcToday = new Date().toISOString().slice(0, 10);
+    const zone = ['Pacific/Kiritimati', 'Pacific/Pago_Pago'].find((tz) => todayIn(tz) !== utcToday)!;
+    const localToday = todayIn(zone);
+    const ward = await api.makeDepartment({ name: 'Ward', timezone: zone });
+    const { token } = await api.login('admin', ward);
+    const D = await api.makeTemplate({ departmentId: ward, code: 'D', start: '08:00', end: '16:00' });
+    const ann = await api.makeEmployee({ departmentId: ward, hourlyRate: 20 });
+    const [from, to] = [utcToday, localToday].sort() as [string, string];
+    const s = await makeSchedule(api, { departmentId: ward, start: from, end: to, status: 'published' });
+    for (const date of [utcToday, localToday]) await makeShift(api, { scheduleId: s, employeeId: ann, templateId: D, date });
+    await refreshStats(api, ward, from, to);
+    expect((await api.request('PATCH', `/v1/employees/${ann}`, { token, body: { hourlyRate: 25 } })).status).toBe(200);
+    const daily = await api.request('GET', `/v1/analytics/departments/${ward}/daily?from=${from}&to=${to}`, { token });
+    const costOf = (date: string): string => daily.body.data.find((x: { date: string }) => x.date === date).labourCost;
+    expect(costOf(localToday)).toBe('200.00'); // today there: re-priced
+    expect(costOf(utcToday)).toBe(utcToday > localToday ? '200.00' : '160.00'); // yesterday there: kept
   });
 
   test('each day counts one plan: the published schedule, else the newest draft — overlapping drafts do not add up', async ({ api }) => {

@@ -2,8 +2,9 @@ import type { Queryable } from '@rota/db';
 
 /**
  * A new hourly rate or pay multiplier re-prices the labour cost of the shifts it applies to from
- * today on (the database's date): rostered shifts are costed at the new rate, while days before
- * today keep the cost they were computed at (what those shifts cost when they were worked).
+ * today on (today in each shift's department's time zone): rostered shifts are costed at the new
+ * rate, while days before today keep the cost they were computed at (what those shifts cost when
+ * they were worked).
  * Runs inside the writer's transaction; returns the departments whose stats were refreshed.
  */
 async function refreshRanges(q: Queryable, ranges: { department_id: string; from: string; to: string }[]): Promise<string[]> {
@@ -14,16 +15,20 @@ async function refreshRanges(q: Queryable, ranges: { department_id: string; from
 /** The employee's shifts from today on, in whichever departments they are (shifts_employee_date). */
 export async function repriceEmployee(q: Queryable, employeeId: string): Promise<string[]> {
   const r = await q.query<{ department_id: string; from: string; to: string }>(
-    `SELECT department_id, min(date)::text AS "from", max(date)::text AS "to"
-       FROM shifts WHERE employee_id = $1 AND date >= current_date AND status <> 'cancelled' GROUP BY department_id`, [employeeId]);
+    `SELECT s.department_id, min(s.date)::text AS "from", max(s.date)::text AS "to"
+       FROM shifts s JOIN departments d ON d.id = s.department_id
+      WHERE s.employee_id = $1 AND s.date >= (now() AT TIME ZONE d.timezone)::date AND s.status <> 'cancelled'
+      GROUP BY s.department_id`, [employeeId]);
   return refreshRanges(q, r.rows);
 }
 
 /** The template's shifts from today on (shifts_department_date). */
 export async function repriceTemplate(q: Queryable, departmentId: string, templateId: string): Promise<string[]> {
   const r = await q.query<{ department_id: string; from: string; to: string }>(
-    `SELECT department_id, min(date)::text AS "from", max(date)::text AS "to"
-       FROM shifts WHERE department_id = $1 AND template_id = $2 AND date >= current_date AND status <> 'cancelled' GROUP BY department_id`,
+    `SELECT s.department_id, min(s.date)::text AS "from", max(s.date)::text AS "to"
+       FROM shifts s JOIN departments d ON d.id = s.department_id
+      WHERE s.department_id = $1 AND s.template_id = $2 AND s.date >= (now() AT TIME ZONE d.timezone)::date AND s.status <> 'cancelled'
+      GROUP BY s.department_id`,
     [departmentId, templateId]);
   return refreshRanges(q, r.rows);
 }
