@@ -4,3 +4,4 @@ export { createLogger } from './logger.ts';
 export type { Logger } from './logger.ts';
 export { registerQueueMetrics, JOB_STATES } from './queue-metrics.ts';
 export type { QueueLike, QueueMetricsOptions } from './queue-metrics.ts';
+export { withTimeout } from './timeout.ts';

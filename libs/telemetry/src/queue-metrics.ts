@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import { metric } from './metrics.ts';
+import { withTimeout } from './timeout.ts';
 
 /** The states bullmq_job_count reports (the KEDA signal is waiting + prioritized). */
 export const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
@@ -19,12 +20,6 @@ export type QueueMetricsOptions = {
 };
 
 type Snapshot = { counts: Record<string, number>; oldestWaitingAt: number | null };
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`queue read timed out after ${ms} ms`)), ms); })])
-    .finally(() => clearTimeout(t));
-}
 
 /**
  * bullmq_job_count{queue,state} and bullmq_oldest_waiting_age_seconds{queue}, read from Redis at
@@ -55,7 +50,7 @@ export function registerQueueMetrics(registry: client.Registry, queue: QueueLike
       const [counts, heads] = await Promise.all([queue.getJobCounts(...JOB_STATES), queue.getJobs(['waiting', 'prioritized'], 0, 0, true)]);
       const oldest = Math.min(...heads.map((j) => j.timestamp).filter((t) => Number.isFinite(t)));
       return { counts, oldestWaitingAt: Number.isFinite(oldest) ? oldest : null };
-    })(), timeoutMs).then((s) => {
+    })(), timeoutMs, 'queue read').then((s) => {
       last = { at: Date.now(), snapshot: s };
       return s;
     }, () => {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import express from 'express';
 import helmet from 'helmet';
+import { withTimeout } from '@rota/telemetry';
 import type { Deps } from './deps.ts';
 import { errorMiddleware, notFoundHandler } from './http/errors.ts';
 import { createCors, type Cors } from './http/cors.ts';
@@ -29,15 +30,6 @@ const DOCS_HTML = `<!doctype html>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script src="/docs/init.js"></script></body></html>`;
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms); })]);
-  } finally {
-    clearTimeout(t);
-  }
-}
 
 /**
  * Security headers of every API response (JSON, exports, errors), set by both paths: the set the
@@ -103,13 +95,13 @@ export function createApp(deps: Deps, opts: AppOptions = {}): express.Express {
   app.get('/readyz', async (_req, res) => {
     const checks = await Promise.all([
       (async () => {
-        try { await withTimeout(deps.db.query('SELECT 1'), 1000); return { name: 'postgres', ok: true, required: true }; }
+        try { await withTimeout(deps.db.query('SELECT 1'), 1000, 'postgres'); return { name: 'postgres', ok: true, required: true }; }
         catch (e) { return { name: 'postgres', ok: false, required: true, detail: (e as Error).message }; }
       })(),
       // Reported, not required: without Redis the API still serves reads from Postgres (SPEC §9),
       // and a required check would take every pod out of its Service during a Redis blip.
       (async () => {
-        try { await withTimeout(deps.redis.ping(), 500); return { name: 'redis', ok: true, required: false }; }
+        try { await withTimeout(deps.redis.ping(), 500, 'redis'); return { name: 'redis', ok: true, required: false }; }
         catch (e) { return { name: 'redis', ok: false, required: false, detail: (e as Error).message }; }
       })(),
       ...(opts.readiness ?? []).map((c) => c().catch((e: unknown) => ({ name: 'check', ok: false, required: false, detail: (e as Error).message }))),

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import {
   QUEUE_SCHEDULE_GENERATION, cancelChannel, generationJobOptions, generationJobSchema, jobIdOf, runEventSchema, runEventsChannel, type RunEvent,
 } from '@rota/generation';
-import { registerQueueMetrics, type Logger, type Registry } from '@rota/telemetry';
+import { registerQueueMetrics, withTimeout, type Logger, type Registry } from '@rota/telemetry';
 
 export type GenerationQueue = {
   /** Adds the run's job (job id `run-<runId>`). Throws when Redis is unavailable. */
@@ -50,15 +50,6 @@ export type BullGenerationQueueOptions = {
    */
   registry?: Registry;
 };
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms); })]);
-  } finally {
-    clearTimeout(t);
-  }
-}
 
 export function createBullGenerationQueue(o: BullGenerationQueueOptions): GenerationQueue {
   const timeoutMs = o.enqueueTimeoutMs ?? 2000;
