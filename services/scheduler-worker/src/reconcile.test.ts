@@ -168,3 +168,23 @@ test('while Redis cannot be asked the reconciler decides nothing', { timeout: 30
   expect((await runOf(tdb.db, runId)).status).toBe('queued');
   expect(await eventsOf(tdb.db, runId)).toEqual([]);
 });
+
+test('passes go on where the last one stopped: a lost job behind a backlog of waiting runs is reached', { timeout: 60_000 }, async ({ tdb, queue }) => {
+  const s = await createScenario(tdb.db, { employees: 3, periodStart: '2030-01-07', days: 7 });
+  // Two runs legitimately waiting in the queue, then one whose job Redis lost.
+  const waiting: string[] = [];
+  for (const start of ['2030-02-04', '2030-03-04']) {
+    const id = await insertRun(tdb.db, { departmentId: s.departmentId, periodStart: start, periodEnd: start.replace(/-04$/, '-10') });
+    await queue.add('generate', { runId: id }, generationJobOptions(id));
+    waiting.push(id);
+  }
+  const lost = await insertRun(tdb.db, { departmentId: s.departmentId, periodStart: '2030-04-01', periodEnd: '2030-04-07' });
+  const cursor = { afterId: '0' };
+  const pass = () => reconcileRuns({ db: tdb.db, queue, minAgeMs: 0, limit: 2, cursor });
+  expect(await pass()).toEqual([]); // the two waiting runs: nothing to do
+  expect(await pass()).toEqual([{ runId: lost, action: 'reenqueued', jobState: 'missing' }]);
+  expect(await (await queue.getJob(jobIdOf(lost)))?.getState()).toBe('waiting');
+  // Without a cursor every pass would look at the same first two.
+  expect(cursor.afterId).toBe('0');
+  expect(waiting.every((id) => Number(id) < Number(lost))).toBe(true);
+});

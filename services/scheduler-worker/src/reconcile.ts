@@ -25,6 +25,12 @@ export type ReconcileOptions = {
   minAgeMs: number;
   /** Runs looked at per pass. Default 100. */
   limit?: number;
+  /**
+   * Where the previous pass stopped, kept by the caller across passes: each pass goes on from
+   * there (back to the start after the last run), so a lost job behind more than `limit` runs
+   * that are legitimately waiting in a backlog is still reached. Updated in place.
+   */
+  cursor?: { afterId: string };
   /** Called after each status change (the worker publishes it for SSE clients). */
   onChanged?: (runId: string, row: ChangedRun) => void;
 };
@@ -38,7 +44,9 @@ export async function reconcileRuns(o: ReconcileOptions): Promise<ReconcileActio
     `SELECT id::text AS id, status, cancel_requested_at IS NOT NULL AS cancel_requested, xmin::text AS version
        FROM generation_runs
       WHERE status IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
-      ORDER BY id LIMIT $2`, [o.minAgeMs, o.limit ?? 100]);
+        AND id > $3::bigint
+      ORDER BY id LIMIT $2`, [o.minAgeMs, o.limit ?? 100, o.cursor?.afterId ?? '0']);
+  if (o.cursor) o.cursor.afterId = r.rows.length < (o.limit ?? 100) ? '0' : r.rows[r.rows.length - 1]!.id;
   const actions: ReconcileAction[] = [];
   for (const run of r.rows) {
     // Throws while Redis is unreachable: the pass stops without deciding anything.

@@ -282,10 +282,11 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
   // Every worker reconciles (no leader: reconcile.ts explains why that is safe); passes of one
   // process never overlap.
   let reconciling: Promise<void> | null = null;
+  const reconcileCursor = { afterId: '0' };
   const reconcile = (): void => {
     if (reconciling || shuttingDown) return;
     reconciling = reconcileRuns({
-      db, queue: fastQueue, minAgeMs: o.reconcileMinAgeMs ?? 60_000,
+      db, queue: fastQueue, minAgeMs: o.reconcileMinAgeMs ?? 60_000, cursor: reconcileCursor,
       onChanged: publishChange,
     }).then((actions) => {
       for (const a of actions) {
