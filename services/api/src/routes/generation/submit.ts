@@ -96,6 +96,9 @@ async function submit(deps: Deps, body: SubmitBody, requestedBy: string, key: st
         return { run: live, kind: 'deduplicated' };
       }
       const id = await deps.db.tx(async (q) => {
+        // generation_runs.idempotency_key is no longer read (generation_idempotency_keys is, since
+        // migration 0010); it is still written so that API instances of the previous release, during
+        // a rolling deploy, keep replaying keys of runs created by this one.
         const r = await q.query<{ id: string }>(
           `INSERT INTO generation_runs (department_id, period_start, period_end, options, requested_by, idempotency_key, request_hash)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
