@@ -5,5 +5,5 @@ export { invalidationsFor, invalidationsForUnknownType } from './invalidations.t
 export type { NewEvent } from './outbox.ts';
 export { createOutboxRelay } from './relay.ts';
 export type { OutboxRelay, RelayOptions, RelayRole, RelayStatus } from './relay.ts';
-export { createKafka, ensureTopics, parseBrokers } from './relay-kafka.ts';
-export type { KafkaClientOptions, KafkaLogger, TopicSpec } from './relay-kafka.ts';
+export { createKafka, ensureTopics, parseBrokers, topicReplicationOf } from './relay-kafka.ts';
+export type { KafkaClientOptions, KafkaLogger, TopicReplication, TopicSpec } from './relay-kafka.ts';

@@ -2,7 +2,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, test, vi } from 'vitest';
 import { uniqueName } from '@rota/testkit';
-import { createKafka, ensureTopics, parseBrokers } from './relay-kafka.ts';
+import { ConfigResourceTypes } from 'kafkajs';
+import { createKafka, ensureTopics, parseBrokers, topicReplicationOf } from './relay-kafka.ts';
 
 const BROKERS = parseBrokers(process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092');
 
@@ -42,4 +43,29 @@ test('an idle connection arms no timers and emits no TimeoutNegativeWarning', as
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
   }
+});
+
+test('topics are created with the replication asked for: factor and min.insync.replicas', async () => {
+  const kafka = createKafka({ brokers: BROKERS, clientId: uniqueName('repl-test') });
+  const topic = `rota.test.repl.${uniqueName('t')}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    expect(await ensureTopics(kafka, [{ topic, numPartitions: 2, replication: { factor: 1, minInSyncReplicas: 1 } }])).toEqual([topic]);
+    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }] });
+    expect(resources[0]!.configEntries).toEqual([expect.objectContaining({ configName: 'min.insync.replicas', configValue: '1', isDefault: false })]);
+    // More replicas than brokers is refused by the broker, not silently reduced.
+    await expect(ensureTopics(kafka, [{ topic: `${topic}.x`, numPartitions: 1, replication: { factor: 2 } }])).rejects.toThrow(/Replication-factor is invalid \(INVALID_REPLICATION_FACTOR\)/);
+    await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+test('the replication settings must fit together', () => {
+  expect(topicReplicationOf(undefined, undefined)).toEqual({});
+  expect(topicReplicationOf(3, 2)).toEqual({ replication: { factor: 3, minInSyncReplicas: 2 } });
+  expect(topicReplicationOf(3, undefined)).toEqual({ replication: { factor: 3 } });
+  expect(topicReplicationOf(undefined, 2).problem).toMatch(/needs KAFKA_TOPIC_REPLICATION_FACTOR/);
+  expect(topicReplicationOf(2, 3).problem).toMatch(/at most KAFKA_TOPIC_REPLICATION_FACTOR/);
 });

@@ -48,10 +48,28 @@ export function createKafka(o: KafkaClientOptions): Kafka {
   });
 }
 
-export type TopicSpec = { topic: string; numPartitions: number };
+/**
+ * How created topics are replicated: without it, the broker's defaults. In production give a
+ * factor of 3 and min.insync.replicas 2, so that a write acknowledged with acks=all (the relay's)
+ * survives the loss of a broker (docs/events.md).
+ */
+export type TopicReplication = { factor: number; minInSyncReplicas?: number };
+
+export type TopicSpec = { topic: string; numPartitions: number; replication?: TopicReplication | undefined };
 
 /**
- * Creates the topics that do not exist yet (replication factor: the broker's default). An
+ * The replication a service's KAFKA_TOPIC_REPLICATION_FACTOR / KAFKA_TOPIC_MIN_INSYNC_REPLICAS
+ * ask for (undefined: the broker's defaults), or the reason they do not fit together.
+ */
+export function topicReplicationOf(factor: number | undefined, minInSyncReplicas: number | undefined): { replication?: TopicReplication; problem?: string } {
+  if (factor === undefined) return minInSyncReplicas === undefined ? {} : { problem: 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS needs KAFKA_TOPIC_REPLICATION_FACTOR' };
+  if (minInSyncReplicas !== undefined && minInSyncReplicas > factor) return { problem: `must be at most KAFKA_TOPIC_REPLICATION_FACTOR (${factor}): no write could ever be acknowledged` };
+  return { replication: minInSyncReplicas === undefined ? { factor } : { factor, minInSyncReplicas } };
+}
+
+/**
+ * Creates the topics that do not exist yet (replicated as `replication` says, else by the broker's
+ * defaults). An
  * existing topic is left alone even with fewer partitions than asked: adding partitions moves
  * keys to other partitions and would break per-key order for the events in flight — that is an
  * operator's decision. Returns the topics it created.
@@ -63,10 +81,24 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length === 0) return [];
-    await admin.createTopics({
-      topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions })),
-      waitForLeaders: true,
-    });
+    try {
+      await admin.createTopics({
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.numPartitions,
+          ...(t.replication ? { replicationFactor: t.replication.factor } : {}),
+          ...(t.replication?.minInSyncReplicas !== undefined
+            ? { configEntries: [{ name: 'min.insync.replicas', value: String(t.replication.minInSyncReplicas) }] } : {}),
+        })),
+        waitForLeaders: true,
+      });
+    } catch (err) {
+      // kafkajs says only "Topic creation errors"; the broker's reasons are in `errors`.
+      const reasons = (err as { errors?: { message?: string; type?: string }[] }).errors
+        ?.map((e) => (e.type ? `${e.message} (${e.type})` : e.message)).filter(Boolean) ?? [];
+      if (reasons.length === 0) throw err;
+      throw new Error(`cannot create Kafka topics ${missing.map((t) => t.topic).join(', ')}: ${reasons.join('; ')}`, { cause: err });
+    }
     // Every partition must report a leader before the first produce, or that produce fails and
     // is retried (KRaft applies new partitions asynchronously, cf. KAFKA-15591).
     const names = missing.map((t) => t.topic);

@@ -4,7 +4,7 @@ import pg from 'pg';
 import client from 'prom-client';
 import type { Queryable } from '@rota/db';
 import { OUTBOX_NOTIFY_CHANNEL, TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
-import { ensureTopics, type KafkaLogger } from './relay-kafka.ts';
+import { ensureTopics, type KafkaLogger, type TopicReplication } from './relay-kafka.ts';
 
 export type RelayOptions = {
   /**
@@ -21,6 +21,8 @@ export type RelayOptions = {
   dlqTopic?: string;
   /** Partitions of the topics when the relay creates them. Default 12. */
   partitions?: number;
+  /** Replication of the topics when the relay creates them. Default: the broker's defaults. */
+  replication?: TopicReplication | undefined;
   /** Rows per batch (one Kafka send, one UPDATE). Default 500. */
   batchSize?: number;
   /** Polling fallback when no NOTIFY arrives (lost wake-up, NOTIFY-less writers). Default 1000 ms. */
@@ -75,7 +77,7 @@ class KafkaPublishError extends Error {
 const quiet = { debug() {}, info() {}, warn() {}, error() {} } satisfies KafkaLogger;
 
 class Relay implements OutboxRelay {
-  readonly #o: Required<Omit<RelayOptions, 'logger'>>;
+  readonly #o: Required<Omit<RelayOptions, 'logger' | 'replication'>> & Pick<RelayOptions, 'replication'>;
   readonly #log: KafkaLogger;
   #client: pg.Client | undefined;
   #leader = false;
@@ -240,8 +242,8 @@ class Relay implements OutboxRelay {
   async #ensureProducer(): Promise<Producer> {
     if (!this.#topicsReady) {
       const created = await ensureTopics(this.#o.kafka, [
-        { topic: this.#o.topic, numPartitions: this.#o.partitions },
-        { topic: this.#o.dlqTopic, numPartitions: this.#o.partitions },
+        { topic: this.#o.topic, numPartitions: this.#o.partitions, replication: this.#o.replication },
+        { topic: this.#o.dlqTopic, numPartitions: this.#o.partitions, replication: this.#o.replication },
       ]);
       if (created.length > 0) this.#log.info({ topics: created, partitions: this.#o.partitions }, 'created Kafka topics');
       this.#topicsReady = true;

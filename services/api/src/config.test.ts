@@ -44,3 +44,13 @@ describe('TRUST_PROXY', () => {
     expect(trust('1', { NODE_ENV: 'production', JWT_SECRET: SECRET })).toBe(1);
   });
 });
+
+describe('KAFKA_TOPIC_REPLICATION_FACTOR / KAFKA_TOPIC_MIN_INSYNC_REPLICAS', () => {
+  test('unset: the broker decides; set: they must fit together', () => {
+    expect(loadApiConfig({}).KAFKA_TOPIC_REPLICATION_FACTOR).toBeUndefined();
+    expect(loadApiConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' })).toMatchObject({ KAFKA_TOPIC_REPLICATION_FACTOR: 3, KAFKA_TOPIC_MIN_INSYNC_REPLICAS: 2 });
+    expect(() => loadApiConfig({ KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' })).toThrow(/KAFKA_TOPIC_MIN_INSYNC_REPLICAS: KAFKA_TOPIC_MIN_INSYNC_REPLICAS needs KAFKA_TOPIC_REPLICATION_FACTOR/);
+    expect(() => loadApiConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: '2', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '3' })).toThrow(/KAFKA_TOPIC_MIN_INSYNC_REPLICAS: must be at most/);
+    expect(() => loadApiConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: '0' })).toThrow(/KAFKA_TOPIC_REPLICATION_FACTOR/);
+  });
+});

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { NAMESPACES, type Namespace, type NamespaceTtl } from '@rota/cache';
 import { TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
+import { topicReplicationOf } from '@rota/events';
 import { ORIGIN_PATTERN } from './http/cors.ts';
 
 const ttl = z.strictObject({ freshMs: z.number().int().min(1).optional(), staleMs: z.number().int().min(0).optional() });
@@ -108,6 +109,9 @@ export const apiEnvSchema = z.object({
   KAFKA_TOPIC_CHANGES: z.string().min(1).default(TOPIC_CHANGES),
   KAFKA_TOPIC_DLQ: z.string().min(1).default(TOPIC_CHANGES_DLQ),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(12),
+  /** Replication factor of the topics this service creates (unset: the broker's default); with it, min.insync.replicas of them. */
+  KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).optional(),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32).optional(),
   RELAY_ENABLED: bool.default(true),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   RELAY_POLL_MS: z.coerce.number().int().min(10).default(1000),
@@ -117,6 +121,8 @@ export const apiEnvSchema = z.object({
   /** false: skip the API's own post-commit invalidation (tests/benchmarks of the Kafka path). */
   CACHE_INVALIDATE_ON_WRITE: bool.default(true),
 }).superRefine((c, ctx) => {
+  const { problem } = topicReplicationOf(c.KAFKA_TOPIC_REPLICATION_FACTOR, c.KAFKA_TOPIC_MIN_INSYNC_REPLICAS);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['KAFKA_TOPIC_MIN_INSYNC_REPLICAS'], message: problem });
   if (c.NODE_ENV !== 'production') return;
   if (PUBLIC_JWT_SECRETS.has(c.JWT_SECRET) || /change-?me/i.test(c.JWT_SECRET)) {
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is the public development default or a placeholder; set a random secret of 32+ characters (e.g. openssl rand -base64 48) when NODE_ENV=production' });

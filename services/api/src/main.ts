@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Redis } from 'ioredis';
 import { coalesceWrites } from '@rota/cache';
-import { createKafka, createOutboxRelay, parseBrokers } from '@rota/events';
+import { createKafka, createOutboxRelay, parseBrokers, topicReplicationOf } from '@rota/events';
 import { createInstrumentedDb, createLogger, createRegistry } from '@rota/telemetry';
 import { createServer } from './app.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
@@ -66,6 +66,7 @@ const relay = config.RELAY_ENABLED
     topic: config.KAFKA_TOPIC_CHANGES,
     dlqTopic: config.KAFKA_TOPIC_DLQ,
     partitions: config.KAFKA_TOPIC_PARTITIONS,
+    replication: topicReplicationOf(config.KAFKA_TOPIC_REPLICATION_FACTOR, config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS).replication,
     batchSize: config.RELAY_BATCH_SIZE,
     pollMs: config.RELAY_POLL_MS,
     sessionIdleTimeoutMs: config.RELAY_SESSION_IDLE_TIMEOUT_MS,

@@ -16,5 +16,6 @@ describe('cache-invalidator config', () => {
     expect(() => loadInvalidatorConfig({ METRICS_PORT: 'abc' })).toThrow(/METRICS_PORT/);
     expect(() => loadInvalidatorConfig({ KAFKA_BROKERS: 'a:1, b:2' })).toThrow(/KAFKA_BROKERS/);
     expect(() => loadInvalidatorConfig({ REDIS_KEY_PREFIX: 'Has Space' })).toThrow(/REDIS_KEY_PREFIX/);
+    expect(() => loadInvalidatorConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: '2', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '3' })).toThrow(/KAFKA_TOPIC_MIN_INSYNC_REPLICAS/);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
+import { topicReplicationOf } from '@rota/events';
 
 /** Every variable the cache-invalidator reads, with its default (docs/events.md lists them). */
 export const invalidatorEnvSchema = z.object({
@@ -9,6 +10,9 @@ export const invalidatorEnvSchema = z.object({
   KAFKA_TOPIC_DLQ: z.string().min(1).default(TOPIC_CHANGES_DLQ),
   /** Partitions when this service has to create the topics (the relay normally does). */
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(12),
+  /** Replication factor of the topics this service creates (unset: the broker's default); with it, min.insync.replicas of them. */
+  KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).optional(),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32).optional(),
   KAFKA_GROUP_ID: z.string().min(1).default('rota-cache-invalidator'),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_:-]*$/).default('rota'),
@@ -30,6 +34,9 @@ export const invalidatorEnvSchema = z.object({
   REPLICA_REBUMP_MS: z.coerce.number().int().min(0).default(0),
   /** Messages per Redis round trip (their invalidations are merged). */
   MAX_CHUNK: z.coerce.number().int().min(1).max(10_000).default(500),
+}).superRefine((c, ctx) => {
+  const { problem } = topicReplicationOf(c.KAFKA_TOPIC_REPLICATION_FACTOR, c.KAFKA_TOPIC_MIN_INSYNC_REPLICAS);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['KAFKA_TOPIC_MIN_INSYNC_REPLICAS'], message: problem });
 });
 
 export type InvalidatorConfig = Readonly<z.infer<typeof invalidatorEnvSchema>>;

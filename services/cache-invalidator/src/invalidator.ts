@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import client from 'prom-client';
 import { CacheUnavailableError, type Cache, type InvalidationTarget, type Namespace } from '@rota/cache';
-import { EVENT_TYPES, ensureTopics, invalidationsFor, invalidationsForUnknownType, parseEvent, type ChangeEvent, type KafkaLogger, type UnknownTypeEvent } from '@rota/events';
+import { EVENT_TYPES, ensureTopics, invalidationsFor, invalidationsForUnknownType, parseEvent, type ChangeEvent, type KafkaLogger, type TopicReplication, type UnknownTypeEvent } from '@rota/events';
 
 export type InvalidatorOptions = {
   kafka: Kafka;
@@ -15,6 +15,8 @@ export type InvalidatorOptions = {
   groupId: string;
   /** Partitions when the topics have to be created here. */
   partitions: number;
+  /** Replication when the topics have to be created here. Default: the broker's defaults. */
+  replication?: TopicReplication | undefined;
   /** Messages per Redis round trip. Default 500. */
   maxChunk?: number;
   /** First retry delay of a paused partition. Default 200 ms. */
@@ -156,8 +158,8 @@ class CacheInvalidator implements Invalidator {
       if (this.#stopping) return;
       try {
         await ensureTopics(this.#o.kafka, [
-          { topic: this.#o.topic, numPartitions: this.#o.partitions },
-          { topic: this.#o.dlqTopic, numPartitions: this.#o.partitions },
+          { topic: this.#o.topic, numPartitions: this.#o.partitions, replication: this.#o.replication },
+          { topic: this.#o.dlqTopic, numPartitions: this.#o.partitions, replication: this.#o.replication },
         ]);
         await this.#dlq.connect();
         await this.#consumer.connect();

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { createCache } from '@rota/cache';
-import { createKafka, parseBrokers } from '@rota/events';
+import { createKafka, parseBrokers, topicReplicationOf } from '@rota/events';
 import { createLogger, createRegistry } from '@rota/telemetry';
 import { loadInvalidatorConfig } from './config.ts';
 import { createInvalidator } from './invalidator.ts';
@@ -39,6 +39,7 @@ const invalidator = createInvalidator({
   dlqTopic: config.KAFKA_TOPIC_DLQ,
   groupId: config.KAFKA_GROUP_ID,
   partitions: config.KAFKA_TOPIC_PARTITIONS,
+  replication: topicReplicationOf(config.KAFKA_TOPIC_REPLICATION_FACTOR, config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS).replication,
   maxChunk: config.MAX_CHUNK,
   retryInitialMs: Math.min(200, config.RETRY_MAX_MS),
   retryMaxMs: config.RETRY_MAX_MS,
