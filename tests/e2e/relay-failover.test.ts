@@ -96,9 +96,10 @@ it('a frozen leader (process stopped, session open) hands leadership over after 
   } finally {
     process.kill(leader.pid!, 'SIGCONT');
   }
-  // 3 s idle timeout, then the standby's next lock attempt (every second) wins.
+  // 3 s idle timeout, then the standby's next lock attempt (every second) wins (~4 s; a loaded
+  // CI machine gets slack).
   expect(takeoverMs).toBeGreaterThanOrEqual(2_500);
-  expect(takeoverMs).toBeLessThan(6_000);
+  expect(takeoverMs).toBeLessThan(10_000); // not hours: TCP alone would keep the session
   console.info(`relay fail-over of a frozen leader: take-over ${takeoverMs} ms`);
   // Thawed, it finds its session gone and becomes a standby: one leader again.
   await waitFor('one leader', async () => (await leader.metric('outbox_relay_leader')) + (await standby.metric('outbox_relay_leader')) === 1, 10_000, 100);
