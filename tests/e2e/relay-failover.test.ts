@@ -105,3 +105,17 @@ it('a frozen leader (process stopped, session open) hands leadership over after 
   await waitFor('one leader', async () => (await leader.metric('outbox_relay_leader')) + (await standby.metric('outbox_relay_leader')) === 1, 10_000, 100);
   expect(await standby.metric('outbox_relay_leader')).toBe(1);
 });
+
+it("RELAY_DATABASE_URL gives the relay its own way to Postgres (past a pooler in DATABASE_URL)", { timeout: 60_000 }, async () => {
+  // Here: the same database through the Unix socket, which pg_stat_activity shows without a client address.
+  const viaSocket = new URL(h.tdb.url);
+  viaSocket.searchParams.set('host', '/var/run/postgresql');
+  const api = await h.addApi({ RELAY_DATABASE_URL: viaSocket.toString() });
+  const sessions = async () => (await h.tdb.db.query<{ app: string; socket: boolean }>(
+    `SELECT application_name AS app, client_addr IS NULL AS socket FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name LIKE 'rota-%' AND pid <> pg_backend_pid()`)).rows;
+  await waitFor('its relay session', async () => (await sessions()).some((x) => x.app === 'rota-outbox-relay' && x.socket), 15_000, 100);
+  // Its pool still goes through DATABASE_URL (TCP), and so do the other instances' relays.
+  expect((await sessions()).filter((x) => x.app === 'rota-outbox-relay' && !x.socket)).toHaveLength(2);
+  expect((await api.metric('outbox_relay_leader')) + (await h.apis[0]!.metric('outbox_relay_leader')) + (await h.apis[1]!.metric('outbox_relay_leader'))).toBe(1);
+});

@@ -113,6 +113,8 @@ export const apiEnvSchema = z.object({
   KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).optional(),
   KAFKA_TOPIC_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32).optional(),
   RELAY_ENABLED: bool.default(true),
+  /** The relay's own session (advisory lock, LISTEN): straight to Postgres, past a transaction-mode pooler in DATABASE_URL. Default DATABASE_URL. */
+  RELAY_DATABASE_URL: z.url().optional(),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   RELAY_POLL_MS: z.coerce.number().int().min(10).default(1000),
   /** Postgres ends a relay session idle this long (a frozen leader), so a standby takes over; 0 disables (libs/events RelayOptions). */

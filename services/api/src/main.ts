@@ -60,7 +60,7 @@ const cache = config.CACHE_INVALIDATE_ON_WRITE ? responseCache : { ...responseCa
 // (docs/events.md). Writes never wait for it: they only insert outbox rows.
 const relay = config.RELAY_ENABLED
   ? createOutboxRelay({
-    databaseUrl: config.DATABASE_URL,
+    databaseUrl: config.RELAY_DATABASE_URL ?? config.DATABASE_URL,
     db,
     kafka: createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'rota-api-relay', logger }),
     topic: config.KAFKA_TOPIC_CHANGES,
