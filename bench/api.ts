@@ -195,6 +195,8 @@ type EndpointResult = {
   targets: { hitThroughput: boolean; missThroughput: boolean; hitP99: boolean; missP99: boolean };
 };
 
+/** Every measured saturation phase's share of machine time the hypervisor took (see machine-cpu.ts). */
+const stealShares: number[] = [];
 const prefix = uniqueName('benchapi');
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 let tmp: string | undefined;
@@ -281,6 +283,7 @@ try {
       const machine1 = await cpuSnapshot();
       const calls1 = await procCounters(c.proc.pid);
       const machine = cpuPerRequest(machine0, machine1, c.proc.pid, r.requests);
+      stealShares.push(machine.stealShare);
       return { ...r, cpuUsPerReq: machine.server, machineCpuUsPerReq: machine, serverCallsPerReq: countersPerRequest(calls0, calls1, r.requests) };
     };
     /**
@@ -386,7 +389,7 @@ try {
     const machine = (label: string, p: Phase): string => {
       const m = p.sat.machineCpuUsPerReq;
       const k = p.sat.serverCallsPerReq;
-      return `${label} ${m.server}+${m.postgres}+${m.redis}+${m.generator}+${m.other} (idle ${m.idle}; other: ${Object.entries(m.topOther).map(([n, v]) => `${n} ${v}`).join(', ')})`
+      return `${label} ${m.server}+${m.postgres}+${m.redis}+${m.generator}+${m.other} (idle ${m.idle}, stolen ${m.steal} = ${(m.stealShare * 100).toFixed(0)} %; other: ${Object.entries(m.topOther).map(([n, v]) => `${n} ${v}`).join(', ')})`
         + (k ? `, server reads/writes/switches ${k.syscr}/${k.syscw}/${k.switches}` : '');
     };
     lines.push(`  saturated, machine CPU µs/req server+postgres+redis+generator+other (idle): ${[machine('API hits', r.hit), machine('Redis baseline', r.redisBaseline), machine('API misses', r.miss), machine('pg baseline', r.pgBaseline)].join(' | ')}`);
@@ -395,6 +398,11 @@ try {
       + `CPU/req baseline÷API: hits ${r.ratios.hitCpuVsRedis}, misses ${r.ratios.missCpuVsPg} (Node process only), `
       + `p99 @${RATE}: hits ${r.hit.rate.overloaded ? '∞' : r.hit.rate.p99ms} (≤ ${TARGETS.hitP99ms}: ${yes(r.targets.hitP99)}), misses ${r.miss.rate.overloaded ? '∞' : r.miss.rate.p99ms} (≤ ${TARGETS.missP99ms}: ${yes(r.targets.missP99)})`);
   }
+  const sorted = [...stealShares].sort((a, b) => a - b);
+  const steal = { median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
+  // Stolen time makes every figure of the run pessimistic and noisy (a phase's req/s and CPU per
+  // request both move with it): say so where the figures are read.
+  lines.push('', `hypervisor steal in the saturation phases: median ${(steal.median * 100).toFixed(1)} %, max ${(steal.max * 100).toFixed(1)} % of the machine's time${steal.max > 0.05 ? ' — the host was contended; compare ratios of this run only, not its absolute figures' : ''}`);
   console.log(lines.join('\n'));
   const allMet = Object.values(results).every((r) => Object.values(r.targets).every(Boolean));
   console.log(JSON.stringify({
@@ -402,6 +410,7 @@ try {
     dataset: { seed: SEED, anchorDate: ANCHOR, counts },
     settings: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, rate: RATE, rateSeconds: RATE_SECONDS, hitUrls: HIT_URLS, missUrls: MISS_URLS, serverNodeOptions: SERVER_NODE_OPTIONS.join(' '), generator: `autocannon 8 (saturation), open-loop node:http pacer (fixed rate; ${PACER === 'inline' ? 'in this process' : 'a process of its own per phase'})` },
     targets: TARGETS,
+    machine: { stealShare: steal },
     endpoints: results,
     allTargetsMet: allMet,
     durationSeconds: Math.round((performance.now() - t0) / 1000),

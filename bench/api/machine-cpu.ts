@@ -5,10 +5,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 
 /** CPU ticks (user + system; 10 ms each) of every process, by pid, with its command name. */
-export type CpuSnapshot = { procs: Map<number, { comm: string; ticks: number }>; idleTicks: number };
+/**
+ * `stealTicks`: time the hypervisor gave this VM's virtual CPUs to someone else while they had
+ * work (all cores). A run with much of it measured a machine that was not all there.
+ */
+export type CpuSnapshot = { procs: Map<number, { comm: string; ticks: number }>; idleTicks: number; stealTicks: number; totalTicks: number };
 
 export type CpuShare = {
   server: number; postgres: number; redis: number; generator: number; other: number; idle: number;
+  /** Stolen by the hypervisor (µs per request, all cores), and as a share of the phase's machine time. */
+  steal: number; stealShare: number;
   /** The biggest parts of `other` by command name, µs per request. */
   topOther: Record<string, number>;
 };
@@ -34,7 +40,7 @@ export async function cpuSnapshot(): Promise<CpuSnapshot> {
   }));
   // First line of /proc/stat: user nice system idle iowait irq softirq steal … (all cores)
   const cpu = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { procs, idleTicks: cpu[3]! + cpu[4]! };
+  return { procs, idleTicks: cpu[3]! + cpu[4]!, stealTicks: cpu[7] ?? 0, totalTicks: cpu.slice(0, 8).reduce((s, t) => s + (t || 0), 0) };
 }
 
 /**
@@ -59,7 +65,9 @@ export function cpuPerRequest(a: CpuSnapshot, b: CpuSnapshot, serverPid: number 
   share.idle = b.idleTicks - a.idleTicks;
   const us = (ticks: number): number => Math.round((ticks * 10_000) / Math.max(1, requests));
   const topOther = Object.fromEntries([...others].sort((x, y) => y[1] - x[1]).slice(0, 3).map(([comm, ticks]) => [comm, us(ticks)]));
-  return { server: us(share.server), postgres: us(share.postgres), redis: us(share.redis), generator: us(share.generator), other: us(share.other), idle: us(share.idle), topOther };
+  const steal = b.stealTicks - a.stealTicks;
+  const stealShare = Number((steal / Math.max(1, b.totalTicks - a.totalTicks)).toFixed(3));
+  return { server: us(share.server), postgres: us(share.postgres), redis: us(share.redis), generator: us(share.generator), other: us(share.other), idle: us(share.idle), steal: us(steal), stealShare, topOther };
 }
 
 /** Read and write system calls a process has made so far (/proc/<pid>/io), and its context switches. */
