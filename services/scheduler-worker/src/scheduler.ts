@@ -6,15 +6,17 @@
  *
  * Run states written here: queued → running → succeeded | failed | cancelled; running → queued
  * when an attempt failed transiently (BullMQ retries it after a backoff) or the worker shut down
- * and handed the job back.
+ * and handed the job back. Either way a roster already solved is kept on the run (checkpoint.ts
+ * of @rota/generation) and the next attempt goes on from it with the time the run has left.
  */
 import { availableParallelism } from 'node:os';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Db } from '@rota/db';
 import {
-  QUEUE_SCHEDULE_GENERATION, InvalidGenerationInputError, cancelChannel, generationJobSchema, loadInstance, readRun, runEventsChannel,
-  writeResult, type RunEvent, type RunRow, type RunStatus, type WriteOptions,
+  QUEUE_SCHEDULE_GENERATION, InvalidGenerationInputError, cancelChannel, checkpointOf, clearCheckpoint, generationJobSchema, loadInstance,
+  readCheckpoint, readRun, resumeFrom, runEventsChannel, saveCheckpoint, writeResult,
+  type Checkpoint, type LoadedInstance, type RunEvent, type RunRow, type RunStatus, type WriteOptions,
 } from '@rota/generation';
 import type { Logger, Registry } from '@rota/telemetry';
 import { registerWorkerMetrics, type JobOutcome } from './metrics.ts';
@@ -61,8 +63,15 @@ export type SchedulerWorker = {
 };
 
 type Active = { handle: SolverHandle | null; stopReason: 'cancel' | 'shutdown' | null };
+/** A roster an attempt solved, with the instance it was solved for and the checkpoint it went on from. */
+type Kept = { loaded: LoadedInstance; solved: ThreadResult; before: Checkpoint | undefined };
 
 const ORPHAN_WAIT_MS = 5_000;
+/**
+ * Search time of an attempt that goes on from a kept roster whose run has (almost) used up its
+ * time limit: enough to rebuild rows that data changed since made invalid.
+ */
+export const MIN_RESUMED_SOLVE_MS = 1_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function isInvalidInput(e: unknown): boolean {
@@ -124,6 +133,17 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
   const markCancelled = (runId: string): Promise<boolean> => transition(runId, 'cancelled');
   const markRequeued = (runId: string, reason: string | null): Promise<boolean> => transition(runId, 'requeued', reason);
 
+  /** Keeps the roster an attempt solved but could not write on its run; a failure only costs the next attempt a full search. */
+  async function keep(runId: string, k: Kept | undefined, log: Logger): Promise<void> {
+    if (!k) return;
+    const c = checkpointOf(k.loaded, k.solved.assignment, k.solved.elapsedMs + (k.before?.solvedMs ?? 0), k.solved.score.total);
+    try {
+      if (await saveCheckpoint(db, runId, c)) log.info({ solvedMs: c.solvedMs, score: c.score }, 'kept the roster solved so far for the next attempt');
+    } catch (err) {
+      log.warn({ err }, 'could not keep the roster solved so far; the next attempt starts over');
+    }
+  }
+
   /** The API inserts the run and enqueues before COMMIT; give its transaction a moment to land. */
   async function readRunPatiently(runId: string): Promise<RunRow | null> {
     const deadline = Date.now() + ORPHAN_WAIT_MS;
@@ -145,6 +165,8 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
     active.set(runId, entry);
     metrics.activeJobs.inc();
     let outcome: JobOutcome = 'failed';
+    /** The roster this attempt solved and what it built on, kept if the attempt cannot write it. */
+    let kept: Kept | undefined;
     try {
       const run = await readRunPatiently(runId);
       if (!run) {
@@ -196,10 +218,20 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
           reporting = false;
         }
       };
-      const timeLimitMs = (loaded.options.timeLimitSeconds ?? o.defaultTimeLimitSeconds) * 1000;
+      let timeLimitMs = (loaded.options.timeLimitSeconds ?? o.defaultTimeLimitSeconds) * 1000;
+      // An earlier attempt's roster (shut down or failed to write): go on from it with the time
+      // left. A deterministic run (maxIterations) starts over, so it reproduces its roster.
+      const before = loaded.options.maxIterations === undefined ? await readCheckpoint(db, runId) : undefined;
+      const initial = before ? resumeFrom(loaded, before) : undefined;
+      if (before && initial) {
+        timeLimitMs = Math.max(MIN_RESUMED_SOLVE_MS, timeLimitMs - before.solvedMs);
+        log.info({ solvedMs: before.solvedMs, score: before.score, timeLimitMs }, 'going on from the roster of an earlier attempt');
+      }
+      const resumed = initial ? before : undefined;
       entry.handle = solvers.run(loaded.instance, {
         seed: loaded.options.seed ?? 1,
         timeLimitMs,
+        ...(initial ? { initial } : {}),
         ...(loaded.options.maxIterations !== undefined ? { maxIterations: loaded.options.maxIterations } : {}),
         progressIntervalMs: Math.min(250, o.progressIntervalMs),
       }, (p) => {
@@ -208,14 +240,17 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         lastReport = now;
         void report(Math.min(95, Math.round((5 + 90 * p.progress) * 10) / 10), p.bestScore);
       });
+      // Cancelled or shut down before the search began: nothing to keep.
       if (entry.stopReason) entry.handle.abort();
-      // Cancel and shutdown abort the thread (the roster is not wanted): no result then.
+      // Cancel aborts the thread (the roster is not wanted): no result then. Shutdown stops the
+      // search instead, which answers with its best roster so far.
       let solved: ThreadResult | null = null;
       try {
         solved = await entry.handle.result;
       } catch (e) {
         if (!(e instanceof SolverAbortedError)) throw e;
       }
+      if (solved) kept = { loaded, solved, before: resumed };
       while (reporting) await sleep(10);
       // Re-read: the subscriber and the progress reports set it while we awaited.
       const stopReason = entry.stopReason as Active['stopReason'];
@@ -226,6 +261,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         return { cancelled: true };
       }
       if (stopReason === 'shutdown') {
+        await keep(runId, kept, log);
         await markRequeued(runId, null);
         await job.moveToWait(token);
         log.info('worker shutting down: job handed back to the queue');
@@ -236,8 +272,9 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
       if (solved.relaxedEmployeeIds.length > 0) log.warn({ employeeIds: solved.relaxedEmployeeIds }, 'minimum rules lifted: no roster could meet them');
       // The roster is checked against the rules it was solved under (minimums lifted where none fit).
       const solvedFor = solved.relaxedEmployeeIds.length ? { ...loaded, instance: relaxMinimums(loaded.instance, solved.relaxedEmployeeIds) } : loaded;
+      // Solving time of the run: this attempt's plus the attempts it went on from.
       const written = await writeResult(db, solvedFor, solved.assignment,
-        { elapsedMs: solved.elapsedMs, iterations: solved.iterations, stoppedBy: solved.stoppedBy, score: solved.score, relaxedEmployeeIds: solved.relaxedEmployeeIds },
+        { elapsedMs: solved.elapsedMs + (resumed?.solvedMs ?? 0), iterations: solved.iterations, stoppedBy: solved.stoppedBy, score: solved.score, relaxedEmployeeIds: solved.relaxedEmployeeIds },
         o.writeOptionsFor?.(attempt) ?? {});
       if (written.kind === 'skipped') {
         outcome = written.status === 'cancelled' ? 'cancelled' : 'skipped';
@@ -264,12 +301,16 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         log.error({ err: e }, 'generation failed: attempts exhausted');
         outcome = 'failed';
       } else {
+        // A roster solved before the failure (e.g. the write hit a failover) is not solved again.
+        await keep(runId, kept, log);
         await markRequeued(runId, `attempt ${attempt} failed, retrying: ${reason}`).catch(() => {});
         log.warn({ err: e }, 'generation attempt failed: will retry');
         outcome = 'retry';
       }
       throw e;
     } finally {
+      // A run that ended needs its kept roster no more (a handed-back or retried one does).
+      if (outcome !== 'handed_back' && outcome !== 'retry') await clearCheckpoint(db, runId).catch(() => {});
       active.delete(runId);
       metrics.activeJobs.dec();
       const seconds = (performance.now() - started) / 1000;
@@ -336,8 +377,9 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
         for (const [runId, a] of active) {
           if (a.stopReason) continue;
           a.stopReason = 'shutdown';
-          a.handle?.abort();
-          logger.info({ runId }, 'grace period over: stopping solver to hand the job back');
+          // Stop, not abort: the search answers with its best roster, which is kept for the next attempt.
+          a.handle?.stop();
+          logger.info({ runId }, 'grace period over: stopping solver to hand the job back with its roster');
         }
       }, graceMs);
       try {

@@ -9,7 +9,8 @@ export type ThreadResult = {
   relaxedEmployeeIds: string[];
 };
 
-export type SolveThreadOptions = { seed: number; timeLimitMs: number; maxIterations?: number; progressIntervalMs: number };
+/** `initial`: the roster to start from (a checkpoint of an earlier attempt, @rota/generation). */
+export type SolveThreadOptions = { seed: number; timeLimitMs: number; maxIterations?: number; progressIntervalMs: number; initial?: Assignment };
 
 export type ThreadRequest = { instance: Instance; options: SolveThreadOptions; stop: SharedArrayBuffer };
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test as base } from 'vitest';
-import { checkStoredRoster, createScenario, importCurtois } from '@rota/generation';
+import { checkStoredRoster, createScenario, importCurtois, readCheckpoint } from '@rota/generation';
 import { apiFixture, type TestApi } from '../../testing.ts';
 import { readEvents, realQueue, spawnWorker, startWorker, waitFor } from './testing.ts';
 
@@ -175,6 +175,30 @@ describe('schedule generation end to end (API → BullMQ → worker → Postgres
     }
   });
 
+  test('an attempt whose write fails keeps its roster: the retry goes on from it instead of solving again', { timeout: 60_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const s = await createScenario(api.tdb.db, { employees: 8, periodStart: '2030-01-07', days: 14 });
+    const worker = startWorker(api, { writeOptionsFor: (attempt) => (attempt === 1 ? { failAfterShiftsWritten: true } : {}) });
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: s.departmentId, periodStart: s.periodStart, periodEnd: s.periodEnd, options: { timeLimitSeconds: 3 } },
+      });
+      const run = await waitStatus(api, token, post.body.id, ['succeeded', 'failed']);
+      expect(run.status).toBe('succeeded');
+      expect(run.attempts).toBe(2);
+      // 3 s solved by the first attempt, then the retry's minimum (1 s) from that roster; a retry
+      // that solved again from scratch would report about 3 s.
+      expect(run.result.solveTimeMs).toBeGreaterThanOrEqual(3_800);
+      expect(run.result.solveTimeMs).toBeLessThan(3_000 + 1_000 + 1_500);
+      expect(run.result.hardViolations).toBe(0);
+      const check = await storedRosterCheck(api, run.id, run.scheduleId!);
+      expect(check).toMatchObject({ rows: run.result.shifts.total, doubleBooked: 0, duplicateKeys: 0, violations: [] });
+      expect(await readCheckpoint(api.tdb.db, post.body.id)).toBeUndefined();
+    } finally {
+      await worker.close(0);
+    }
+  });
+
   test('a worker killed with SIGKILL mid-solve: another worker recovers the job; no duplicate or missing shifts', { timeout: 90_000 }, async ({ api }) => {
     const { token } = await api.login('admin');
     const s = await createScenario(api.tdb.db, { employees: 15, periodStart: '2030-01-07', days: 14 });
@@ -257,11 +281,23 @@ describe('schedule generation end to end (API → BullMQ → worker → Postgres
       expect(code).toBe(0);
       const handedBack = await getRun(api, token, post.body.id);
       expect(handedBack.status).toBe('queued');
+      // It handed back its best roster so far, not nothing: the next attempt goes on from it.
+      const kept = await readCheckpoint(api.tdb.db, post.body.id);
+      expect(kept).toBeDefined();
+      expect(kept!.solvedMs).toBeGreaterThan(500);
+      expect(kept!.rows).toHaveLength(10);
+      expect(Number.isFinite(kept!.score)).toBe(true);
+      // The run has "used" its time: the next attempt only polishes the kept roster.
       await api.tdb.db.query(`UPDATE generation_runs SET options = '{"timeLimitSeconds": 1}' WHERE id = $1`, [post.body.id]);
       next = startWorker(api);
       const run = await waitStatus(api, token, post.body.id, ['succeeded', 'failed'], 30_000);
       expect(run.status).toBe('succeeded');
       expect(run.attempts).toBe(2);
+      // Solving time counts both attempts; the search began at the kept roster, so it is no worse.
+      expect(run.result.solveTimeMs).toBeGreaterThanOrEqual(kept!.solvedMs + 900);
+      expect(run.result.softPenalties.total).toBeLessThanOrEqual(kept!.score + 1e-6);
+      expect(run.result.hardViolations).toBe(0);
+      expect(await readCheckpoint(api.tdb.db, post.body.id)).toBeUndefined();
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await next?.close(0);
