@@ -124,6 +124,12 @@ export const INDEX_QUERIES: readonly IndexQuery[] = [
           ORDER BY date, template_id`,
     params: `SELECT department_id, min(date), min(date) + 27 FROM demand GROUP BY 1 ORDER BY 1 LIMIT 1` },
   // generation runs
+  { index: 'employee_rate_history_pkey', table: 'employee_rate_history', name: 'stats.hourlyRateOn', usedBy: 'daily stats refresh (rota_hourly_rate_on: the rate in force on a shift\'s day), PATCH /v1/employees/:id hourlyRate',
+    sql: `SELECT h.hourly_rate FROM employee_rate_history h WHERE h.employee_id = $1 AND h.valid_from <= $2 ORDER BY h.valid_from DESC LIMIT 1`,
+    params: `SELECT id, current_date FROM employees ORDER BY id LIMIT 1`, small: true },
+  { index: 'template_pay_multiplier_history_pkey', table: 'template_pay_multiplier_history', name: 'stats.payMultiplierOn', usedBy: 'daily stats refresh (rota_pay_multiplier_on), PATCH /v1/departments/:id/shift-templates/:templateId payMultiplier',
+    sql: `SELECT h.pay_multiplier FROM template_pay_multiplier_history h WHERE h.template_id = $1 AND h.valid_from <= $2 ORDER BY h.valid_from DESC LIMIT 1`,
+    params: `SELECT id, current_date FROM shift_templates ORDER BY id LIMIT 1`, small: true },
   { index: 'generation_idempotency_keys_pkey', table: 'generation_idempotency_keys', name: 'runs.byIdempotencyKey', usedBy: 'POST /v1/schedule-generations (Idempotency-Key replay, created or deduplicated)',
     sql: `SELECT run_id, request_hash FROM generation_idempotency_keys WHERE requested_by = $1 AND idempotency_key = $2`,
     params: `SELECT 'user:1'::text, 'key-1'::text`, small: true },

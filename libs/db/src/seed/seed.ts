@@ -455,7 +455,9 @@ const REFRESH_ALL_DAILY_STATS = `
   ), live AS (
     SELECT s.department_id, s.date, s.template_id, s.employee_id,
            (extract(epoch FROM s.ends_at - s.starts_at) / 60)::bigint AS minutes,
-           t.pay_multiplier, e.hourly_rate
+           -- Priced at the rate in force on the day (migration 0012), as the refresh function does.
+           rota_pay_multiplier_on(s.template_id, s.date, t.pay_multiplier) AS pay_multiplier,
+           rota_hourly_rate_on(s.employee_id, s.date, e.hourly_rate) AS hourly_rate
       FROM shifts s
       JOIN plan ON plan.department_id = s.department_id AND plan.date = s.date AND plan.schedule_id = s.schedule_id
       JOIN shift_templates t ON t.id = s.template_id

@@ -1,4 +1,5 @@
 import { describe, expect, test as base } from 'vitest';
+import { scopes } from '@rota/cache';
 import { apiFixture, type TestApi } from '../../testing.ts';
 import { todayIn } from '../employees/read.ts';
 import { makeSchedule, makeShift, refreshStats } from '../schedules/test-factories.ts';
@@ -54,6 +55,22 @@ describe('analytics', () => {
     expect((await api.request('PATCH', `/v1/departments/${ward}/shift-templates/${D}`, { token, body: { payMultiplier: 1.5 } })).status).toBe(200);
     expect(await cost(tomorrow)).toEqual({ cost: '300.00', cache: 'MISS' });
     expect((await cost(yesterday)).cost).toBe('160.00');
+
+    // A second raise on the same day replaces the first; the rate before today stays recorded.
+    expect((await api.request('PATCH', `/v1/employees/${ann}`, { token, body: { hourlyRate: '30.00' } })).status).toBe(200);
+    expect(await cost(tomorrow)).toEqual({ cost: '360.00', cache: 'MISS' });
+    // However late a past day is recomputed (a corrected shift, a publish over it), it is priced
+    // at the rates that applied then: 8 h × 20 × 1.0, not today's 30 × 1.5.
+    await refreshStats(api, ward, day(-3), day(3));
+    await api.deps.cache.invalidate([{ ns: 'analytics', scopes: [scopes.department(ward)] }]);
+    expect((await cost(yesterday)).cost).toBe('160.00');
+    expect((await cost(tomorrow)).cost).toBe('360.00');
+    const history = await api.tdb.db.query<{ valid_from: string; hourly_rate: string }>(
+      `SELECT valid_from::text, hourly_rate::text FROM employee_rate_history WHERE employee_id = $1 ORDER BY valid_from`, [ann]);
+    expect(history.rows).toEqual([{ valid_from: '-infinity', hourly_rate: '20.00' }, { valid_from: todayIn('UTC'), hourly_rate: '30.00' }]);
+    // The same rate again records nothing.
+    expect((await api.request('PATCH', `/v1/employees/${ann}`, { token, body: { hourlyRate: 30 } })).status).toBe(200);
+    expect((await api.tdb.db.query('SELECT 1 FROM employee_rate_history WHERE employee_id = $1', [ann])).rowCount).toBe(2);
   });
 
   test("'from today on' is today in the department's time zone", async ({ api }) => {

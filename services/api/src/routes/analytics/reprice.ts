@@ -3,10 +3,42 @@ import type { Queryable } from '@rota/db';
 /**
  * A new hourly rate or pay multiplier re-prices the labour cost of the shifts it applies to from
  * today on (today in each shift's department's time zone): rostered shifts are costed at the new
- * rate, while days before today keep the cost they were computed at (what those shifts cost when
- * they were worked).
- * Runs inside the writer's transaction; returns the departments whose stats were refreshed.
+ * rate, while days before today keep the rate that applied then — also when they are recomputed
+ * later (a corrected past shift), since the change is recorded with the day it applies from
+ * (migration 0012: the stats price each shift at the rate in force on its day).
+ * Runs inside the writer's transaction, before the UPDATE of the rate; the refreshes after it.
  */
+
+/**
+ * Records a change of rate before it is written: the rate in force until now (valid from
+ * -infinity, if nothing was recorded yet) and `value` from today in the owner's department's time
+ * zone (a second change on one day replaces the first). Nothing when the value does not change.
+ */
+async function keepHistory(q: Queryable, o: { history: string; key: string; column: string; owner: string; departmentOf: string; id: string; value: string | number }): Promise<void> {
+  await q.query(
+    `WITH cur AS (
+       SELECT o.id, o.${o.column} AS value, (now() AT TIME ZONE d.timezone)::date AS today
+         FROM ${o.owner} o JOIN departments d ON d.id = o.${o.departmentOf}
+        WHERE o.id = $1 AND o.${o.column} <> $2::numeric
+     ), before AS (
+       INSERT INTO ${o.history} (${o.key}, valid_from, ${o.column})
+       SELECT id, '-infinity', value FROM cur WHERE NOT EXISTS (SELECT 1 FROM ${o.history} h WHERE h.${o.key} = cur.id)
+     )
+     INSERT INTO ${o.history} (${o.key}, valid_from, ${o.column})
+     SELECT id, today, $2::numeric FROM cur
+     ON CONFLICT (${o.key}, valid_from) DO UPDATE SET ${o.column} = excluded.${o.column}`,
+    [o.id, o.value]);
+}
+
+export function keepRateHistory(q: Queryable, employeeId: string, hourlyRate: string): Promise<void> {
+  return keepHistory(q, { history: 'employee_rate_history', key: 'employee_id', column: 'hourly_rate', owner: 'employees', departmentOf: 'department_id', id: employeeId, value: hourlyRate });
+}
+
+export function keepPayMultiplierHistory(q: Queryable, templateId: string, payMultiplier: number): Promise<void> {
+  return keepHistory(q, { history: 'template_pay_multiplier_history', key: 'template_id', column: 'pay_multiplier', owner: 'shift_templates', departmentOf: 'department_id', id: templateId, value: payMultiplier });
+}
+
+/** Refreshes the stats of the given ranges; returns the departments refreshed. */
 async function refreshRanges(q: Queryable, ranges: { department_id: string; from: string; to: string }[]): Promise<string[]> {
   for (const r of ranges) await q.query('SELECT rota_refresh_daily_stats($1, $2, $3)', [r.department_id, r.from, r.to]);
   return ranges.map((r) => r.department_id);

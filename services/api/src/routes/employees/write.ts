@@ -7,7 +7,7 @@ import { coversDepartment, type Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError, forbidden } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
-import { repriceEmployee } from '../analytics/reprice.ts';
+import { keepRateHistory, repriceEmployee } from '../analytics/reprice.ts';
 import { idParam, idsParams } from '../../http/validate.ts';
 import { authorize, isSelf, loadTarget } from './access.ts';
 import { calendarDate, type Employee, employeeSchema, NO_NUL, noNul } from './shape.ts';
@@ -148,6 +148,7 @@ export const employeeWriteRoutes = [
           if (!canPlaceIn(principal, path)) throw forbidden('the new department is outside your subtree');
         }
         await ensureContract(q, body.contractId);
+        if (body.hourlyRate !== undefined) await keepRateHistory(q, params.id, body.hourlyRate);
         const updated = await q.query<{ json: string }>(
           `UPDATE employees SET
               email = coalesce($2, email), first_name = coalesce($3, first_name), last_name = coalesce($4, last_name),

@@ -5,7 +5,7 @@ import { invalidationsFor, recordEvent } from '@rota/events';
 import { cacheKey, sendCached } from '../../http/cached.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
-import { repriceTemplate } from '../analytics/reprice.ts';
+import { keepPayMultiplierHistory, repriceTemplate } from '../analytics/reprice.ts';
 import { boolParam, cursorParam, idParam, limitParam } from '../../http/validate.ts';
 import { authorizeDepartment, loadDepartment } from './department.ts';
 import { TEMPLATE_COLUMNS, templateSchema, toTemplate, type TemplateRow } from './shape.ts';
@@ -142,6 +142,7 @@ export const templateRoutes = [
     handler: async ({ params, body, principal, deps }) => {
       const out = await deps.db.tx(async (q) => {
         authorizeDepartment(principal, await loadDepartment(q, params.id, true), 'manage');
+        if (body.payMultiplier !== undefined) await keepPayMultiplierHistory(q, params.templateId, body.payMultiplier);
         const r = await q.query<{ id: string }>(
           `UPDATE shift_templates SET code = coalesce($3, code), name = coalesce($4, name),
                   start_time = coalesce($5::time, start_time), end_time = coalesce($6::time, end_time),
