@@ -455,13 +455,14 @@ const REFRESH_ALL_DAILY_STATS = `
   ), live AS (
     SELECT s.department_id, s.date, s.template_id, s.employee_id,
            (extract(epoch FROM s.ends_at - s.starts_at) / 60)::bigint AS minutes,
-           -- Priced at the rate in force on the day (migration 0012), as the refresh function does.
-           rota_pay_multiplier_on(s.template_id, s.date, t.pay_multiplier) AS pay_multiplier,
-           rota_hourly_rate_on(s.employee_id, s.date, e.hourly_rate) AS hourly_rate
+           coalesce(m.pay_multiplier, t.pay_multiplier) AS pay_multiplier, coalesce(r.hourly_rate, e.hourly_rate) AS hourly_rate
       FROM shifts s
       JOIN plan ON plan.department_id = s.department_id AND plan.date = s.date AND plan.schedule_id = s.schedule_id
       JOIN shift_templates t ON t.id = s.template_id
       LEFT JOIN employees e ON e.id = s.employee_id
+      -- Priced at the rates in force on the day (migration 0012), as the refresh function does.
+      LEFT JOIN employee_rate_history r ON r.employee_id = s.employee_id AND s.date >= r.valid_from AND s.date < r.valid_until
+      LEFT JOIN template_pay_multiplier_history m ON m.template_id = s.template_id AND s.date >= m.valid_from AND s.date < m.valid_until
      WHERE s.date BETWEEN $1::date AND $2::date AND s.status <> 'cancelled'
   ), per_day AS (
     SELECT department_id, date,

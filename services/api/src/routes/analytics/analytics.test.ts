@@ -73,6 +73,23 @@ describe('analytics', () => {
     expect((await api.tdb.db.query('SELECT 1 FROM employee_rate_history WHERE employee_id = $1', [ann])).rowCount).toBe(2);
   });
 
+  test('a later change closes the rate in force until then: rates never overlap', async ({ api }) => {
+    const ward = await api.makeDepartment({ name: 'Ward' });
+    const { token } = await api.login('admin', ward);
+    const ann = await api.makeEmployee({ departmentId: ward, hourlyRate: 15 });
+    // Changed once before, on 1 Jan 2020.
+    await api.tdb.db.query(`INSERT INTO employee_rate_history (employee_id, valid_from, valid_until, hourly_rate)
+      VALUES ($1, '-infinity', '2020-01-01', 10), ($1, '2020-01-01', 'infinity', 15)`, [ann]);
+    expect((await api.request('PATCH', `/v1/employees/${ann}`, { token, body: { hourlyRate: '18.50' } })).status).toBe(200);
+    const today = todayIn('UTC');
+    const rows = await api.tdb.db.query(`SELECT valid_from::text, valid_until::text, hourly_rate::text FROM employee_rate_history WHERE employee_id = $1 ORDER BY valid_from`, [ann]);
+    expect(rows.rows).toEqual([
+      { valid_from: '-infinity', valid_until: '2020-01-01', hourly_rate: '10.00' },
+      { valid_from: '2020-01-01', valid_until: today, hourly_rate: '15.00' },
+      { valid_from: today, valid_until: 'infinity', hourly_rate: '18.50' },
+    ]);
+  });
+
   test("'from today on' is today in the department's time zone", async ({ api }) => {
     // At any hour one of UTC+14 and UTC−11 is on another date than UTC.
     const utcToday = new Date().toISOString().slice(0, 10);

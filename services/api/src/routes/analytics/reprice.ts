@@ -10,32 +10,36 @@ import type { Queryable } from '@rota/db';
  */
 
 /**
- * Records a change of rate before it is written: the rate in force until now (valid from
- * -infinity, if nothing was recorded yet) and `value` from today in the owner's department's time
- * zone (a second change on one day replaces the first). Nothing when the value does not change.
+ * Records a change of rate before it is written: the rate in force until now (from -infinity, if
+ * nothing was recorded yet; else the open row is closed at today) and `value` from today in the
+ * owner's department's time zone (a second change on one day replaces the first). Nothing when the
+ * value does not change. Rows hold for [valid_from, valid_until) and never overlap.
  */
-async function keepHistory(q: Queryable, o: { history: string; key: string; column: string; owner: string; departmentOf: string; id: string; value: string | number }): Promise<void> {
+async function keepHistory(q: Queryable, o: { history: string; key: string; column: string; owner: string; id: string; value: string | number }): Promise<void> {
   await q.query(
     `WITH cur AS (
        SELECT o.id, o.${o.column} AS value, (now() AT TIME ZONE d.timezone)::date AS today
-         FROM ${o.owner} o JOIN departments d ON d.id = o.${o.departmentOf}
+         FROM ${o.owner} o JOIN departments d ON d.id = o.department_id
         WHERE o.id = $1 AND o.${o.column} <> $2::numeric
-     ), before AS (
-       INSERT INTO ${o.history} (${o.key}, valid_from, ${o.column})
-       SELECT id, '-infinity', value FROM cur WHERE NOT EXISTS (SELECT 1 FROM ${o.history} h WHERE h.${o.key} = cur.id)
+     ), first AS (
+       INSERT INTO ${o.history} (${o.key}, valid_from, valid_until, ${o.column})
+       SELECT id, '-infinity', today, value FROM cur WHERE NOT EXISTS (SELECT 1 FROM ${o.history} h WHERE h.${o.key} = cur.id)
+     ), closed AS (
+       UPDATE ${o.history} h SET valid_until = cur.today FROM cur
+        WHERE h.${o.key} = cur.id AND h.valid_until = 'infinity' AND h.valid_from < cur.today
      )
-     INSERT INTO ${o.history} (${o.key}, valid_from, ${o.column})
-     SELECT id, today, $2::numeric FROM cur
+     INSERT INTO ${o.history} (${o.key}, valid_from, valid_until, ${o.column})
+     SELECT id, today, 'infinity', $2::numeric FROM cur
      ON CONFLICT (${o.key}, valid_from) DO UPDATE SET ${o.column} = excluded.${o.column}`,
     [o.id, o.value]);
 }
 
 export function keepRateHistory(q: Queryable, employeeId: string, hourlyRate: string): Promise<void> {
-  return keepHistory(q, { history: 'employee_rate_history', key: 'employee_id', column: 'hourly_rate', owner: 'employees', departmentOf: 'department_id', id: employeeId, value: hourlyRate });
+  return keepHistory(q, { history: 'employee_rate_history', key: 'employee_id', column: 'hourly_rate', owner: 'employees', id: employeeId, value: hourlyRate });
 }
 
 export function keepPayMultiplierHistory(q: Queryable, templateId: string, payMultiplier: number): Promise<void> {
-  return keepHistory(q, { history: 'template_pay_multiplier_history', key: 'template_id', column: 'pay_multiplier', owner: 'shift_templates', departmentOf: 'department_id', id: templateId, value: payMultiplier });
+  return keepHistory(q, { history: 'template_pay_multiplier_history', key: 'template_id', column: 'pay_multiplier', owner: 'shift_templates', id: templateId, value: payMultiplier });
 }
 
 /** Refreshes the stats of the given ranges; returns the departments refreshed. */
