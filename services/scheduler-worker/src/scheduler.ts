@@ -72,6 +72,8 @@ const ORPHAN_WAIT_MS = 5_000;
  * time limit: enough to rebuild rows that data changed since made invalid.
  */
 export const MIN_RESUMED_SOLVE_MS = 1_000;
+/** On shutdown: how long a stopped search may take to answer with its roster before it is aborted. */
+const STOP_WAIT_MS = 15_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function isInvalidInput(e: unknown): boolean {
@@ -379,6 +381,10 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
           a.stopReason = 'shutdown';
           // Stop, not abort: the search answers with its best roster, which is kept for the next attempt.
           a.handle?.stop();
+          // A search in a phase that does not poll its stop flag (seconds on big instances) must not
+          // hold the hand-back past the process's own deadline (main.ts: grace + 30 s): abort it
+          // then — the job is handed back without a roster, as before kept rosters existed.
+          setTimeout(() => { if (active.get(runId) === a) a.handle?.abort(); }, STOP_WAIT_MS).unref();
           logger.info({ runId }, 'grace period over: stopping solver to hand the job back with its roster');
         }
       }, graceMs);
