@@ -179,6 +179,37 @@ describe('bookings around the period', () => {
     expect((await workedDates(tdb.db, s, retry.result.scheduleId))[0]).not.toContain(MON);
   });
 
+  test("a period starting mid-week counts last roster's shifts of that week toward the weekly maximum, from the week's Monday on", async ({ tdb }) => {
+    // A weekend period (Saturday 19, Sunday 20 January) after a Monday..Friday roster with 24 h:
+    // Monday, Tuesday and Thursday. 32 h a week at most, an early wanted on both days.
+    const SAT = '2030-01-19';
+    const s = await createScenario(tdb.db, {
+      employees: 1, periodStart: SAT, days: 2,
+      templates: [{ code: 'E', start: '06:00', end: '14:00' }],
+      demand: () => 1,
+      // 3 days in a row at most: the runs alone would read 4 days back (to Tuesday), not to Monday.
+      contract: { maxConsecutive: 3, minRest: 660, maxMinutes: 2 * 480, maxWeekends: 1 },
+      timeOffShare: 0, availabilityShare: 0, requestsPerEmployee: 0,
+    });
+    await tdb.db.query('UPDATE contracts SET max_minutes_per_week = 32 * 60 WHERE id = (SELECT contract_id FROM employees WHERE id = $1)', [s.employeeIds[0]]);
+    const weekdays = await bookSchedule(tdb.db, s, ['2030-01-14', '2030-01-18'], 'published', [[0, 0, '2030-01-14'], [0, 0, '2030-01-15'], [0, 0, '2030-01-17']]);
+    const runId = await insertRun(tdb.db, s);
+    const { loaded, write } = await solveRun(tdb.db, runId);
+    expect(loaded.contextWindow).toBeGreaterThanOrEqual(6);
+    expect(loaded.instance.employees[0]!.fixed?.map((f) => f.day)).toEqual([-5, -4, -2]);
+    const out = await write();
+    if (out.kind !== 'written') throw new Error('not written');
+    expect(out.result.hardViolations).toBe(0);
+    // 24 h booked + one 8 h shift = 32 h; the other weekend day stays open.
+    expect((await workedDates(tdb.db, s, out.result.scheduleId))[0]).toHaveLength(1);
+    expect((await checkStoredRoster(tdb.db, runId, out.result.scheduleId)).violations).toEqual([]);
+    // Wednesday added by hand to the weekday roster afterwards: the stored roster's week is over.
+    await bookShift(tdb.db, s, weekdays, 0, 0, '2030-01-16', 'manual');
+    expect((await checkStoredRoster(tdb.db, runId, out.result.scheduleId)).violations).toMatchObject([
+      { rule: 'max-week-minutes', day: -5, message: '2400 minutes in the week from day -5, at most 1920' },
+    ]);
+  });
+
   test('rest is real time in the department zone: 11 wall-clock hours across the spring-forward night are 10', async ({ tdb }) => {
     // 2030-03-31 is the last Sunday of March: Berlin's clocks jump from 02:00 to 03:00.
     const worked = async (timezone: string): Promise<string[]> => {

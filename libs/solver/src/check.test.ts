@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type HardRule, checkAssignment } from './check.ts';
-import type { Assignment, EmployeeSpec, Instance } from './model.ts';
+import type { Assignment, EmployeeSpec, FixedShift, Instance } from './model.ts';
 import { makeEmployee, makeInstance, makeShiftType } from './test-factories.ts';
 
 const _ = null;
@@ -70,13 +70,20 @@ describe('checkAssignment', () => {
     expect(rules(inst, [[0, _, _, _, 0]])).toEqual([]);
   });
 
-  it('reports week minutes only for Monday–Sunday weeks inside the horizon', () => {
-    // Day 0 is a Thursday: the only full week is days 4..10.
+  it('reports the maximum per week for every Monday–Sunday week holding a horizon day, the minimum for full weeks only', () => {
+    // Day 0 is a Thursday: days 0..3 end the week from day -3, days 4..10 are a full week, days
+    // 11..13 start the week from day 11.
     const inst = oneEmployee(14, { maxWeekMinutes: 16 * 60, minWeekMinutes: 8 * 60 }, { firstWeekday: 3 });
     const row = (days: number[]): (number | null)[] => Array.from({ length: 14 }, (_x, d) => (days.includes(d) ? 0 : null));
     expect(checkAssignment(inst, [row([4, 5, 6])])).toMatchObject([{ rule: 'max-week-minutes', day: 4 }]);
-    expect(checkAssignment(inst, [row([0, 1, 2, 11, 12, 13])])).toMatchObject([{ rule: 'min-week-minutes', day: 4 }]);
-    expect(rules(inst, [row([0, 1, 2, 3, 6, 10, 11, 12, 13])])).toEqual([]);
+    expect(checkAssignment(inst, [row([0, 1, 2, 11, 12, 13])])).toMatchObject([
+      { rule: 'max-week-minutes', day: -3 },
+      { rule: 'min-week-minutes', day: 4 },
+      { rule: 'max-week-minutes', day: 11, message: expect.stringContaining('1440 minutes in the week from day 11') },
+    ]);
+    // Two shifts in each edge week, one in the full one; the edge weeks need no minimum.
+    expect(rules(inst, [row([0, 3, 6, 12, 13])])).toEqual([]);
+    expect(rules(inst, [row([6])])).toEqual([]);
   });
 
   it('reports too many consecutive working days, edge runs included', () => {
@@ -165,6 +172,28 @@ describe('checkAssignment with fixed shifts (bookings the instance does not deci
     ]);
     // A second shift on the booked day.
     expect(rules(week({ fixed: [early(2)] }), [[_, _, 1, _, _, _, _]])).toEqual(['one-shift-per-day']);
+  });
+
+  it("counts bookings outside the horizon toward the maximum of a week straddling its start or end", () => {
+    // A period Wednesday..Sunday (days 0..4) after a roster with 16 h on Monday and Tuesday, 40 h a week at most.
+    const wedToSun = (fixed: FixedShift[]): Instance =>
+      oneEmployee(5, { maxWeekMinutes: 40 * 60, minWeekMinutes: 40 * 60, fixed }, { firstWeekday: 2, shiftTypes: [N, E] });
+    const earlier = wedToSun([early(-2), early(-1)]);
+    expect(checkAssignment(earlier, [[1, 1, 1, 1, 1]])).toMatchObject([
+      { rule: 'max-week-minutes', day: -2, message: '3360 minutes in the week from day -2, at most 2400' },
+    ]);
+    expect(rules(earlier, [[1, 1, 1, _, _]])).toEqual([]);
+    // Unknown days (knownDaysBefore 0) count all the same: a booking is worked wherever it lies.
+    expect(rules(wedToSun([early(-3)]), [[1, 1, 1, 1, 1]])).toEqual([]); // day -3: last week's Sunday
+    // The week is not full: no minimum.
+    expect(rules(wedToSun([]), [[_, _, _, _, _]])).toEqual([]);
+
+    // A period Monday..Wednesday (days 0..2) before a roster with 32 h on Thursday..Sunday.
+    const monToWed = oneEmployee(3, { maxWeekMinutes: 40 * 60, minWeekMinutes: 40 * 60, fixed: [3, 4, 5, 6].map(early) }, { shiftTypes: [N, E] });
+    expect(checkAssignment(monToWed, [[1, 1, _]])).toMatchObject([{ rule: 'max-week-minutes', day: 0, message: expect.stringContaining('2880 minutes') }]);
+    expect(rules(monToWed, [[1, _, _]])).toEqual([]);
+    // Next week's bookings (day 7) are another week.
+    expect(rules(oneEmployee(3, { maxWeekMinutes: 8 * 60, fixed: [early(7)] }, { shiftTypes: [N, E] }), [[1, _, _]])).toEqual([]);
   });
 
   it('measures rest in real minutes across a clock change', () => {

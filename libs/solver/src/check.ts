@@ -4,9 +4,10 @@
  * solver and manual edits alike.
  *
  * Fixed shifts (EmployeeSpec.fixed): one inside the horizon makes its day worked and counts
- * toward the period's totals (minutes, full-week minutes, its type's cap, weekends); every fixed
- * shift is a neighbour for rest and forbidden successions; runs of working days and days off are
- * followed across the horizon's edges through the known days (knownDaysBefore/After).
+ * toward the period's totals (minutes, its type's cap, weekends); every fixed shift counts toward
+ * the minutes of its Monday–Sunday week when that week holds a horizon day, and is a neighbour for
+ * rest and forbidden successions; runs of working days and days off are followed across the
+ * horizon's edges through the known days (knownDaysBefore/After).
  */
 import { realMinutes, type Assignment, type Instance } from './model.ts';
 
@@ -32,7 +33,10 @@ export interface HardViolation {
   /** Employee index (into instance.employees). */
   employee: number;
   employeeId: string;
-  /** Day the violation is anchored at (negative or ≥ days: a known day outside the horizon), or null for rules over the whole horizon. */
+  /**
+   * Day the violation is anchored at, or null for rules over the whole horizon. Negative or ≥ days:
+   * a day outside the horizon (a known day, or the Monday of a week starting before day 0).
+   */
   day: number | null;
   message: string;
 }
@@ -157,14 +161,18 @@ export function checkAssignment(instance: Instance, assignment: Assignment): Har
     if (total > emp.maxTotalMinutes) add('max-total-minutes', null, `${total} minutes, at most ${emp.maxTotalMinutes}`);
     if (total < emp.minTotalMinutes) add('min-total-minutes', null, `${total} minutes, at least ${emp.minTotalMinutes}`);
 
-    // Minutes per Monday–Sunday week, for weeks fully inside the horizon.
-    for (let d0 = 0; d0 + 6 < D; d0++) {
-      if ((instance.firstWeekday + d0) % 7 !== 0) continue;
+    // Minutes per Monday–Sunday week, for every week holding a horizon day (d0: its Monday, < 0
+    // when the horizon starts after a Monday). A week's days outside the horizon count their fixed
+    // shifts, whether or not those days are known: bookings there are worked all the same. The
+    // maximum applies to every such week; the minimum only to weeks fully inside the horizon, as a
+    // straddling week's days after the horizon may still be rostered by the next period.
+    const fixedOn = (d: number): number => fixed.reduce((m, f) => (f.day === d ? m + f.durationMinutes : m), 0);
+    for (let d0 = 0 - instance.firstWeekday; d0 < D; d0 += 7) {
       let week = 0;
-      for (let d = d0; d <= d0 + 6; d++) week += minutesOn(d);
+      for (let d = d0; d <= d0 + 6; d++) week += d >= 0 && d < D ? minutesOn(d) : fixedOn(d);
       if (emp.maxWeekMinutes !== undefined && week > emp.maxWeekMinutes)
         add('max-week-minutes', d0, `${week} minutes in the week from day ${d0}, at most ${emp.maxWeekMinutes}`);
-      if (emp.minWeekMinutes !== undefined && week < emp.minWeekMinutes)
+      if (emp.minWeekMinutes !== undefined && d0 >= 0 && d0 + 6 < D && week < emp.minWeekMinutes)
         add('min-week-minutes', d0, `${week} minutes in the week from day ${d0}, at least ${emp.minWeekMinutes}`);
     }
 

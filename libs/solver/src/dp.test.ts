@@ -128,7 +128,8 @@ describe('DpWorkspace.solve', () => {
 const arbContext = fc.record({
   base: arbCase,
   fixed: fc.array(
-    fc.record({ day: fc.integer({ min: -4, max: 11 }), late: fc.boolean(), type: fc.constantFrom(0, 1, null) }),
+    // Days -6..13: the whole Monday–Sunday weeks around the 8 days, whatever day 0 is.
+    fc.record({ day: fc.integer({ min: -6, max: 13 }), late: fc.boolean(), type: fc.constantFrom(0, 1, null) }),
     { maxLength: 5 },
   ),
   knownBefore: fc.integer({ min: 0, max: 4 }),

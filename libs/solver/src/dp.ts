@@ -17,7 +17,7 @@ interface Layout {
   unit: number;
   /** Values of `last`: types 0..T-1, T = off, T+1 = a fixed shift (only when the employee has fixed days). */
   LAST: number;
-  /** Per day: bounds on the week's generated minutes (units), the fixed minutes of the week taken off. */
+  /** Per day: bounds on the week's generated minutes (units), the week's fixed minutes (inside and outside the horizon) taken off. */
   weekMaxU: Int32Array;
   weekMinU: Int32Array;
   R: number;
@@ -275,7 +275,9 @@ export class DpWorkspace {
       const isWe = (p.weekend[d] as number) >= 0;
       const sunday = p.isSunday[d] === 1;
       const monday = p.isMonday[d] === 1;
-      const inWeek = weekTracked && p.inFullWeek[d] === 1;
+      // A maximum per week binds every week overlapping the horizon (its fixed minutes, outside
+      // the horizon too, are already off wMax), a minimum only full weeks (judged when one closes).
+      const inWeek = weekTracked && (ep.maxWeekMinutes >= 0 || p.inFullWeek[d] === 1);
       const closes = weekTracked && p.closesFullWeek[d] === 1;
       const wMax = weekMaxU[d] as number;
       const wMin = weekMinU[d] as number;

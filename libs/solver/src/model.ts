@@ -22,10 +22,12 @@ export interface ShiftType {
 /**
  * A shift the employee already has that this instance does not decide: one in another live
  * schedule, or a manual one. Inside the horizon it makes its day a worked day on which no shift
- * may be generated, and it counts toward the period's totals (minutes, full-week minutes,
- * weekends, its type's cap). Outside the horizon it counts only toward runs of working days /
- * days off (within the known days, see EmployeeSpec.knownDaysBefore) and is a neighbour for rest
- * and forbidden successions: the period's totals belong to the period it lies in.
+ * may be generated, and it counts toward the period's totals (minutes, weekends, its type's cap).
+ * Outside the horizon it does not count toward those totals (they belong to the period it lies
+ * in), but it counts toward the minutes of its Monday–Sunday week when that week also holds a
+ * horizon day (the weekly maximum binds a week straddling the horizon's edge), toward runs of
+ * working days / days off (within the known days, see EmployeeSpec.knownDaysBefore), and is a
+ * neighbour for rest and forbidden successions.
  */
 export interface FixedShift {
   /** Day it starts on, counted from day 0 (negative: before the horizon; ≥ days: after it). */
@@ -48,8 +50,17 @@ export interface EmployeeSpec {
   maxShiftsPerType: number[];
   maxTotalMinutes: number;
   minTotalMinutes: number;
-  /** Per ISO week (Monday–Sunday), only for weeks lying fully inside the horizon. */
+  /**
+   * Per ISO week (Monday–Sunday), for every week holding a horizon day: generated minutes plus the
+   * fixed shifts on all seven days of the week, inside the horizon or not (`fixed` should list the
+   * whole edge weeks: up to 6 days either side).
+   */
   maxWeekMinutes?: number;
+  /**
+   * Per ISO week, only for weeks lying fully inside the horizon: a week straddling the start or
+   * the end of the horizon is not judged, because its days after the horizon may still be rostered
+   * by the next period (and, symmetrically, that roster's horizon does not hold the whole week).
+   */
   minWeekMinutes?: number;
   maxConsecutiveWorkDays: number;
   /** Working runs shorter than this are forbidden, except runs touching the first/last known day. */

@@ -55,11 +55,14 @@ export interface EmpPrep {
   target: number;
   /** 1 on days worked by a fixed shift: no shift may be generated, the day counts as worked. */
   fixedDay: Uint8Array;
-  /** Minutes of fixed shifts in the full week a day belongs to (0 outside full weeks). */
+  /**
+   * Minutes of fixed shifts on the days of the Monday–Sunday week a day belongs to, inside the
+   * horizon or outside it: the maximum per week binds every week overlapping the horizon.
+   */
   fixedWeek: Int32Array;
   before: RunBefore;
   after: RunAfter;
-  /** The fixed shifts alone exceed a maximum (minutes, a type's cap): no row is feasible. */
+  /** The fixed shifts alone exceed a maximum (minutes, minutes of a week, a type's cap): no row is feasible. */
   infeasible: boolean;
 }
 
@@ -72,9 +75,14 @@ export interface Prep {
   weekend: Int32Array;
   isSunday: Uint8Array;
   isMonday: Uint8Array;
-  /** 1 when the day belongs to a Monday–Sunday week fully inside the horizon. */
+  /**
+   * 1 when the day belongs to a Monday–Sunday week fully inside the horizon. The minimum per week
+   * is judged on those weeks only: a week straddling the horizon's edge may still get shifts from
+   * the roster of the neighbouring period (model.ts, EmployeeSpec.minWeekMinutes). The maximum
+   * binds every week.
+   */
   inFullWeek: Uint8Array;
-  /** 1 when the day is the Sunday closing a full week. */
+  /** 1 when the day is the Sunday closing a full week (where the minimum per week is judged). */
   closesFullWeek: Uint8Array;
   req: Int32Array;
   wUnder: Float64Array;
@@ -145,11 +153,14 @@ export function prepare(instance: Instance): Prep {
       fixedMinutes += f.durationMinutes;
       if (f.type !== null) typeCap[f.type] = (typeCap[f.type] as number) - 1;
     }
-    for (const [a, b] of fullWeeks(instance)) {
+    // Every week overlapping the horizon, from the Monday on or before day 0; its days outside
+    // the horizon count their fixed shifts too (the load reads the whole edge weeks).
+    for (let a = 0 - instance.firstWeekday; a < D; a += 7) {
       let m = 0;
-      for (const f of fixed) if (f.day >= a && f.day <= b) m += f.durationMinutes;
-      fixedWeek.fill(m, a, b + 1);
+      for (const f of fixed) if (f.day >= a && f.day <= a + 6) m += f.durationMinutes;
+      fixedWeek.fill(m, Math.max(0, a), Math.min(D, a + 7));
     }
+    const maxWeek = emp.maxWeekMinutes ?? -1;
     const allowed = new Uint8Array(D * T);
     for (let d = 0; d < D; d++)
       for (let t = 0; t < T; t++)
@@ -171,7 +182,7 @@ export function prepare(instance: Instance): Prep {
       maxWeekends: emp.maxWeekends,
       maxMinutes: emp.maxTotalMinutes - fixedMinutes,
       minMinutes: Math.max(0, emp.minTotalMinutes - fixedMinutes),
-      maxWeekMinutes: emp.maxWeekMinutes ?? -1,
+      maxWeekMinutes: maxWeek,
       minWeekMinutes: emp.minWeekMinutes ?? -1,
       typeCap,
       cell,
@@ -180,7 +191,7 @@ export function prepare(instance: Instance): Prep {
       fixedWeek,
       before: runBefore(emp),
       after: runAfter(emp, D),
-      infeasible: emp.maxTotalMinutes < fixedMinutes || typeCap.some((c) => c < 0),
+      infeasible: emp.maxTotalMinutes < fixedMinutes || typeCap.some((c) => c < 0) || (maxWeek >= 0 && fixedWeek.some((m) => m > maxWeek)),
     };
   });
   for (const r of instance.requests) {
@@ -349,7 +360,8 @@ export function rowFeasible(p: Prep, e: number, row: Int16Array, off: number): b
       counts[t] = c;
       const du = p.dur[t] as number;
       minutes += du;
-      if (p.inFullWeek[d]) week += du;
+      week += du;
+      if (ep.maxWeekMinutes >= 0 && week + (ep.fixedWeek[d] as number) > ep.maxWeekMinutes) return false;
     }
     if (working) {
       const we = p.weekend[d] as number;
@@ -358,11 +370,7 @@ export function rowFeasible(p: Prep, e: number, row: Int16Array, off: number): b
         lastWeekend = we;
       }
     }
-    if (p.closesFullWeek[d]) {
-      const total = week + (ep.fixedWeek[d] as number);
-      if (ep.maxWeekMinutes >= 0 && total > ep.maxWeekMinutes) return false;
-      if (ep.minWeekMinutes >= 0 && total < ep.minWeekMinutes) return false;
-    }
+    if (p.closesFullWeek[d] && ep.minWeekMinutes >= 0 && week + (ep.fixedWeek[d] as number) < ep.minWeekMinutes) return false;
     lastWorked = working;
     prev = t;
   }

@@ -34,7 +34,7 @@ const arbInstance: fc.Arbitrary<Instance> = fc
       minOff: fc.integer({ min: 1, max: 3 }),
       maxWeekends: fc.integer({ min: 0, max: 2 }),
       minRest: fc.constantFrom(0, 8 * 60, 11 * 60),
-      week: fc.option(fc.record({ max: fc.integer({ min: 0, max: 3000 }), min: fc.integer({ min: 0, max: 600 }) }), {
+      week: fc.option(fc.record({ max: fc.integer({ min: 1200, max: 3000 }), min: fc.integer({ min: 0, max: 600 }) }), {
         nil: undefined,
       }),
       hourlyCost: fc.integer({ min: 10, max: 40 }),
@@ -290,6 +290,55 @@ describe('solve with fixed shifts', () => {
 
   it('throws InfeasibleInstanceError when the bookings alone break a maximum', () => {
     expect(() => solve(week({ maxTotalMinutes: 480, fixed: [early(1), early(2)] }), { seed: 1, maxIterations: 100 })).toThrow(InfeasibleInstanceError);
+    // Last week's bookings in the week the horizon's first day ends (day 0 a Sunday).
+    const sunday = { ...week({ maxWeekMinutes: 480, fixed: [early(-2), early(-1)] }), firstWeekday: 6 };
+    expect(() => solve(sunday, { seed: 1, maxIterations: 100 })).toThrow(InfeasibleInstanceError);
+  });
+});
+
+describe('solve with a maximum per week and a horizon not made of whole weeks', () => {
+  // An early wanted every day (weight 100 per missing person); 40 h a week at most.
+  const E = makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 });
+  const early = (day: number) => ({ day, startMinute: 6 * 60, durationMinutes: 8 * 60, type: 0 });
+  const period = (days: number, firstWeekday: number, rules: Partial<EmployeeSpec>): Instance =>
+    makeInstance({
+      days,
+      firstWeekday,
+      shiftTypes: [E],
+      employees: [makeEmployee(days, 1, { maxWeekMinutes: 40 * 60, ...rules })],
+      cover: Array.from({ length: days }, () => [{ requirement: 1, weightUnder: 100, weightOver: 1 }]),
+    });
+  const worked = (row: (number | null)[]): number[] => row.flatMap((t, d) => (t === null ? [] : [d]));
+
+  it('counts the bookings of the days before a horizon starting mid-week', () => {
+    // Wednesday..Sunday after a roster that gives the employee 16 h on Monday and Tuesday.
+    const inst = period(5, 2, { fixed: [early(-2), early(-1)] });
+    const r = solve(inst, { seed: 1, maxIterations: 2000 });
+    expect(worked(r.assignment[0]!)).toHaveLength(3);
+    expect(checkAssignment(inst, r.assignment)).toEqual([]);
+    // Without them the whole week is free.
+    expect(worked(solve(period(5, 2, {}), { seed: 1, maxIterations: 2000 }).assignment[0]!)).toHaveLength(5);
+  });
+
+  it('counts the bookings of the days after a horizon ending mid-week', () => {
+    // Monday..Wednesday of the next week (days 0..9) before a roster with 32 h on Thursday..Sunday.
+    const inst = period(10, 0, { fixed: [10, 11, 12, 13].map(early), maxConsecutiveWorkDays: 10 });
+    const r = solve(inst, { seed: 1, maxIterations: 2000 });
+    const days = worked(r.assignment[0]!);
+    expect(days.filter((d) => d < 7)).toHaveLength(5);
+    expect(days.filter((d) => d >= 7)).toHaveLength(1);
+    expect(checkAssignment(inst, r.assignment)).toEqual([]);
+  });
+
+  it('judges the minimum per week on full weeks only', () => {
+    // Nothing wanted, 40 h a week at least: the full week (days 5..11) gets 40 h; the edge weeks
+    // (Wednesday..Sunday, Monday..Tuesday) may stay empty — the next roster may still fill them.
+    const inst = { ...period(14, 2, { minWeekMinutes: 40 * 60, maxConsecutiveWorkDays: 14 }), cover: Array.from({ length: 14 }, () => [{ requirement: 0, weightUnder: 0, weightOver: 1 }]) };
+    const r = solve(inst, { seed: 1, maxIterations: 2000 });
+    const days = worked(r.assignment[0]!);
+    expect(days).toHaveLength(5);
+    expect(days.every((d) => d >= 5 && d <= 11)).toBe(true);
+    expect(checkAssignment(inst, r.assignment)).toEqual([]);
   });
 });
 

@@ -58,9 +58,11 @@ type ContextRow = {
 
 /**
  * Days of shifts read either side of the period: a run of working days is followed until it is
- * longer than the limit, and rest reaches into the next day (more with a long shift).
+ * longer than the limit, rest reaches into the next day (more with a long shift), and a maximum
+ * per week counts the whole Monday–Sunday weeks the period's first and last days lie in.
  */
-export const contextDays = (rules: EmployeeRules): number => Math.max(rules.maxConsecutiveDays + 1, 2 + Math.ceil(rules.minRestMinutes / 1440));
+export const contextDays = (rules: EmployeeRules): number =>
+  Math.max(rules.maxConsecutiveDays + 1, 2 + Math.ceil(rules.minRestMinutes / 1440), rules.maxMinutesPerWeek === null ? 0 : 6);
 
 /**
  * Everything the rules need, in one query: approved time off, availability, per-type limits, the

@@ -89,10 +89,24 @@ describe('hard rules for manual edits', () => {
     expect(checkPeriodMinutes(c, run('2026-03-02', 3))).toMatchObject([{ rule: 'max-minutes-per-period', amount: 1440 }]);
   });
 
-  test('max minutes per full Monday–Sunday week', () => {
+  test('max minutes per Monday–Sunday week', () => {
     const c = ctx({ rules: { ...ctx().rules, maxMinutesPerWeek: 1440 } });
     expect(checkWeekMinutes(c, run('2026-03-06', 6))).toEqual([]); // Fri–Sun (3) + Mon–Wed (3)
     expect(checkWeekMinutes(c, run('2026-03-09', 4))).toMatchObject([{ rule: 'max-minutes-per-week', date: '2026-03-09', amount: 1920 }]);
+  });
+
+  test("max minutes per week: a week the period's first or last day lies in counts its shifts outside the period too", () => {
+    // A period Wednesday 4 .. Tuesday 10 March; 24 h a week at most.
+    const c = ctx({ period: { start: '2026-03-04', end: '2026-03-10' }, rules: { ...ctx().rules, maxMinutesPerWeek: 1440 } });
+    // Monday and Tuesday of the first week lie in the previous roster.
+    expect(checkWeekMinutes(c, [...run('2026-03-02', 2), shift('2026-03-05')])).toEqual([]);
+    expect(checkWeekMinutes(c, [...run('2026-03-02', 2), ...run('2026-03-05', 2)])).toMatchObject([
+      { rule: 'max-minutes-per-week', date: '2026-03-02', amount: 1920, message: '1920 minutes in the week of 2026-03-02, at most 1440' },
+    ]);
+    // Wednesday..Sunday of the last week lie in the next one.
+    expect(checkWeekMinutes(c, [shift('2026-03-10'), ...run('2026-03-13', 3)])).toMatchObject([{ rule: 'max-minutes-per-week', date: '2026-03-09', amount: 1920 }]);
+    // A week holding no day of the period is not this period's.
+    expect(checkWeekMinutes(c, run('2026-03-16', 4))).toEqual([]);
   });
 
   test('max consecutive working days', () => {

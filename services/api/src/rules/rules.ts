@@ -169,14 +169,19 @@ export const checkPeriodMinutes: Check = (ctx, shifts) => {
     : [];
 };
 
-/** Minutes per Monday–Sunday week, for weeks lying fully inside the period (as the solver counts them). */
+/**
+ * Minutes per Monday–Sunday week, for every week holding a day of the period, with all the
+ * employee's shifts in it: a week the period's first or last day cuts counts the shifts of the
+ * adjacent rosters (and other departments') on its days outside the period, as the solver does
+ * (loadRuleContext reads at least 6 days either side when there is a weekly maximum).
+ */
 export const checkWeekMinutes: Check = (ctx, shifts) => {
   const max = ctx.rules.maxMinutesPerWeek;
   if (max === null) return [];
   const first = dayNumber(ctx.period.start);
   const last = dayNumber(ctx.period.end);
   const out: Violation[] = [];
-  for (let monday = first + ((8 - isoWeekday(ctx.period.start)) % 7); monday + 6 <= last; monday += 7) {
+  for (let monday = first - (isoWeekday(ctx.period.start) - 1); monday <= last; monday += 7) {
     const total = shifts.filter((s) => { const d = dayNumber(s.date); return d >= monday && d <= monday + 6; }).reduce((m, s) => m + shiftMinutes(s), 0);
     if (total > max) {
       const week = isoOf(monday);

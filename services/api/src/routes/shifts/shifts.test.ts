@@ -215,6 +215,38 @@ describe('manual shifts', () => {
     expect((await api.request('PATCH', `/v1/shifts/${later.body.id}`, { token, body: { date: '2026-02-01' } })).status).toBe(200);
   });
 
+  test("max minutes per week counts the adjacent rosters' shifts in the weeks the period's first and last days cut", async ({ api }) => {
+    const dept = await api.makeDepartment({ name: 'Ward' });
+    const { token } = await api.login('manager', dept);
+    const E = await api.makeTemplate({ departmentId: dept, code: 'E', start: '06:00', end: '14:00' });
+    // This period: Friday 6 .. Tuesday 10 March 2026, between a published and a draft roster.
+    const previous = await makeSchedule(api, { departmentId: dept, start: '2026-02-23', end: '2026-03-05', status: 'published' });
+    const period = await makeSchedule(api, { departmentId: dept, start: '2026-03-06', end: '2026-03-10' });
+    const next = await makeSchedule(api, { departmentId: dept, start: '2026-03-11', end: '2026-03-17' });
+    const post = (employeeId: string, date: string) => api.request('POST', '/v1/shifts', { token, body: { scheduleId: period, employeeId, templateId: E, date } });
+    const weekRule = async (employeeId: string, date: string) => {
+      const r = await post(employeeId, date);
+      expect(r.status, JSON.stringify(r.body)).toBe(409);
+      expect(r.body.error.details).toMatchObject([{ rule: 'max-minutes-per-week', date: expect.any(String), message: expect.stringContaining('1920 minutes in the week of') }]);
+      return r.body.error.details[0].date;
+    };
+    // 24 h a week at most. Ann worked Monday 2 and Tuesday 3 March in the previous roster (2 days
+    // in a row at most: runs alone would read only 3 days back, to Tuesday).
+    const ann = await api.makeEmployee({ departmentId: dept });
+    await api.tdb.db.query('INSERT INTO employee_rules (employee_id, max_minutes_per_week, max_consecutive_days) VALUES ($1, 1440, 2)', [ann]);
+    for (const d of ['2026-03-02', '2026-03-03']) await makeShift(api, { scheduleId: previous, employeeId: ann, templateId: E, date: d });
+    expect((await post(ann, '2026-03-06')).status).toBe(201);
+    expect(await weekRule(ann, '2026-03-07')).toBe('2026-03-02');
+    // Bob works Thursday 12 and Friday 13 in the next roster.
+    const bob = await api.makeEmployee({ departmentId: dept });
+    await api.tdb.db.query('INSERT INTO employee_rules (employee_id, max_minutes_per_week) VALUES ($1, 1440)', [bob]);
+    for (const d of ['2026-03-12', '2026-03-13']) await makeShift(api, { scheduleId: next, employeeId: bob, templateId: E, date: d });
+    expect((await post(bob, '2026-03-09')).status).toBe(201);
+    expect(await weekRule(bob, '2026-03-10')).toBe('2026-03-09');
+    // The week of 2–8 March is not broken for Bob, who has nothing before the period.
+    expect((await post(bob, '2026-03-06')).status).toBe(201);
+  });
+
   test('validation: 400 naming the field; archived schedule 409; duplicate shift 409; unknown shift 404', async ({ api }) => {
     const { dept, token, E, schedule } = await setup(api);
     const ann = await api.makeEmployee({ departmentId: dept });
