@@ -88,6 +88,25 @@ describe('analytics', () => {
       { valid_from: '2020-01-01', valid_until: today, hourly_rate: '15.00' },
       { valid_from: today, valid_until: 'infinity', hourly_rate: '18.50' },
     ]);
+    // A change recorded from a later date than this department's today (made while the employee
+    // was in a department ahead in time) is not undercut: the new rate replaces it, no overlap.
+    await api.tdb.db.query(`UPDATE employee_rate_history SET valid_until = '2999-01-01' WHERE employee_id = $1 AND valid_from = $2`, [ann, today]);
+    await api.tdb.db.query(`INSERT INTO employee_rate_history VALUES ($1, '2999-01-01', 'infinity', 18.50)`, [ann]);
+    expect((await api.request('PATCH', `/v1/employees/${ann}`, { token, body: { hourlyRate: 19 } })).status).toBe(200);
+    const last = await api.tdb.db.query(`SELECT valid_from::text, valid_until::text, hourly_rate::text FROM employee_rate_history WHERE employee_id = $1 ORDER BY valid_from DESC LIMIT 2`, [ann]);
+    expect(last.rows).toEqual([
+      { valid_from: '2999-01-01', valid_until: 'infinity', hourly_rate: '19.00' },
+      { valid_from: today, valid_until: '2999-01-01', hourly_rate: '18.50' },
+    ]);
+    // Concurrent first changes of one employee apply one after the other (the owner row is locked
+    // before the history is written): no error, no overlap.
+    const bob = await api.makeEmployee({ departmentId: ward, hourlyRate: 15 });
+    const patches = await Promise.all([20, 21, 22, 23].map((r) => api.request('PATCH', `/v1/employees/${bob}`, { token, body: { hourlyRate: r } })));
+    expect(patches.map((p) => p.status)).toEqual([200, 200, 200, 200]);
+    const bobs = await api.tdb.db.query(`SELECT valid_from::text, valid_until::text, hourly_rate::text FROM employee_rate_history WHERE employee_id = $1 ORDER BY valid_from`, [bob]);
+    expect(bobs.rows).toHaveLength(2);
+    expect(bobs.rows[0]).toEqual({ valid_from: '-infinity', valid_until: today, hourly_rate: '15.00' });
+    expect(bobs.rows[1]).toMatchObject({ valid_from: today, valid_until: 'infinity' });
   });
 
   test("'from today on' is today in the department's time zone", async ({ api }) => {

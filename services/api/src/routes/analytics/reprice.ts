@@ -13,17 +13,23 @@ import type { Queryable } from '@rota/db';
  * Records a change of rate before it is written: the rate in force until now (from -infinity, if
  * nothing was recorded yet; else the open row is closed at today) and `value` from today in the
  * owner's department's time zone (a second change on one day replaces the first). Nothing when the
- * value does not change. Rows hold for [valid_from, valid_until) and never overlap.
+ * value does not change. Rows hold for [valid_from, valid_until) and never overlap: "today" is
+ * never before the latest recorded change (a move to a department whose date is behind), and the
+ * owner's row is locked first, so concurrent changes apply one after the other.
  */
 async function keepHistory(q: Queryable, o: { history: string; key: string; column: string; owner: string; id: string; value: string | number }): Promise<void> {
   await q.query(
     `WITH cur AS (
-       SELECT o.id, o.${o.column} AS value, (now() AT TIME ZONE d.timezone)::date AS today
+       SELECT o.id, o.${o.column} AS value,
+              greatest((now() AT TIME ZONE d.timezone)::date,
+                       (SELECT max(h.valid_from) FROM ${o.history} h WHERE h.${o.key} = o.id)) AS today
          FROM ${o.owner} o JOIN departments d ON d.id = o.department_id
         WHERE o.id = $1 AND o.${o.column} <> $2::numeric
+          FOR UPDATE OF o
      ), first AS (
        INSERT INTO ${o.history} (${o.key}, valid_from, valid_until, ${o.column})
        SELECT id, '-infinity', today, value FROM cur WHERE NOT EXISTS (SELECT 1 FROM ${o.history} h WHERE h.${o.key} = cur.id)
+       ON CONFLICT DO NOTHING
      ), closed AS (
        UPDATE ${o.history} h SET valid_until = cur.today FROM cur
         WHERE h.${o.key} = cur.id AND h.valid_until = 'infinity' AND h.valid_from < cur.today
