@@ -215,6 +215,28 @@ describe('outbox relay', () => {
     expect(await gauge(registry, 'outbox_relay_pruned_total')).toBe(5);
   });
 
+  test('prunes a large backlog one chunk per turn, publishing new rows in between', async ({ tdb, makeRelay }) => {
+    // As after retention was lowered or an outage: far more expired rows than one chunk.
+    const backlog = 50_000;
+    await tdb.db.query(
+      `INSERT INTO outbox (event_id, type, partition_key, envelope, created_at, published_at)
+       SELECT gen_random_uuid(), 'employee.updated', '1', '{}', now() - interval '3 days', now() - interval '2 days'
+         FROM generate_series(1, $1)`, [backlog]);
+    const expired = async (): Promise<number> =>
+      (await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE published_at < now() - interval '1 day'`)).rows[0]!.n;
+    const { relay, registry } = makeRelay({ retentionHours: 24, pruneChunkSize: 100 });
+    relay.start();
+    await until('the prune under way', async () => (await gauge(registry, 'outbox_relay_pruned_total')) > 0);
+    await insertEvents(tdb, 1, ['7']);
+    await until('the new row published', async () => (await pendingCount(tdb)) === 0);
+    // Published between two chunks, not after the whole pass (which deleted 5 000-row chunks
+    // back to back, publishing nothing until the backlog was gone).
+    expect(await expired()).toBeGreaterThan(0);
+    await until('the backlog pruned', async () => (await expired()) === 0, 60_000);
+    expect(await gauge(registry, 'outbox_relay_pruned_total')).toBe(backlog);
+    expect((await tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n).toBe(1);
+  });
+
   test('keeps rows pending while Kafka is unreachable and reports it', async ({ tdb, makeRelay }) => {
     const unreachable = createKafka({ brokers: ['127.0.0.1:1'], clientId: uniqueName('relay-down'), connectionTimeoutMs: 200 });
     await insertEvents(tdb, 3, ['4']);

