@@ -3,11 +3,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { test as base, describe, expect } from 'vitest';
-import type { Kafka } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { createTestDatabase, uniqueName, type TestDatabase } from '@rota/testkit';
 import { recordEvent } from './outbox.ts';
 import { createOutboxRelay, type OutboxRelay, type RelayOptions } from './relay.ts';
-import { createKafka, parseBrokers } from './relay-kafka.ts';
+import { createKafka, parseBrokers, type KafkaLogger } from './relay-kafka.ts';
 
 const BROKERS = parseBrokers(process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092');
 
@@ -73,6 +73,24 @@ async function insertEvents(tdb: TestDatabase, n: number, depts: readonly string
       await recordEvent(q, { type: 'employee.updated', aggregate: { type: 'employee', id: String(i + 1) }, departmentIds: [d], ancestorDepartmentIds: [], employeeIds: [String(i + 1)], payload: { seq: i } });
     }
   });
+}
+
+/** A client whose every call fails at once (a closed port, no retries): Kafka down for this relay. */
+function downKafka(): Kafka {
+  return new Kafka({ clientId: uniqueName('relay-down'), brokers: ['127.0.0.1:1'], retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+}
+
+type StepDown = { relay: number; at: number; failingForMs: number; backoffMs: number };
+
+/** A logger that records the relay's step-down lines. */
+function stepDownLog(relay: number, into: StepDown[]): KafkaLogger {
+  const none = (): void => {};
+  return {
+    debug: none, info: none, error: none,
+    warn(o, msg) {
+      if (msg.startsWith('outbox relay stepped down')) into.push({ relay, at: Date.now(), ...(o as { failingForMs: number; backoffMs: number }) });
+    },
+  };
 }
 
 async function pendingCount(tdb: TestDatabase): Promise<number> {
@@ -215,6 +233,28 @@ describe('outbox relay', () => {
     expect(await gauge(registry, 'outbox_relay_pruned_total')).toBe(5);
   });
 
+  test('prunes a large backlog one chunk per turn, publishing new rows in between', async ({ tdb, makeRelay }) => {
+    // As after retention was lowered or an outage: far more expired rows than one chunk.
+    const backlog = 50_000;
+    await tdb.db.query(
+      `INSERT INTO outbox (event_id, type, partition_key, envelope, created_at, published_at)
+       SELECT gen_random_uuid(), 'employee.updated', '1', '{}', now() - interval '3 days', now() - interval '2 days'
+         FROM generate_series(1, $1)`, [backlog]);
+    const expired = async (): Promise<number> =>
+      (await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE published_at < now() - interval '1 day'`)).rows[0]!.n;
+    const { relay, registry } = makeRelay({ retentionHours: 24, pruneChunkSize: 100 });
+    relay.start();
+    await until('the prune under way', async () => (await gauge(registry, 'outbox_relay_pruned_total')) > 0);
+    await insertEvents(tdb, 1, ['7']);
+    await until('the new row published', async () => (await pendingCount(tdb)) === 0);
+    // Published between two chunks, not after the whole pass (which deleted 5 000-row chunks
+    // back to back, publishing nothing until the backlog was gone).
+    expect(await expired()).toBeGreaterThan(0);
+    await until('the backlog pruned', async () => (await expired()) === 0, 60_000);
+    expect(await gauge(registry, 'outbox_relay_pruned_total')).toBe(backlog);
+    expect((await tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n).toBe(1);
+  });
+
   test('keeps rows pending while Kafka is unreachable and reports it', async ({ tdb, makeRelay }) => {
     const unreachable = createKafka({ brokers: ['127.0.0.1:1'], clientId: uniqueName('relay-down'), connectionTimeoutMs: 200 });
     await insertEvents(tdb, 3, ['4']);
@@ -224,6 +264,67 @@ describe('outbox relay', () => {
     expect(await pendingCount(tdb)).toBe(3);
     const check = await relay.readiness();
     expect(check).toMatchObject({ name: 'outbox-relay', ok: false, required: false });
+  });
+
+  test('a leader whose own Kafka keeps failing steps down, and a standby with a working Kafka publishes', async ({ tdb, kafka, topic, makeRelay }) => {
+    // The leader's path to Kafka is broken (a closed port: wrong listener, network, auth), the
+    // standby's is not. Before, the leader kept the lock and nothing was published until restart.
+    const unreachable = createKafka({ brokers: ['127.0.0.1:1'], clientId: uniqueName('relay-down'), connectionTimeoutMs: 200 });
+    const broken = makeRelay({ kafka: unreachable, stepDownAfterMs: 1_000 });
+    broken.relay.start();
+    await until('the broken relay leads', async () => broken.relay.status().role === 'leader');
+    const healthy = makeRelay({ stepDownAfterMs: 1_000 });
+    healthy.relay.start();
+    await insertEvents(tdb, 20, ['1', '2']);
+    await until('published by the standby', async () => (await pendingCount(tdb)) === 0, 20_000);
+    expect(healthy.relay.status()).toMatchObject({ role: 'leader', published: 20 });
+    expect(broken.relay.status()).toMatchObject({ role: 'standby', published: 0 });
+    expect(await gauge(broken.registry, 'outbox_relay_stepdowns_total')).toBe(1);
+    expect(await gauge(broken.registry, 'outbox_relay_leader')).toBe(0);
+    expect(await broken.relay.readiness()).toMatchObject({ ok: false, detail: expect.stringMatching(/^stepped down/) });
+    const msgs = await readTopic(kafka, topic, 20);
+    const ids = await tdb.db.query<{ event_id: string }>('SELECT event_id::text FROM outbox');
+    expect(new Set(msgs.map((m) => m.value.id))).toEqual(new Set(ids.rows.map((r) => r.event_id)));
+  });
+
+  test('when Kafka fails for every relay, leadership changes ever more rarely and no row is lost', async ({ tdb, makeRelay }) => {
+    await insertEvents(tdb, 3, ['4']);
+    const log: StepDown[] = [];
+    const relays = [0, 1].map((i) => makeRelay({ kafka: downKafka(), stepDownAfterMs: 300, logger: stepDownLog(i, log) }).relay);
+    for (const r of relays) r.start();
+    let maxLeaders = 0;
+    await until('6 step-downs', async () => {
+      maxLeaders = Math.max(maxLeaders, relays.filter((r) => r.status().role === 'leader').length);
+      return log.length >= 6;
+    }, 30_000);
+    expect(maxLeaders).toBe(1);
+    // The k-th step-down of a relay in a row comes after 300 ms × 2^(k−1) of failing, and its
+    // backoff is as long: without the doubling they would take turns every ~0.3 s for ever.
+    for (const i of [0, 1]) {
+      const mine = log.filter((s) => s.relay === i);
+      expect(mine.length).toBeGreaterThanOrEqual(2);
+      mine.forEach((s, k) => {
+        expect(s.failingForMs).toBeGreaterThanOrEqual(300 * 2 ** k);
+        expect(s.backoffMs).toBe(300 * 2 ** k);
+      });
+    }
+    expect(await pendingCount(tdb)).toBe(3);
+  }, 60_000);
+
+  test('a relay that stepped down takes the lock back once nobody else does, before its backoff ends', async ({ tdb, makeRelay }) => {
+    await insertEvents(tdb, 1, ['4']);
+    const log: StepDown[] = [];
+    const { relay, registry } = makeRelay({ kafka: downKafka(), stepDownAfterMs: 2_000, leaderRetryMs: 100, logger: stepDownLog(0, log) });
+    relay.start();
+    await until('stepped down', async () => log.length === 1 && relay.status().role !== 'leader', 20_000);
+    expect(relay.status().steppedDownUntil).toBeDefined();
+    expect(await relay.readiness()).toMatchObject({ ok: false, detail: expect.stringMatching(/^stepped down/) });
+    // Its backoff is 2 s; the lock stays free (no other relay), so it leads again after 3 × 100 ms:
+    // with Kafka down everywhere a leader is there to publish the moment Kafka returns.
+    await until('leading again', async () => relay.status().role === 'leader', 20_000);
+    expect(Date.now() - log[0]!.at).toBeLessThan(log[0]!.backoffMs);
+    expect(await gauge(registry, 'outbox_relay_stepdowns_total')).toBe(1);
+    expect(await pendingCount(tdb)).toBe(1);
   });
 
   test('a leader kept from Postgres by a Kafka outage keeps its session past the idle timeout', async ({ tdb, makeRelay }) => {

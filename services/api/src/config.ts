@@ -119,6 +119,8 @@ export const apiEnvSchema = z.object({
   RELAY_POLL_MS: z.coerce.number().int().min(10).default(1000),
   /** Postgres ends a relay session idle this long (a frozen leader), so a standby takes over; 0 disables (libs/events RelayOptions). */
   RELAY_SESSION_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
+  /** A leader whose Kafka calls have failed this long without a break steps down so a standby can publish; 0 disables (libs/events RelayOptions). */
+  RELAY_STEP_DOWN_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
   OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
   /** false: skip the API's own post-commit invalidation (tests/benchmarks of the Kafka path). */
   CACHE_INVALIDATE_ON_WRITE: bool.default(true),

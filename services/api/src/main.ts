@@ -70,6 +70,7 @@ const relay = config.RELAY_ENABLED
     batchSize: config.RELAY_BATCH_SIZE,
     pollMs: config.RELAY_POLL_MS,
     sessionIdleTimeoutMs: config.RELAY_SESSION_IDLE_TIMEOUT_MS,
+    stepDownAfterMs: config.RELAY_STEP_DOWN_AFTER_MS,
     retentionHours: config.OUTBOX_RETENTION_HOURS,
     registry,
     logger,
