@@ -9,13 +9,17 @@
 -- reprice.ts). A day with no recorded rate at or before it uses the current one (no change yet).
 -- The seed's bulk statement (libs/db/src/seed/seed.ts) prices through the same joins.
 
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+
 CREATE TABLE employee_rate_history (
   employee_id  bigint NOT NULL REFERENCES employees (id) ON DELETE CASCADE,
   valid_from   date NOT NULL,
   valid_until  date NOT NULL DEFAULT 'infinity',
   hourly_rate  numeric(12,2) NOT NULL CHECK (hourly_rate >= 0),
   PRIMARY KEY (employee_id, valid_from),
-  CHECK (valid_from < valid_until)
+  CHECK (valid_from < valid_until),
+  -- A shift joins at most one row: two rates in force on one day would cost it twice.
+  EXCLUDE USING gist (employee_id WITH =, daterange(valid_from, valid_until) WITH &&)
 );
 
 CREATE TABLE template_pay_multiplier_history (
@@ -24,7 +28,8 @@ CREATE TABLE template_pay_multiplier_history (
   valid_until     date NOT NULL DEFAULT 'infinity',
   pay_multiplier  numeric(6,3) NOT NULL CHECK (pay_multiplier > 0 AND pay_multiplier <= 10),
   PRIMARY KEY (template_id, valid_from),
-  CHECK (valid_from < valid_until)
+  CHECK (valid_from < valid_until),
+  EXCLUDE USING gist (template_id WITH =, daterange(valid_from, valid_until) WITH &&)
 );
 
 -- Each row holds for [valid_from, valid_until); an owner's rows do not overlap (the writer closes

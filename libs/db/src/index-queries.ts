@@ -194,6 +194,8 @@ export const INDEX_EXEMPTIONS: ReadonlyArray<{ index: string; reason: string }> 
   ...['departments', 'contracts', 'employees', 'department_assignment_history', 'api_keys', 'shift_templates', 'availability',
     'time_off', 'shift_requests', 'generation_runs', 'schedules', 'outbox'].map((t) => ({ index: `${t}_pkey`, reason: `primary key of ${t}: fetch by id, foreign-key target` })),
   { index: 'schema_migrations_pkey', reason: 'primary key of the migration ledger' },
+  ...['employee_rate_history_employee_id_daterange_excl', 'template_pay_multiplier_history_template_id_daterange_excl'].map((index) => ({
+    index, reason: 'integrity: no two rates in force on one day (exclusion constraint); lookups use the primary key' })),
   { index: 'shift_templates_department_id_id_key', reason: 'target of the composite foreign keys (department_id, template_id) from demand and template_successions: a template of another department cannot be referenced' },
   { index: 'template_successions_pkey', reason: 'integrity: one row per (from, to) pair; point lookups in manual shift validation' },
   { index: 'outbox_event_id_key', reason: 'integrity: an event id is written once (consumers deduplicate on it)' },

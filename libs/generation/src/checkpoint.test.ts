@@ -2,7 +2,7 @@ import { describe, expect, test as base } from 'vitest';
 import { solve } from '@rota/solver';
 import { testDatabase, type TestDatabase } from '@rota/testkit';
 import {
-  checkpointOf, clearCheckpoint, createScenario, insertRun, loadInstance, readCheckpoint, readRun, resumeFrom, saveCheckpoint,
+  checkpointOf, createScenario, insertRun, loadInstance, readCheckpoint, readRun, resumeFrom, saveCheckpoint,
 } from './index.ts';
 
 const test = base.extend<{ tdb: TestDatabase }>({ tdb: testDatabase });
@@ -32,7 +32,7 @@ describe('checkpoint: the roster of an attempt that could not write it', () => {
     expect(resumeFrom(loadedOf(['e1'], ['t'], 3), c)).toBeUndefined();
   });
 
-  test('kept on a running run only, read back, and cleared once the run ended', async ({ tdb }) => {
+  test('kept on a running run only, read back, and dropped once the run ended, whoever ended it', async ({ tdb }) => {
     const s = await createScenario(tdb.db, { employees: 4, periodStart: '2030-01-07', days: 7 });
     const runId = await insertRun(tdb.db, s);
     const loaded = await loadInstance(tdb.db, (await readRun(tdb.db, runId))!);
@@ -44,10 +44,11 @@ describe('checkpoint: the roster of an attempt that could not write it', () => {
     const back = await readCheckpoint(tdb.db, runId);
     expect(back).toEqual(c);
     expect(resumeFrom(loaded, back!)).toEqual(r.assignment.map((row) => row.map((t) => t ?? null)));
-    await clearCheckpoint(tdb.db, runId); // still running: kept
+    // Handed back (queued again): kept for the next attempt.
+    await tdb.db.query(`UPDATE generation_runs SET status = 'queued' WHERE id = $1`, [runId]);
     expect(await readCheckpoint(tdb.db, runId)).toEqual(c);
-    await tdb.db.query(`UPDATE generation_runs SET status = 'failed' WHERE id = $1`, [runId]);
-    await clearCheckpoint(tdb.db, runId);
+    // Cancelled while waiting (the API's cancel, not the worker): dropped by the trigger.
+    await tdb.db.query(`UPDATE generation_runs SET status = 'cancelled' WHERE id = $1`, [runId]);
     expect(await readCheckpoint(tdb.db, runId)).toBeUndefined();
     // Garbage in the column is no checkpoint (the next attempt starts over).
     await tdb.db.query(`UPDATE generation_runs SET checkpoint = '{"rows": 1}' WHERE id = $1`, [runId]);

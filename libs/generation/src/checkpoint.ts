@@ -11,7 +11,8 @@
  * break a hard rule are rebuilt) with the time the run has left. Rows are keyed by employee and
  * template ids, not by the instance's indices: the instance is loaded again, and employees or
  * templates may have changed in between. Deterministic runs (maxIterations) never resume: their
- * point is that the same inputs give the same roster.
+ * point is that the same inputs give the same roster. A trigger (migration 0011) drops the kept
+ * roster when the run ends, whoever ends it (the worker, a cancel, the reconciler).
  */
 import { z } from 'zod';
 import type { Queryable } from '@rota/db';
@@ -71,9 +72,4 @@ export async function readCheckpoint(q: Queryable, runId: string): Promise<Check
   const r = await q.query<{ checkpoint: unknown }>('SELECT checkpoint FROM generation_runs WHERE id = $1', [runId]);
   const parsed = checkpointSchema.safeParse(r.rows[0]?.checkpoint);
   return parsed.success ? parsed.data : undefined;
-}
-
-/** Drops the kept roster of a run that ended (it is only wanted by a next attempt). */
-export async function clearCheckpoint(q: Queryable, runId: string): Promise<void> {
-  await q.query(`UPDATE generation_runs SET checkpoint = NULL WHERE id = $1 AND checkpoint IS NOT NULL AND status IN ('succeeded', 'failed', 'cancelled')`, [runId]);
 }

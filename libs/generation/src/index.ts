@@ -14,6 +14,6 @@ export { addDays, dayNumber, isoWeekday, zonedInstant } from './time.ts';
 export { createScenario, insertRun, DEFAULT_TEMPLATES } from './scenario.ts';
 export type { Scenario, ScenarioOptions, ScenarioTemplate } from './scenario.ts';
 export { checkStoredRoster } from './check-stored.ts';
-export { checkpointOf, checkpointSchema, clearCheckpoint, readCheckpoint, resumeFrom, saveCheckpoint } from './checkpoint.ts';
+export { checkpointOf, checkpointSchema, readCheckpoint, resumeFrom, saveCheckpoint } from './checkpoint.ts';
 export type { Checkpoint } from './checkpoint.ts';
 export type { StoredRosterCheck } from './check-stored.ts';

@@ -14,7 +14,7 @@ import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullm
 import { Redis } from 'ioredis';
 import type { Db } from '@rota/db';
 import {
-  QUEUE_SCHEDULE_GENERATION, InvalidGenerationInputError, cancelChannel, checkpointOf, clearCheckpoint, generationJobSchema, loadInstance,
+  QUEUE_SCHEDULE_GENERATION, InvalidGenerationInputError, cancelChannel, checkpointOf, generationJobSchema, loadInstance,
   readCheckpoint, readRun, resumeFrom, runEventsChannel, saveCheckpoint, writeResult,
   type Checkpoint, type LoadedInstance, type RunEvent, type RunRow, type RunStatus, type WriteOptions,
 } from '@rota/generation';
@@ -137,7 +137,8 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
 
   /** Keeps the roster an attempt solved but could not write on its run; a failure only costs the next attempt a full search. */
   async function keep(runId: string, k: Kept | undefined, log: Logger): Promise<void> {
-    if (!k) return;
+    // A deterministic run (maxIterations) starts over anyway, so it reproduces its roster.
+    if (!k || k.loaded.options.maxIterations !== undefined) return;
     const c = checkpointOf(k.loaded, k.solved.assignment, k.solved.elapsedMs + (k.before?.solvedMs ?? 0), k.solved.score.total);
     try {
       if (await saveCheckpoint(db, runId, c)) log.info({ solvedMs: c.solvedMs, score: c.score }, 'kept the roster solved so far for the next attempt');
@@ -311,8 +312,6 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
       }
       throw e;
     } finally {
-      // A run that ended needs its kept roster no more (a handed-back or retried one does).
-      if (outcome !== 'handed_back' && outcome !== 'retry') await clearCheckpoint(db, runId).catch(() => {});
       active.delete(runId);
       metrics.activeJobs.dec();
       const seconds = (performance.now() - started) / 1000;

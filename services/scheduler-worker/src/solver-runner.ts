@@ -35,8 +35,9 @@ export type SolverHandle = {
   stop(): void;
   /**
    * Ends the search at once by terminating its threads (the result rejects with
-   * SolverAbortedError; the pool starts fresh threads). For cancel and shutdown, where the
-   * roster is not wanted: the solver may go seconds without polling its stop flag.
+   * SolverAbortedError; the pool starts fresh threads). For cancel, where the roster is not
+   * wanted, and for a shutdown whose stopped search has not answered in time: the solver may go
+   * seconds without polling its stop flag.
    */
   abort(): void;
 };

@@ -98,15 +98,18 @@ describe('analytics', () => {
       { valid_from: '2999-01-01', valid_until: 'infinity', hourly_rate: '19.00' },
       { valid_from: today, valid_until: '2999-01-01', hourly_rate: '18.50' },
     ]);
-    // Concurrent first changes of one employee apply one after the other (the owner row is locked
-    // before the history is written): no error, no overlap.
-    const bob = await api.makeEmployee({ departmentId: ward, hourlyRate: 15 });
-    const patches = await Promise.all([20, 21, 22, 23].map((r) => api.request('PATCH', `/v1/employees/${bob}`, { token, body: { hourlyRate: r } })));
-    expect(patches.map((p) => p.status)).toEqual([200, 200, 200, 200]);
-    const bobs = await api.tdb.db.query(`SELECT valid_from::text, valid_until::text, hourly_rate::text FROM employee_rate_history WHERE employee_id = $1 ORDER BY valid_from`, [bob]);
-    expect(bobs.rows).toHaveLength(2);
-    expect(bobs.rows[0]).toEqual({ valid_from: '-infinity', valid_until: today, hourly_rate: '15.00' });
-    expect(bobs.rows[1]).toMatchObject({ valid_from: today, valid_until: 'infinity' });
+    // Concurrent first changes of one template's multiplier (template writes only share-lock their
+    // department) apply one after the other: no error, no overlap, and the last one written wins.
+    const D = await api.makeTemplate({ departmentId: ward, code: 'D', start: '08:00', end: '16:00' });
+    const patches = await Promise.all([1.1, 1.2, 1.3, 1.4, 1.5, 1.6].map((m) =>
+      api.request('PATCH', `/v1/departments/${ward}/shift-templates/${D}`, { token, body: { payMultiplier: m } })));
+    expect(patches.map((p) => p.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const hist = await api.tdb.db.query<{ valid_from: string; valid_until: string; pay_multiplier: string }>(
+      `SELECT valid_from::text, valid_until::text, pay_multiplier::text FROM template_pay_multiplier_history WHERE template_id = $1 ORDER BY valid_from`, [D]);
+    expect(hist.rows).toHaveLength(2);
+    expect(hist.rows[0]).toEqual({ valid_from: '-infinity', valid_until: today, pay_multiplier: '1.000' });
+    const now = await api.tdb.db.query<{ pay_multiplier: string }>('SELECT pay_multiplier::text FROM shift_templates WHERE id = $1', [D]);
+    expect(hist.rows[1]).toEqual({ valid_from: today, valid_until: 'infinity', pay_multiplier: now.rows[0]!.pay_multiplier });
   });
 
   test("'from today on' is today in the department's time zone", async ({ api }) => {

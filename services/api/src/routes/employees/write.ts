@@ -148,7 +148,7 @@ export const employeeWriteRoutes = [
           if (!canPlaceIn(principal, path)) throw forbidden('the new department is outside your subtree');
         }
         await ensureContract(q, body.contractId);
-        if (body.hourlyRate !== undefined) await keepRateHistory(q, params.id, body.hourlyRate);
+        const repriceFrom = body.hourlyRate !== undefined ? await keepRateHistory(q, params.id, body.hourlyRate) : undefined;
         const updated = await q.query<{ json: string }>(
           `UPDATE employees SET
               email = coalesce($2, email), first_name = coalesce($3, first_name), last_name = coalesce($4, last_name),
@@ -168,7 +168,7 @@ export const employeeWriteRoutes = [
             [params.id, target.department_id, body.departmentId, principal.employeeId, body.reason ?? null]);
         }
         // A new rate re-prices their rostered shifts from today on, in whichever departments.
-        const repriced = body.hourlyRate !== undefined ? await repriceEmployee(q, params.id) : [];
+        const repriced = repriceFrom !== undefined ? await repriceEmployee(q, params.id, repriceFrom) : [];
         // Activity changes head counts (tree, analytics): they get types of their own.
         const type: EventType = moved ? 'employee.department_changed'
           : body.active === false && target.active ? 'employee.deactivated'

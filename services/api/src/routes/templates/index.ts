@@ -142,7 +142,7 @@ export const templateRoutes = [
     handler: async ({ params, body, principal, deps }) => {
       const out = await deps.db.tx(async (q) => {
         authorizeDepartment(principal, await loadDepartment(q, params.id, true), 'manage');
-        if (body.payMultiplier !== undefined) await keepPayMultiplierHistory(q, params.templateId, body.payMultiplier);
+        const repriceFrom = body.payMultiplier !== undefined ? await keepPayMultiplierHistory(q, params.templateId, body.payMultiplier) : undefined;
         const r = await q.query<{ id: string }>(
           `UPDATE shift_templates SET code = coalesce($3, code), name = coalesce($4, name),
                   start_time = coalesce($5::time, start_time), end_time = coalesce($6::time, end_time),
@@ -153,7 +153,7 @@ export const templateRoutes = [
             body.requiredSkills ? [...new Set(body.requiredSkills)] : null, body.payMultiplier ?? null, body.active ?? null]);
         if (!r.rows[0]) throw notFound('shift template');
         if (body.cannotBeFollowedBy) await writeSuccessions(q, params.id, params.templateId, body.cannotBeFollowedBy);
-        if (body.payMultiplier !== undefined) await repriceTemplate(q, params.id, params.templateId);
+        if (repriceFrom !== undefined) await repriceTemplate(q, params.id, params.templateId, repriceFrom);
         const row = (await selectTemplate(q, params.id, params.templateId))!;
         // Existing shifts keep their starts_at/ends_at: a changed template applies to shifts written from now on.
         const event = await recordEvent(q, { type: 'shift_template.updated', aggregate: { type: 'shift_template', id: row.id }, departmentIds: [params.id], payload: { changed: Object.keys(body) } });
