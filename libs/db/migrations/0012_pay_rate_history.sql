@@ -56,8 +56,8 @@ LANGUAGE sql AS $$
       JOIN shift_templates t ON t.id = s.template_id
       LEFT JOIN employees e ON e.id = s.employee_id
       -- The rates in force on the shift's day, where a change was recorded; else the current ones.
-      LEFT JOIN employee_rate_history r ON r.employee_id = s.employee_id AND s.date >= r.valid_from AND s.date < r.valid_until
-      LEFT JOIN template_pay_multiplier_history m ON m.template_id = s.template_id AND s.date >= m.valid_from AND s.date < m.valid_until
+      LEFT JOIN employee_rate_history r ON r.employee_id = s.employee_id AND daterange(r.valid_from, r.valid_until) @> s.date
+      LEFT JOIN template_pay_multiplier_history m ON m.template_id = s.template_id AND daterange(m.valid_from, m.valid_until) @> s.date
      WHERE s.department_id = dept AND s.date BETWEEN from_date AND to_date AND s.status <> 'cancelled'
   ), per_day AS (
     SELECT date,

@@ -124,11 +124,11 @@ export const INDEX_QUERIES: readonly IndexQuery[] = [
           ORDER BY date, template_id`,
     params: `SELECT department_id, min(date), min(date) + 27 FROM demand GROUP BY 1 ORDER BY 1 LIMIT 1` },
   // generation runs
-  { index: 'employee_rate_history_pkey', table: 'employee_rate_history', name: 'stats.hourlyRateOn', usedBy: 'daily stats refresh (the rate in force on a shift\'s day), PATCH /v1/employees/:id hourlyRate',
-    sql: `SELECT h.hourly_rate FROM employee_rate_history h WHERE h.employee_id = $1 AND h.valid_from <= $2 AND h.valid_until > $2`,
+  { index: 'employee_rate_history_employee_id_daterange_excl', table: 'employee_rate_history', name: 'stats.hourlyRateOn', usedBy: 'daily stats refresh (the rate in force on a shift\'s day), PATCH /v1/employees/:id hourlyRate',
+    sql: `SELECT h.hourly_rate FROM employee_rate_history h WHERE h.employee_id = $1 AND daterange(h.valid_from, h.valid_until) @> $2::date`,
     params: `SELECT id, current_date FROM employees ORDER BY id LIMIT 1`, small: true },
-  { index: 'template_pay_multiplier_history_pkey', table: 'template_pay_multiplier_history', name: 'stats.payMultiplierOn', usedBy: 'daily stats refresh (the multiplier in force on a shift\'s day), PATCH /v1/departments/:id/shift-templates/:templateId payMultiplier',
-    sql: `SELECT h.pay_multiplier FROM template_pay_multiplier_history h WHERE h.template_id = $1 AND h.valid_from <= $2 AND h.valid_until > $2`,
+  { index: 'template_pay_multiplier_history_template_id_daterange_excl', table: 'template_pay_multiplier_history', name: 'stats.payMultiplierOn', usedBy: 'daily stats refresh (the multiplier in force on a shift\'s day), PATCH /v1/departments/:id/shift-templates/:templateId payMultiplier',
+    sql: `SELECT h.pay_multiplier FROM template_pay_multiplier_history h WHERE h.template_id = $1 AND daterange(h.valid_from, h.valid_until) @> $2::date`,
     params: `SELECT id, current_date FROM shift_templates ORDER BY id LIMIT 1`, small: true },
   { index: 'generation_idempotency_keys_pkey', table: 'generation_idempotency_keys', name: 'runs.byIdempotencyKey', usedBy: 'POST /v1/schedule-generations (Idempotency-Key replay, created or deduplicated)',
     sql: `SELECT run_id, request_hash FROM generation_idempotency_keys WHERE requested_by = $1 AND idempotency_key = $2`,
@@ -194,8 +194,8 @@ export const INDEX_EXEMPTIONS: ReadonlyArray<{ index: string; reason: string }> 
   ...['departments', 'contracts', 'employees', 'department_assignment_history', 'api_keys', 'shift_templates', 'availability',
     'time_off', 'shift_requests', 'generation_runs', 'schedules', 'outbox'].map((t) => ({ index: `${t}_pkey`, reason: `primary key of ${t}: fetch by id, foreign-key target` })),
   { index: 'schema_migrations_pkey', reason: 'primary key of the migration ledger' },
-  ...['employee_rate_history_employee_id_daterange_excl', 'template_pay_multiplier_history_template_id_daterange_excl'].map((index) => ({
-    index, reason: 'integrity: no two rates in force on one day (exclusion constraint); lookups use the primary key' })),
+  ...['employee_rate_history_pkey', 'template_pay_multiplier_history_pkey'].map((index) => ({
+    index, reason: 'integrity: one row per owner and start day, the arbiter of a second change on one day (ON CONFLICT); the lookup by day uses the exclusion constraint\'s index' })),
   { index: 'shift_templates_department_id_id_key', reason: 'target of the composite foreign keys (department_id, template_id) from demand and template_successions: a template of another department cannot be referenced' },
   { index: 'template_successions_pkey', reason: 'integrity: one row per (from, to) pair; point lookups in manual shift validation' },
   { index: 'outbox_event_id_key', reason: 'integrity: an event id is written once (consumers deduplicate on it)' },

@@ -461,8 +461,8 @@ const REFRESH_ALL_DAILY_STATS = `
       JOIN shift_templates t ON t.id = s.template_id
       LEFT JOIN employees e ON e.id = s.employee_id
       -- Priced at the rates in force on the day (migration 0012), as the refresh function does.
-      LEFT JOIN employee_rate_history r ON r.employee_id = s.employee_id AND s.date >= r.valid_from AND s.date < r.valid_until
-      LEFT JOIN template_pay_multiplier_history m ON m.template_id = s.template_id AND s.date >= m.valid_from AND s.date < m.valid_until
+      LEFT JOIN employee_rate_history r ON r.employee_id = s.employee_id AND daterange(r.valid_from, r.valid_until) @> s.date
+      LEFT JOIN template_pay_multiplier_history m ON m.template_id = s.template_id AND daterange(m.valid_from, m.valid_until) @> s.date
      WHERE s.date BETWEEN $1::date AND $2::date AND s.status <> 'cancelled'
   ), per_day AS (
     SELECT department_id, date,
