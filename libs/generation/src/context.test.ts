@@ -210,6 +210,29 @@ describe('bookings around the period', () => {
     ]);
   });
 
+  test("of a published roster and a trial draft over its last days only the plan's shifts count: a week's minutes are not doubled", async ({ tdb }) => {
+    const SAT = '2030-01-19';
+    const s = await createScenario(tdb.db, {
+      employees: 1, periodStart: SAT, days: 2,
+      templates: [{ code: 'E', start: '06:00', end: '14:00' }],
+      demand: () => 1,
+      contract: { maxConsecutive: 6, minRest: 660, maxMinutes: 2 * 480, maxWeekends: 1 },
+      timeOffShare: 0, availabilityShare: 0, requestsPerEmployee: 0,
+    });
+    await tdb.db.query('UPDATE contracts SET max_minutes_per_week = 32 * 60 WHERE id = (SELECT contract_id FROM employees WHERE id = $1)', [s.employeeIds[0]]);
+    // Monday and Tuesday in the published roster and again in a trial draft over Monday–Friday.
+    await bookSchedule(tdb.db, s, ['2030-01-07', '2030-01-18'], 'published', [[0, 0, '2030-01-14'], [0, 0, '2030-01-15']]);
+    await bookSchedule(tdb.db, s, ['2030-01-14', '2030-01-18'], 'draft', [[0, 0, '2030-01-14'], [0, 0, '2030-01-15']]);
+    const runId = await insertRun(tdb.db, s);
+    const { loaded, write } = await solveRun(tdb.db, runId);
+    // 16 h booked that week, once: both weekend days fit the 32 h maximum.
+    expect(loaded.instance.employees[0]!.fixed?.map((f) => f.day)).toEqual([-5, -4]);
+    const out = await write();
+    if (out.kind !== 'written') throw new Error('not written');
+    expect(out.result.hardViolations).toBe(0);
+    expect((await workedDates(tdb.db, s, out.result.scheduleId))[0]).toHaveLength(2);
+  });
+
   test('rest is real time in the department zone: 11 wall-clock hours across the spring-forward night are 10', async ({ tdb }) => {
     // 2030-03-31 is the last Sunday of March: Berlin's clocks jump from 02:00 to 03:00.
     const worked = async (timezone: string): Promise<string[]> => {

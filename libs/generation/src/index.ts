@@ -4,7 +4,7 @@ export {
   RUN_STATUSES, TERMINAL_STATUSES,
 } from './job.ts';
 export type { GenerationJob, RunOptions, RunStatus, RunEvent, RunResult } from './job.ts';
-export { loadInstance, readRun, InvalidGenerationInputError } from './load.ts';
+export { loadInstance, readRun, InvalidGenerationInputError, PLAN_FOR_DAY } from './load.ts';
 export type { LoadedInstance, LoadedTemplate, RunRow } from './load.ts';
 export { writeResult, shiftRowsOf, GenerationConflictError } from './write.ts';
 export type { WriteOptions, WriteOutcome, SolveSummary, ShiftRow } from './write.ts';

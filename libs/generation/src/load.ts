@@ -21,16 +21,32 @@ export class InvalidGenerationInputError extends Error {
  * rosters on the days around the period, and manual shifts of the draft being regenerated. Not
  * the department's other live schedules on the period's own days: those are alternatives to this
  * one there (a trial draft over part of the published roster replaces it when published; the
- * daily stats count one plan per day, migration 0008), not bookings the person also works. The
- * load gives them to the solver; the write checks them again (write.ts), by this same rule; the
- * API's manual shift check applies it too (services/api/src/rules/load.ts).
+ * daily stats count one plan per day, migration 0008), not bookings the person also works. On
+ * every other day, and in other departments, the same holds between a department's overlapping
+ * schedules: only its plan for the day counts (the published schedule covering it, else the newest
+ * draft — PLAN_FOR_DAY), or a trial draft over the published roster would count its shifts twice
+ * toward a week's minutes. The load gives them to the solver; the write checks them again
+ * (write.ts), by this same rule; the API's manual shift check applies it too
+ * (services/api/src/rules/load.ts).
  */
 export const BOOKED_ELSEWHERE = {
   from: `shifts s JOIN schedules sc ON sc.id = s.schedule_id AND sc.status <> 'archived'`,
-  where: (department: string, periodStart: string, periodEnd: string): string =>
-    `s.status <> 'cancelled' AND NOT (sc.department_id = ${department} AND s.date BETWEEN ${periodStart} AND ${periodEnd}
-       AND NOT (s.source = 'manual' AND sc.period_start = ${periodStart} AND sc.period_end = ${periodEnd}))`,
+  where: (department: string, periodStart: string, periodEnd: string): string => {
+    const ownDraftsManual = `s.source = 'manual' AND sc.department_id = ${department} AND sc.period_start = ${periodStart} AND sc.period_end = ${periodEnd}`;
+    return `s.status <> 'cancelled' AND NOT (sc.department_id = ${department} AND s.date BETWEEN ${periodStart} AND ${periodEnd}
+       AND NOT (${ownDraftsManual}))
+       AND ((${ownDraftsManual}) OR sc.id = ${PLAN_FOR_DAY('sc.department_id', 's.date')})`;
+  },
 };
+
+/**
+ * The schedule that is a department's plan for a day: the published one covering it, else the
+ * newest live draft (the daily stats' rule, migration 0008). A SQL expression over `department`
+ * and `day`.
+ */
+export const PLAN_FOR_DAY = (department: string, day: string): string =>
+  `(SELECT p.id FROM schedules p WHERE p.department_id = ${department} AND p.status <> 'archived'
+       AND ${day} BETWEEN p.period_start AND p.period_end ORDER BY (p.status = 'published') DESC, p.id DESC LIMIT 1)`;
 
 /** What the solver must know of an employee's bookings around a generation (see loadBookings). */
 export type EmployeeContext = Required<Pick<EmployeeSpec, 'fixed' | 'knownDaysBefore' | 'knownDaysAfter'>>;

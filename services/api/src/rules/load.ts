@@ -1,4 +1,5 @@
 import type { Queryable } from '@rota/db';
+import { PLAN_FOR_DAY } from '@rota/generation';
 import type { EmployeeRules, RuleContext, RuleShift, RuleTemplate } from './rules.ts';
 
 /**
@@ -74,7 +75,8 @@ export const contextDays = (rules: EmployeeRules): number =>
  * schedule — other departments' on any day, this department's on the days outside this period
  * (its adjacent rosters). This department's other live schedules on this period's own days are
  * alternatives to this one (a trial draft over part of the published roster), not shifts the
- * person also works, so they do not count. The generator applies the same rule to bookings
+ * person also works, so they do not count; on other days, of a department's overlapping schedules
+ * only its plan for the day counts (the published one, else the newest draft). The generator applies the same rule to bookings
  * outside its own output (libs/generation BOOKED_ELSEWHERE), so an early shift added by hand
  * after a night in last month's published roster is refused just as the solver would never
  * generate it.
@@ -86,6 +88,8 @@ export async function loadRuleContext(q: Queryable, e: RuleEmployee, s: RuleSche
          FROM shifts x JOIN schedules sc ON sc.id = x.schedule_id
         WHERE x.employee_id = $1 AND x.date BETWEEN $2::date - $4::int AND $3::date + $4::int AND x.status <> 'cancelled'
           AND sc.status <> 'archived' AND (sc.id = $5 OR sc.department_id <> $6 OR x.date NOT BETWEEN $2::date AND $3::date)
+          -- Of a department's overlapping schedules only its plan for the day counts (PLAN_FOR_DAY).
+          AND (sc.id = $5 OR sc.id = ${PLAN_FOR_DAY('sc.department_id', 'x.date')})
      )
      SELECT
        (SELECT coalesce(json_agg(json_build_object('start', start_date, 'end', end_date)), '[]')

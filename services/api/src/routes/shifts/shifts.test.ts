@@ -247,6 +247,27 @@ describe('manual shifts', () => {
     expect((await post(bob, '2026-03-06')).status).toBe(201);
   });
 
+  test("a trial draft over the adjacent roster's days does not count their shifts twice toward a week", async ({ api }) => {
+    const dept = await api.makeDepartment({ name: 'Ward' });
+    const { token } = await api.login('manager', dept);
+    const E = await api.makeTemplate({ departmentId: dept, code: 'E', start: '06:00', end: '14:00' });
+    // Published to Thursday 5 March, and a trial draft for Monday 2 – Thursday 5 with the same
+    // Monday and Tuesday shifts: alternatives, of which the published roster is the plan.
+    const published = await makeSchedule(api, { departmentId: dept, start: '2026-02-23', end: '2026-03-05', status: 'published' });
+    const trial = await makeSchedule(api, { departmentId: dept, start: '2026-03-02', end: '2026-03-05' });
+    const period = await makeSchedule(api, { departmentId: dept, start: '2026-03-06', end: '2026-03-10' });
+    const ann = await api.makeEmployee({ departmentId: dept });
+    await api.tdb.db.query('INSERT INTO employee_rules (employee_id, max_minutes_per_week) VALUES ($1, 1440)', [ann]);
+    for (const s of [published, trial]) for (const d of ['2026-03-02', '2026-03-03']) await makeShift(api, { scheduleId: s, employeeId: ann, templateId: E, date: d });
+    const post = (date: string) => api.request('POST', '/v1/shifts', { token, body: { scheduleId: period, employeeId: ann, templateId: E, date } });
+    // 16 h worked that week, not 32: Friday fits the 24 h maximum, Saturday does not.
+    const friday = await post('2026-03-06');
+    expect(friday.status, JSON.stringify(friday.body)).toBe(201);
+    const saturday = await post('2026-03-07');
+    expect(saturday.status).toBe(409);
+    expect(saturday.body.error.details).toMatchObject([{ rule: 'max-minutes-per-week', message: expect.stringContaining('1920 minutes in the week of') }]);
+  });
+
   test('validation: 400 naming the field; archived schedule 409; duplicate shift 409; unknown shift 404', async ({ api }) => {
     const { dept, token, E, schedule } = await setup(api);
     const ann = await api.makeEmployee({ departmentId: dept });
