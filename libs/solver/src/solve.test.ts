@@ -300,23 +300,28 @@ describe('solve with fixed shifts', () => {
   });
 });
 
+/** Weekly limits on horizons not made of whole weeks: one employee, one 8-hour early shift type. */
+const bookedEarly = (day: number) => ({ day, startMinute: 6 * 60, durationMinutes: 8 * 60, type: 0 });
+const worked = (row: (number | null)[]): number[] => row.flatMap((t, d) => (t === null ? [] : [d]));
+/** `days` days from weekday `firstWeekday`, `wanted` earlies wanted a day (100 per missing person; an extra one costs 1). */
+function weekPeriod(days: number, firstWeekday: number, rules: Partial<EmployeeSpec>, wanted: number): Instance {
+  return makeInstance({
+    days,
+    firstWeekday,
+    shiftTypes: [makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 })],
+    employees: [makeEmployee(days, 1, rules)],
+    cover: Array.from({ length: days }, () => [{ requirement: wanted, weightUnder: 100, weightOver: 1 }]),
+  });
+}
+
 describe('solve with a maximum per week and a horizon not made of whole weeks', () => {
-  // An early wanted every day (weight 100 per missing person); 40 h a week at most.
-  const E = makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 });
-  const early = (day: number) => ({ day, startMinute: 6 * 60, durationMinutes: 8 * 60, type: 0 });
+  // An early wanted every day; 40 h a week at most.
   const period = (days: number, firstWeekday: number, rules: Partial<EmployeeSpec>): Instance =>
-    makeInstance({
-      days,
-      firstWeekday,
-      shiftTypes: [E],
-      employees: [makeEmployee(days, 1, { maxWeekMinutes: 40 * 60, ...rules })],
-      cover: Array.from({ length: days }, () => [{ requirement: 1, weightUnder: 100, weightOver: 1 }]),
-    });
-  const worked = (row: (number | null)[]): number[] => row.flatMap((t, d) => (t === null ? [] : [d]));
+    weekPeriod(days, firstWeekday, { maxWeekMinutes: 40 * 60, ...rules }, 1);
 
   it('counts the bookings of the days before a horizon starting mid-week', () => {
     // Wednesday..Sunday after a roster that gives the employee 16 h on Monday and Tuesday.
-    const inst = period(5, 2, { fixed: [early(-2), early(-1)] });
+    const inst = period(5, 2, { fixed: [bookedEarly(-2), bookedEarly(-1)] });
     const r = solve(inst, { seed: 1, maxIterations: 2000 });
     expect(worked(r.assignment[0]!)).toHaveLength(3);
     expect(checkAssignment(inst, r.assignment)).toEqual([]);
@@ -326,45 +331,35 @@ describe('solve with a maximum per week and a horizon not made of whole weeks', 
 
   it('counts the bookings of the days after a horizon ending mid-week', () => {
     // Monday..Wednesday of the next week (days 0..9) before a roster with 32 h on Thursday..Sunday.
-    const inst = period(10, 0, { fixed: [10, 11, 12, 13].map(early), maxConsecutiveWorkDays: 10 });
+    const inst = period(10, 0, { fixed: [10, 11, 12, 13].map(bookedEarly), maxConsecutiveWorkDays: 10 });
     const r = solve(inst, { seed: 1, maxIterations: 2000 });
     const days = worked(r.assignment[0]!);
     expect(days.filter((d) => d < 7)).toHaveLength(5);
     expect(days.filter((d) => d >= 7)).toHaveLength(1);
     expect(checkAssignment(inst, r.assignment)).toEqual([]);
   });
-
 });
 
 describe('solve with a minimum per week and a horizon not made of whole weeks', () => {
-  // Nothing wanted (a shift costs 1 as over-cover), 40 h a week at least, no weekly maximum.
-  const E = makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 });
-  const early = (day: number) => ({ day, startMinute: 6 * 60, durationMinutes: 8 * 60, type: 0 });
+  // Nothing wanted (a shift costs 1 as over-cover); 40 h a week at least, no weekly maximum.
   const period = (days: number, firstWeekday: number, rules: Partial<EmployeeSpec> = {}): Instance =>
-    makeInstance({
-      days,
-      firstWeekday,
-      shiftTypes: [E],
-      employees: [makeEmployee(days, 1, { minWeekMinutes: 40 * 60, ...rules })],
-      cover: Array.from({ length: days }, () => [{ requirement: 0, weightUnder: 0, weightOver: 1 }]),
-    });
-  const worked = (row: (number | null)[]): number[] => row.flatMap((t, d) => (t === null ? [] : [d]));
+    weekPeriod(days, firstWeekday, { minWeekMinutes: 40 * 60, ...rules }, 0);
 
   it('judges the week a horizon starting mid-week closes, with the bookings on its days before the horizon', () => {
     // Wednesday..Sunday after a roster that gave the employee 16 h on Monday and Tuesday: 24 h more.
-    const inst = period(5, 2, { fixed: [early(-2), early(-1)] });
+    const inst = period(5, 2, { fixed: [bookedEarly(-2), bookedEarly(-1)] });
     const r = solve(inst, { seed: 1, maxIterations: 2000 });
     expect(worked(r.assignment[0]!)).toHaveLength(3);
     expect(checkAssignment(inst, r.assignment)).toEqual([]);
     // Without them the whole 40 h fall in the horizon; last week's Sunday (day -3) is not this week.
     expect(worked(solve(period(5, 2), { seed: 1, maxIterations: 2000 }).assignment[0]!)).toHaveLength(5);
-    expect(worked(solve(period(5, 2, { fixed: [early(-3)] }), { seed: 1, maxIterations: 2000 }).assignment[0]!)).toHaveLength(5);
+    expect(worked(solve(period(5, 2, { fixed: [bookedEarly(-3)] }), { seed: 1, maxIterations: 2000 }).assignment[0]!)).toHaveLength(5);
   });
 
   it('leaves the week a horizon ends in to the next period, whose horizon holds its Sunday', () => {
-    // Wednesday 2 .. Tuesday 15 (days 0..13) after 16 h on Monday and Tuesday: the first week
+    // Wednesday 2 .. Tuesday 15 January 2030 (days 0..13) after 16 h on Monday and Tuesday: the first week
     // (to day 4) needs 24 h more, the full week (days 5..11) 40 h, the last one (from day 12) nothing.
-    const inst = period(14, 2, { fixed: [early(-2), early(-1)], maxConsecutiveWorkDays: 14 });
+    const inst = period(14, 2, { fixed: [bookedEarly(-2), bookedEarly(-1)], maxConsecutiveWorkDays: 14 });
     const r = solve(inst, { seed: 1, maxIterations: 2000 });
     const days = worked(r.assignment[0]!);
     expect(days.filter((d) => d <= 4)).toHaveLength(3);
