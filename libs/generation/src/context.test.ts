@@ -233,6 +233,39 @@ describe('bookings around the period', () => {
     expect((await workedDates(tdb.db, s, out.result.scheduleId))[0]).toHaveLength(2);
   });
 
+  test("a period starting mid-week judges the minimum of the week it closes with last roster's shifts of that week, and leaves the week it ends in to the next period", async ({ tdb }) => {
+    // A period Sunday 20 .. Saturday 26 January after a Monday..Saturday roster with 32 h:
+    // Monday, Tuesday, Thursday and Friday. 40 h a week at least, one shift in the period at most,
+    // nothing wanted: only the minimum can put the employee on Sunday.
+    const SUN = '2030-01-20';
+    const s = await createScenario(tdb.db, {
+      employees: 1, periodStart: SUN, days: 7,
+      templates: [{ code: 'E', start: '06:00', end: '14:00' }],
+      demand: () => 0,
+      // 3 days in a row at most: the runs alone would read 4 days back (to Wednesday), not to Monday.
+      contract: { maxConsecutive: 3, minRest: 660, maxMinutes: 480, maxWeekends: 2 },
+      timeOffShare: 0, availabilityShare: 0, requestsPerEmployee: 0,
+    });
+    await tdb.db.query('UPDATE contracts SET min_minutes_per_week = 40 * 60 WHERE id = (SELECT contract_id FROM employees WHERE id = $1)', [s.employeeIds[0]]);
+    const weekdays = await bookSchedule(tdb.db, s, ['2030-01-14', '2030-01-19'], 'published',
+      [[0, 0, '2030-01-14'], [0, 0, '2030-01-15'], [0, 0, '2030-01-17'], [0, 0, '2030-01-18']]);
+    const runId = await insertRun(tdb.db, s);
+    const { loaded, write } = await solveRun(tdb.db, runId);
+    expect(loaded.contextWindow).toBeGreaterThanOrEqual(6);
+    expect(loaded.instance.employees[0]!.fixed?.map((f) => f.day)).toEqual([-6, -5, -3, -2]);
+    const out = await write();
+    if (out.kind !== 'written') throw new Error('not written');
+    expect(out.result.hardViolations).toBe(0);
+    // 32 h booked + Sunday's 8 h = 40 h; the week from Monday 21 ends after the period: not judged.
+    expect((await workedDates(tdb.db, s, out.result.scheduleId))[0]).toEqual([SUN]);
+    expect((await checkStoredRoster(tdb.db, runId, out.result.scheduleId)).violations).toEqual([]);
+    // Thursday's shift cancelled in the weekday roster afterwards: the stored roster's week falls short.
+    await tdb.db.query(`UPDATE shifts SET status = 'cancelled' WHERE schedule_id = $1 AND date = '2030-01-17'`, [weekdays]);
+    expect((await checkStoredRoster(tdb.db, runId, out.result.scheduleId)).violations).toMatchObject([
+      { rule: 'min-week-minutes', day: -6, message: '1920 minutes in the week from day -6, at least 2400' },
+    ]);
+  });
+
   test('rest is real time in the department zone: 11 wall-clock hours across the spring-forward night are 10', async ({ tdb }) => {
     // 2030-03-31 is the last Sunday of March: Berlin's clocks jump from 02:00 to 03:00.
     const worked = async (timezone: string): Promise<string[]> => {

@@ -66,16 +66,18 @@ export type BookingScope = {
  * Days of bookings every rule needs around the period: a run of working days or days off is
  * followed until it ends or reaches its limit (max(max consecutive working days, min consecutive
  * working days, min days off) + 1), rest reaches back over whole days (a shift of up to a
- * day ending the day after it starts, then the rest), and a maximum per week counts the whole
- * Monday–Sunday weeks the period's first and last days lie in (up to 6 days either side).
+ * day ending the day after it starts, then the rest), a maximum per week counts the whole
+ * Monday–Sunday weeks the period's first and last days lie in (up to 6 days either side), and a
+ * minimum per week the days before the period of the week its first day lies in (up to 6 back:
+ * the period holding a week's Sunday judges its minimum).
  */
 export function contextWindow(
-  employees: readonly Pick<EmployeeSpec, 'maxConsecutiveWorkDays' | 'minConsecutiveWorkDays' | 'minConsecutiveDaysOff' | 'minRestMinutes' | 'maxWeekMinutes'>[],
+  employees: readonly Pick<EmployeeSpec, 'maxConsecutiveWorkDays' | 'minConsecutiveWorkDays' | 'minConsecutiveDaysOff' | 'minRestMinutes' | 'maxWeekMinutes' | 'minWeekMinutes'>[],
 ): number {
   let w = 2;
   for (const e of employees) {
     w = Math.max(w, Math.max(e.maxConsecutiveWorkDays, e.minConsecutiveWorkDays, e.minConsecutiveDaysOff) + 1, 2 + Math.ceil(e.minRestMinutes / 1440));
-    if (e.maxWeekMinutes !== undefined) w = Math.max(w, 6);
+    if (e.maxWeekMinutes !== undefined || e.minWeekMinutes !== undefined) w = Math.max(w, 6);
   }
   return w;
 }
@@ -359,8 +361,9 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
   // Shifts the employees already have outside this generation's own output (manual shifts in any
   // live schedule, shifts of other live schedules), around and inside the period: the solver's
   // fixed shifts. Inside the period their days take no generated shift and count toward the
-  // period's limits; around it they count for rest, successions, runs of days and the maximum
-  // minutes of the weeks the period's edges cut.
+  // period's limits; around it they count for rest, successions, runs of days, the maximum
+  // minutes of the weeks the period's edges cut, and the minimum of a week that started before
+  // the period and ends inside it.
   const window = contextWindow(employees);
   const booked = await loadBookings(q, { departmentId: run.department_id, periodStart: start, periodEnd: end, employeeIds, templateIds: tpl.rows.map((t) => t.id), window });
   employees.forEach((e, i) => Object.assign(e, booked.context[i]));

@@ -70,20 +70,23 @@ describe('checkAssignment', () => {
     expect(rules(inst, [[0, _, _, _, 0]])).toEqual([]);
   });
 
-  it('reports the maximum per week for every Monday–Sunday week holding a horizon day, the minimum for full weeks only', () => {
+  it('reports the maximum per week for every Monday–Sunday week holding a horizon day, the minimum for every week ending inside', () => {
     // Day 0 is a Thursday: days 0..3 end the week from day -3, days 4..10 are a full week, days
     // 11..13 start the week from day 11.
     const inst = oneEmployee(14, { maxWeekMinutes: 16 * 60, minWeekMinutes: 8 * 60 }, { firstWeekday: 3 });
     const row = (days: number[]): (number | null)[] => Array.from({ length: 14 }, (_x, d) => (days.includes(d) ? 0 : null));
-    expect(checkAssignment(inst, [row([4, 5, 6])])).toMatchObject([{ rule: 'max-week-minutes', day: 4 }]);
+    expect(checkAssignment(inst, [row([3, 4, 5, 6])])).toMatchObject([{ rule: 'max-week-minutes', day: 4 }]);
     expect(checkAssignment(inst, [row([0, 1, 2, 11, 12, 13])])).toMatchObject([
       { rule: 'max-week-minutes', day: -3 },
       { rule: 'min-week-minutes', day: 4 },
       { rule: 'max-week-minutes', day: 11, message: expect.stringContaining('1440 minutes in the week from day 11') },
     ]);
-    // Two shifts in each edge week, one in the full one; the edge weeks need no minimum.
+    // Two shifts in each edge week, one in the full one.
     expect(rules(inst, [row([0, 3, 6, 12, 13])])).toEqual([]);
-    expect(rules(inst, [row([6])])).toEqual([]);
+    // The first week ends on day 3 (its Sunday): its minimum is this horizon's; the last week
+    // ends after the horizon: the next period judges it.
+    expect(checkAssignment(inst, [row([6])])).toMatchObject([{ rule: 'min-week-minutes', day: -3, message: '0 minutes in the week from day -3, at least 480' }]);
+    expect(rules(inst, [row([3, 6])])).toEqual([]);
   });
 
   it('reports too many consecutive working days, edge runs included', () => {
@@ -185,8 +188,8 @@ describe('checkAssignment with fixed shifts (bookings the instance does not deci
     expect(rules(earlier, [[1, 1, 1, _, _]])).toEqual([]);
     // Unknown days (knownDaysBefore 0) count all the same: a booking is worked wherever it lies.
     expect(rules(wedToSun([early(-3)]), [[1, 1, 1, 1, 1]])).toEqual([]); // day -3: last week's Sunday
-    // The week is not full: no minimum.
-    expect(rules(wedToSun([]), [[_, _, _, _, _]])).toEqual([]);
+    // The week ends inside (day 4 is its Sunday): its minimum is judged too.
+    expect(rules(wedToSun([]), [[_, _, _, _, _]])).toEqual(['min-week-minutes']);
 
     // A period Monday..Wednesday (days 0..2) before a roster with 32 h on Thursday..Sunday.
     const monToWed = oneEmployee(3, { maxWeekMinutes: 40 * 60, minWeekMinutes: 40 * 60, fixed: [3, 4, 5, 6].map(early) }, { shiftTypes: [N, E] });
@@ -194,6 +197,32 @@ describe('checkAssignment with fixed shifts (bookings the instance does not deci
     expect(rules(monToWed, [[1, _, _]])).toEqual([]);
     // Next week's bookings (day 7) are another week.
     expect(rules(oneEmployee(3, { maxWeekMinutes: 8 * 60, fixed: [early(7)] }, { shiftTypes: [N, E] }), [[1, _, _]])).toEqual([]);
+  });
+
+  it('judges the minimum of a week ending inside the horizon with the bookings on its days before it, and leaves a week ending after it to the next period', () => {
+    // A period Wednesday..Sunday (days 0..4), 40 h a week at least: Monday and Tuesday lie in the
+    // previous roster.
+    const wedToSun = (fixed: FixedShift[]): Instance => oneEmployee(5, { minWeekMinutes: 40 * 60, fixed }, { firstWeekday: 2, shiftTypes: [N, E] });
+    const earlier = wedToSun([early(-2), early(-1)]);
+    expect(rules(earlier, [[1, 1, 1, _, _]])).toEqual([]); // 16 h booked + 24 h
+    expect(checkAssignment(earlier, [[1, 1, _, _, _]])).toMatchObject([
+      { rule: 'min-week-minutes', day: -2, message: '1920 minutes in the week from day -2, at least 2400' },
+    ]);
+    expect(rules(wedToSun([]), [[1, 1, 1, _, _]])).toEqual(['min-week-minutes']);
+    // Last week's Sunday (day -3) is another week.
+    expect(rules(wedToSun([early(-3), early(-2)]), [[1, 1, 1, _, _]])).toEqual(['min-week-minutes']);
+    // Bookings inside the horizon count as well.
+    expect(rules(wedToSun([early(-2), early(-1), early(4)]), [[1, 1, _, _, _]])).toEqual([]);
+
+    // A period Monday..Wednesday (days 0..2): its week ends after it, on the next period's Sunday.
+    const monToWed = oneEmployee(3, { minWeekMinutes: 40 * 60 }, { shiftTypes: [N, E] });
+    expect(rules(monToWed, [[_, _, _]])).toEqual([]);
+    // Monthly periods: February 2030 (day 0 a Friday, 28 days) judges the week from Monday 28
+    // January (day -4) with January's bookings, not the week from Monday 25 February (day 24).
+    const feb = oneEmployee(28, { minWeekMinutes: 16 * 60, maxConsecutiveWorkDays: 28, fixed: [early(-4)] }, { firstWeekday: 4, shiftTypes: [N, E] });
+    const days = (worked: number[]): (number | null)[] => Array.from({ length: 28 }, (_x, d) => (worked.includes(d) ? 1 : null));
+    expect(rules(feb, [days([0, 3, 4, 10, 11, 17, 18])])).toEqual([]);
+    expect(checkAssignment(feb, [days([3, 4, 10, 11, 17, 18])])).toMatchObject([{ rule: 'min-week-minutes', day: -4 }]);
   });
 
   it('measures rest in real minutes across a clock change', () => {

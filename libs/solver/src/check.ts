@@ -164,15 +164,17 @@ export function checkAssignment(instance: Instance, assignment: Assignment): Har
     // Minutes per Monday–Sunday week, for every week holding a horizon day (d0: its Monday, < 0
     // when the horizon starts after a Monday). A week's days outside the horizon count their fixed
     // shifts, whether or not those days are known: bookings there are worked all the same. The
-    // maximum applies to every such week; the minimum only to weeks fully inside the horizon, as a
-    // straddling week's days after the horizon may still be rostered by the next period.
+    // maximum applies to every such week; the minimum to every week whose Sunday is a horizon
+    // day, one that started before day 0 included: a week ending after the horizon is judged by
+    // the next period, whose horizon holds its Sunday (its days after this horizon may still be
+    // rostered), so a week split between two periods is judged exactly once.
     const fixedOn = (d: number): number => fixed.reduce((m, f) => (f.day === d ? m + f.durationMinutes : m), 0);
     for (let d0 = 0 - instance.firstWeekday; d0 < D; d0 += 7) {
       let week = 0;
       for (let d = d0; d <= d0 + 6; d++) week += d >= 0 && d < D ? minutesOn(d) : fixedOn(d);
       if (emp.maxWeekMinutes !== undefined && week > emp.maxWeekMinutes)
         add('max-week-minutes', d0, `${week} minutes in the week from day ${d0}, at most ${emp.maxWeekMinutes}`);
-      if (emp.minWeekMinutes !== undefined && d0 >= 0 && d0 + 6 < D && week < emp.minWeekMinutes)
+      if (emp.minWeekMinutes !== undefined && d0 + 6 < D && week < emp.minWeekMinutes)
         add('min-week-minutes', d0, `${week} minutes in the week from day ${d0}, at least ${emp.minWeekMinutes}`);
     }
 

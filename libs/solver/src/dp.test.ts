@@ -19,7 +19,8 @@ const arbCase = fc.record({
   minCons: fc.integer({ min: 1, max: 3 }),
   minOff: fc.integer({ min: 1, max: 3 }),
   maxWeekends: fc.integer({ min: 0, max: 2 }),
-  week: fc.option(fc.record({ max: fc.integer({ min: 0, max: 2400 }), min: fc.integer({ min: 0, max: 960 }) }), { nil: undefined }),
+  // A minimum alone too: the DP then tracks a week's minutes only when its Sunday is a horizon day.
+  week: fc.option(fc.record({ max: fc.option(fc.integer({ min: 0, max: 2400 }), { nil: undefined }), min: fc.integer({ min: 0, max: 960 }) }), { nil: undefined }),
   costs: fc.array(fc.integer({ min: -20, max: 20 }), { minLength: 8 * 3, maxLength: 8 * 3 }),
   window: fc.option(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 8 })), { nil: undefined }),
 });
@@ -35,7 +36,7 @@ function employeeOf(c: Case, extra: Partial<EmployeeSpec> = {}): EmployeeSpec {
     minConsecutiveWorkDays: c.minCons,
     minConsecutiveDaysOff: c.minOff,
     maxWeekends: c.maxWeekends,
-    ...(c.week ? { maxWeekMinutes: c.week.max, minWeekMinutes: c.week.min } : {}),
+    ...(c.week ? { minWeekMinutes: c.week.min, ...(c.week.max === undefined ? {} : { maxWeekMinutes: c.week.max }) } : {}),
     ...extra,
   });
 }

@@ -275,10 +275,11 @@ export class DpWorkspace {
       const isWe = (p.weekend[d] as number) >= 0;
       const sunday = p.isSunday[d] === 1;
       const monday = p.isMonday[d] === 1;
-      // A maximum per week binds every week overlapping the horizon (its fixed minutes, outside
-      // the horizon too, are already off wMax), a minimum only full weeks (judged when one closes).
-      const inWeek = weekTracked && (ep.maxWeekMinutes >= 0 || p.inFullWeek[d] === 1);
-      const closes = weekTracked && p.closesFullWeek[d] === 1;
+      // A maximum per week binds every week overlapping the horizon, a minimum every week ending
+      // inside it, judged on its Sunday (a week that started before day 0 included); the week's
+      // fixed minutes, outside the horizon too, are already off wMax and wMin.
+      const inWeek = weekTracked && (ep.maxWeekMinutes >= 0 || p.weekEndsInside[d] === 1);
+      const closes = weekTracked && sunday;
       const wMax = weekMaxU[d] as number;
       const wMin = weekMinU[d] as number;
       const offCost = choiceCost[d * T1 + T] as number;

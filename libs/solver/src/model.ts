@@ -25,9 +25,9 @@ export interface ShiftType {
  * may be generated, and it counts toward the period's totals (minutes, weekends, its type's cap).
  * Outside the horizon it does not count toward those totals (they belong to the period it lies
  * in), but it counts toward the minutes of its Monday–Sunday week when that week also holds a
- * horizon day (the weekly maximum binds a week straddling the horizon's edge), toward runs of
- * working days / days off (within the known days, see EmployeeSpec.knownDaysBefore), and is a
- * neighbour for rest and forbidden successions.
+ * horizon day (the weekly maximum binds a week straddling the horizon's edge, the weekly minimum
+ * one ending inside it), toward runs of working days / days off (within the known days, see
+ * EmployeeSpec.knownDaysBefore), and is a neighbour for rest and forbidden successions.
  */
 export interface FixedShift {
   /** Day it starts on, counted from day 0 (negative: before the horizon; ≥ days: after it). */
@@ -57,9 +57,12 @@ export interface EmployeeSpec {
    */
   maxWeekMinutes?: number;
   /**
-   * Per ISO week, only for weeks lying fully inside the horizon: a week straddling the start or
-   * the end of the horizon is not judged, because its days after the horizon may still be rostered
-   * by the next period (and, symmetrically, that roster's horizon does not hold the whole week).
+   * Per ISO week, for every week whose Sunday is a horizon day: generated minutes plus the fixed
+   * shifts on all seven days of the week, so a week that started before day 0 counts the bookings
+   * on its days before the horizon (`fixed` should list them: up to 6 days back). A week whose
+   * Sunday lies after the horizon is not judged here: its days after the horizon may still be
+   * rostered, and the next period, whose horizon holds that Sunday, judges it with this roster
+   * among its bookings. A week split between two periods is thus judged exactly once.
    */
   minWeekMinutes?: number;
   maxConsecutiveWorkDays: number;

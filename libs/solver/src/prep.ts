@@ -2,7 +2,7 @@
  * Flat, typed-array view of an instance used by the search (dp.ts, solve.ts). Rows are
  * Int16Array of length D with -1 for a day off.
  */
-import { type EmployeeSpec, type Instance, fullWeeks, realMinutes, targetMinutesOf, weekdayOf, weekendOf } from './model.ts';
+import { type EmployeeSpec, type Instance, realMinutes, targetMinutesOf, weekdayOf, weekendOf } from './model.ts';
 
 export const OFF = -1;
 
@@ -57,7 +57,8 @@ export interface EmpPrep {
   fixedDay: Uint8Array;
   /**
    * Minutes of fixed shifts on the days of the Monday–Sunday week a day belongs to, inside the
-   * horizon or outside it: the maximum per week binds every week overlapping the horizon.
+   * horizon or outside it: the maximum per week binds every week overlapping the horizon, the
+   * minimum every week ending inside it (the bookings on its days before day 0 count).
    */
   fixedWeek: Int32Array;
   before: RunBefore;
@@ -76,14 +77,13 @@ export interface Prep {
   isSunday: Uint8Array;
   isMonday: Uint8Array;
   /**
-   * 1 when the day belongs to a Monday–Sunday week fully inside the horizon. The minimum per week
-   * is judged on those weeks only: a week straddling the horizon's edge may still get shifts from
-   * the roster of the neighbouring period (model.ts, EmployeeSpec.minWeekMinutes). The maximum
+   * 1 when the day's Monday–Sunday week ends inside the horizon (its Sunday is a horizon day): the
+   * weeks whose minimum this horizon judges, on their Sunday, a week that started before day 0
+   * included (its fixed minutes before the horizon are in fixedWeek). A week ending after the
+   * horizon is judged by the next period (model.ts, EmployeeSpec.minWeekMinutes). The maximum
    * binds every week.
    */
-  inFullWeek: Uint8Array;
-  /** 1 when the day is the Sunday closing a full week (where the minimum per week is judged). */
-  closesFullWeek: Uint8Array;
+  weekEndsInside: Uint8Array;
   req: Int32Array;
   wUnder: Float64Array;
   wOver: Float64Array;
@@ -100,16 +100,12 @@ export function prepare(instance: Instance): Prep {
   const weekend = new Int32Array(D);
   const isSunday = new Uint8Array(D);
   const isMonday = new Uint8Array(D);
-  const inFullWeek = new Uint8Array(D);
-  const closesFullWeek = new Uint8Array(D);
+  const weekEndsInside = new Uint8Array(D);
   for (let d = 0; d < D; d++) {
     weekend[d] = weekendOf(instance, d);
     isSunday[d] = weekdayOf(instance, d) === 6 ? 1 : 0;
     isMonday[d] = weekdayOf(instance, d) === 0 ? 1 : 0;
-  }
-  for (const [a, b] of fullWeeks(instance)) {
-    for (let d = a; d <= b; d++) inFullWeek[d] = 1;
-    closesFullWeek[b] = 1;
+    weekEndsInside[d] = d + 6 - weekdayOf(instance, d) < D ? 1 : 0;
   }
   const req = new Int32Array(D * T);
   const wUnder = new Float64Array(D * T);
@@ -211,8 +207,7 @@ export function prepare(instance: Instance): Prep {
     weekend,
     isSunday,
     isMonday,
-    inFullWeek,
-    closesFullWeek,
+    weekEndsInside,
     req,
     wUnder,
     wOver,
@@ -370,7 +365,8 @@ export function rowFeasible(p: Prep, e: number, row: Int16Array, off: number): b
         lastWeekend = we;
       }
     }
-    if (p.closesFullWeek[d] && ep.minWeekMinutes >= 0 && week + (ep.fixedWeek[d] as number) < ep.minWeekMinutes) return false;
+    // The minimum of the week this Sunday closes, with its fixed minutes (before day 0 too).
+    if (p.isSunday[d] && ep.minWeekMinutes >= 0 && week + (ep.fixedWeek[d] as number) < ep.minWeekMinutes) return false;
     lastWorked = working;
     prev = t;
   }

@@ -34,9 +34,13 @@ const arbInstance: fc.Arbitrary<Instance> = fc
       minOff: fc.integer({ min: 1, max: 3 }),
       maxWeekends: fc.integer({ min: 0, max: 2 }),
       minRest: fc.constantFrom(0, 8 * 60, 11 * 60),
-      week: fc.option(fc.record({ max: fc.integer({ min: 1200, max: 3000 }), min: fc.integer({ min: 0, max: 600 }) }), {
+      week: fc.option(fc.record({ max: fc.integer({ min: 1200, max: 3000 }), min: fc.integer({ min: 0, max: 480 }) }), {
         nil: undefined,
       }),
+      // The minimum per week also binds the week the horizon's first days close (a single day
+      // when day 0 is a Sunday, which maxWeekends 0 forbids): at most one 8-hour shift, on half of
+      // the employees, or too few instances are solvable (35 of 150 with 0..600 on all).
+      minWeek: fc.boolean(),
       hourlyCost: fc.integer({ min: 10, max: 40 }),
     });
     const cover = fc.array(
@@ -80,7 +84,7 @@ const arbInstance: fc.Arbitrary<Instance> = fc
             maxWeekends: e.maxWeekends,
             minRestMinutes: e.minRest,
             hourlyCost: e.hourlyCost,
-            ...(e.week ? { maxWeekMinutes: e.week.max, minWeekMinutes: e.week.min } : {}),
+            ...(e.week ? { maxWeekMinutes: e.week.max, ...(e.minWeek ? { minWeekMinutes: e.week.min } : {}) } : {}),
           }),
         );
         return makeInstance({
@@ -296,23 +300,28 @@ describe('solve with fixed shifts', () => {
   });
 });
 
+/** Weekly limits on horizons not made of whole weeks: one employee, one 8-hour early shift type. */
+const bookedEarly = (day: number) => ({ day, startMinute: 6 * 60, durationMinutes: 8 * 60, type: 0 });
+const worked = (row: (number | null)[]): number[] => row.flatMap((t, d) => (t === null ? [] : [d]));
+/** `days` days from weekday `firstWeekday`, `wanted` earlies wanted a day (100 per missing person; an extra one costs 1). */
+function weekPeriod(days: number, firstWeekday: number, rules: Partial<EmployeeSpec>, wanted: number): Instance {
+  return makeInstance({
+    days,
+    firstWeekday,
+    shiftTypes: [makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 })],
+    employees: [makeEmployee(days, 1, rules)],
+    cover: Array.from({ length: days }, () => [{ requirement: wanted, weightUnder: 100, weightOver: 1 }]),
+  });
+}
+
 describe('solve with a maximum per week and a horizon not made of whole weeks', () => {
-  // An early wanted every day (weight 100 per missing person); 40 h a week at most.
-  const E = makeShiftType({ id: 'E', startMinute: 6 * 60, durationMinutes: 8 * 60 });
-  const early = (day: number) => ({ day, startMinute: 6 * 60, durationMinutes: 8 * 60, type: 0 });
+  // An early wanted every day; 40 h a week at most.
   const period = (days: number, firstWeekday: number, rules: Partial<EmployeeSpec>): Instance =>
-    makeInstance({
-      days,
-      firstWeekday,
-      shiftTypes: [E],
-      employees: [makeEmployee(days, 1, { maxWeekMinutes: 40 * 60, ...rules })],
-      cover: Array.from({ length: days }, () => [{ requirement: 1, weightUnder: 100, weightOver: 1 }]),
-    });
-  const worked = (row: (number | null)[]): number[] => row.flatMap((t, d) => (t === null ? [] : [d]));
+    weekPeriod(days, firstWeekday, { maxWeekMinutes: 40 * 60, ...rules }, 1);
 
   it('counts the bookings of the days before a horizon starting mid-week', () => {
     // Wednesday..Sunday after a roster that gives the employee 16 h on Monday and Tuesday.
-    const inst = period(5, 2, { fixed: [early(-2), early(-1)] });
+    const inst = period(5, 2, { fixed: [bookedEarly(-2), bookedEarly(-1)] });
     const r = solve(inst, { seed: 1, maxIterations: 2000 });
     expect(worked(r.assignment[0]!)).toHaveLength(3);
     expect(checkAssignment(inst, r.assignment)).toEqual([]);
@@ -322,23 +331,43 @@ describe('solve with a maximum per week and a horizon not made of whole weeks', 
 
   it('counts the bookings of the days after a horizon ending mid-week', () => {
     // Monday..Wednesday of the next week (days 0..9) before a roster with 32 h on Thursday..Sunday.
-    const inst = period(10, 0, { fixed: [10, 11, 12, 13].map(early), maxConsecutiveWorkDays: 10 });
+    const inst = period(10, 0, { fixed: [10, 11, 12, 13].map(bookedEarly), maxConsecutiveWorkDays: 10 });
     const r = solve(inst, { seed: 1, maxIterations: 2000 });
     const days = worked(r.assignment[0]!);
     expect(days.filter((d) => d < 7)).toHaveLength(5);
     expect(days.filter((d) => d >= 7)).toHaveLength(1);
     expect(checkAssignment(inst, r.assignment)).toEqual([]);
   });
+});
 
-  it('judges the minimum per week on full weeks only', () => {
-    // Nothing wanted, 40 h a week at least: the full week (days 5..11) gets 40 h; the edge weeks
-    // (Wednesday..Sunday, Monday..Tuesday) may stay empty — the next roster may still fill them.
-    const inst = { ...period(14, 2, { minWeekMinutes: 40 * 60, maxConsecutiveWorkDays: 14 }), cover: Array.from({ length: 14 }, () => [{ requirement: 0, weightUnder: 0, weightOver: 1 }]) };
+describe('solve with a minimum per week and a horizon not made of whole weeks', () => {
+  // Nothing wanted (a shift costs 1 as over-cover); 40 h a week at least, no weekly maximum.
+  const period = (days: number, firstWeekday: number, rules: Partial<EmployeeSpec> = {}): Instance =>
+    weekPeriod(days, firstWeekday, { minWeekMinutes: 40 * 60, ...rules }, 0);
+
+  it('judges the week a horizon starting mid-week closes, with the bookings on its days before the horizon', () => {
+    // Wednesday..Sunday after a roster that gave the employee 16 h on Monday and Tuesday: 24 h more.
+    const inst = period(5, 2, { fixed: [bookedEarly(-2), bookedEarly(-1)] });
+    const r = solve(inst, { seed: 1, maxIterations: 2000 });
+    expect(worked(r.assignment[0]!)).toHaveLength(3);
+    expect(checkAssignment(inst, r.assignment)).toEqual([]);
+    // Without them the whole 40 h fall in the horizon; last week's Sunday (day -3) is not this week.
+    expect(worked(solve(period(5, 2), { seed: 1, maxIterations: 2000 }).assignment[0]!)).toHaveLength(5);
+    expect(worked(solve(period(5, 2, { fixed: [bookedEarly(-3)] }), { seed: 1, maxIterations: 2000 }).assignment[0]!)).toHaveLength(5);
+  });
+
+  it('leaves the week a horizon ends in to the next period, whose horizon holds its Sunday', () => {
+    // Wednesday 2 .. Tuesday 15 January 2030 (days 0..13) after 16 h on Monday and Tuesday: the first week
+    // (to day 4) needs 24 h more, the full week (days 5..11) 40 h, the last one (from day 12) nothing.
+    const inst = period(14, 2, { fixed: [bookedEarly(-2), bookedEarly(-1)], maxConsecutiveWorkDays: 14 });
     const r = solve(inst, { seed: 1, maxIterations: 2000 });
     const days = worked(r.assignment[0]!);
-    expect(days).toHaveLength(5);
-    expect(days.every((d) => d >= 5 && d <= 11)).toBe(true);
+    expect(days.filter((d) => d <= 4)).toHaveLength(3);
+    expect(days.filter((d) => d >= 5 && d <= 11)).toHaveLength(5);
+    expect(days.filter((d) => d >= 12)).toEqual([]);
     expect(checkAssignment(inst, r.assignment)).toEqual([]);
+    // Monday..Wednesday alone: its week is not this period's to judge.
+    expect(worked(solve(period(3, 0), { seed: 1, maxIterations: 2000 }).assignment[0]!)).toEqual([]);
   });
 });
 
