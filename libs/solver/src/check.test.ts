@@ -73,7 +73,8 @@ describe('checkAssignment', () => {
   it('reports the maximum per week for every Monday–Sunday week holding a horizon day, the minimum for every week ending inside', () => {
     // Day 0 is a Thursday: days 0..3 end the week from day -3, days 4..10 are a full week, days
     // 11..13 start the week from day 11.
-    const inst = oneEmployee(14, { maxWeekMinutes: 16 * 60, minWeekMinutes: 8 * 60 }, { firstWeekday: 3 });
+    // The days before day 0 are known (rostered, nothing booked on them).
+    const inst = oneEmployee(14, { maxWeekMinutes: 16 * 60, minWeekMinutes: 8 * 60, knownDaysBefore: 3 }, { firstWeekday: 3 });
     const row = (days: number[]): (number | null)[] => Array.from({ length: 14 }, (_x, d) => (days.includes(d) ? 0 : null));
     expect(checkAssignment(inst, [row([3, 4, 5, 6])])).toMatchObject([{ rule: 'max-week-minutes', day: 4 }]);
     expect(checkAssignment(inst, [row([0, 1, 2, 11, 12, 13])])).toMatchObject([
@@ -87,6 +88,9 @@ describe('checkAssignment', () => {
     // ends after the horizon: the next period judges it.
     expect(checkAssignment(inst, [row([6])])).toMatchObject([{ rule: 'min-week-minutes', day: -3, message: '0 minutes in the week from day -3, at least 480' }]);
     expect(rules(inst, [row([3, 6])])).toEqual([]);
+    // Days before day 0 nobody rostered (fewer known days than the week has there): not judged.
+    const unknown = oneEmployee(14, { maxWeekMinutes: 16 * 60, minWeekMinutes: 8 * 60, knownDaysBefore: 2 }, { firstWeekday: 3 });
+    expect(rules(unknown, [row([6])])).toEqual([]);
   });
 
   it('reports too many consecutive working days, edge runs included', () => {
@@ -179,8 +183,8 @@ describe('checkAssignment with fixed shifts (bookings the instance does not deci
 
   it("counts bookings outside the horizon toward the maximum of a week straddling its start or end", () => {
     // A period Wednesday..Sunday (days 0..4) after a roster with 16 h on Monday and Tuesday, 40 h a week at most.
-    const wedToSun = (fixed: FixedShift[]): Instance =>
-      oneEmployee(5, { maxWeekMinutes: 40 * 60, minWeekMinutes: 40 * 60, fixed }, { firstWeekday: 2, shiftTypes: [N, E] });
+    const wedToSun = (fixed: FixedShift[], knownDaysBefore = 0): Instance =>
+      oneEmployee(5, { maxWeekMinutes: 40 * 60, minWeekMinutes: 40 * 60, fixed, knownDaysBefore }, { firstWeekday: 2, shiftTypes: [N, E] });
     const earlier = wedToSun([early(-2), early(-1)]);
     expect(checkAssignment(earlier, [[1, 1, 1, 1, 1]])).toMatchObject([
       { rule: 'max-week-minutes', day: -2, message: '3360 minutes in the week from day -2, at most 2400' },
@@ -188,8 +192,9 @@ describe('checkAssignment with fixed shifts (bookings the instance does not deci
     expect(rules(earlier, [[1, 1, 1, _, _]])).toEqual([]);
     // Unknown days (knownDaysBefore 0) count all the same: a booking is worked wherever it lies.
     expect(rules(wedToSun([early(-3)]), [[1, 1, 1, 1, 1]])).toEqual([]); // day -3: last week's Sunday
-    // The week ends inside (day 4 is its Sunday): its minimum is judged too.
-    expect(rules(wedToSun([]), [[_, _, _, _, _]])).toEqual(['min-week-minutes']);
+    // The week ends inside (day 4 is its Sunday): its minimum is judged too, when Monday and
+    // Tuesday were rostered (known days, here without bookings).
+    expect(rules(wedToSun([], 2), [[_, _, _, _, _]])).toEqual(['min-week-minutes']);
 
     // A period Monday..Wednesday (days 0..2) before a roster with 32 h on Thursday..Sunday.
     const monToWed = oneEmployee(3, { maxWeekMinutes: 40 * 60, minWeekMinutes: 40 * 60, fixed: [3, 4, 5, 6].map(early) }, { shiftTypes: [N, E] });
@@ -202,13 +207,18 @@ describe('checkAssignment with fixed shifts (bookings the instance does not deci
   it('judges the minimum of a week ending inside the horizon with the bookings on its days before it, and leaves a week ending after it to the next period', () => {
     // A period Wednesday..Sunday (days 0..4), 40 h a week at least: Monday and Tuesday lie in the
     // previous roster.
-    const wedToSun = (fixed: FixedShift[]): Instance => oneEmployee(5, { minWeekMinutes: 40 * 60, fixed }, { firstWeekday: 2, shiftTypes: [N, E] });
+    const wedToSun = (fixed: FixedShift[], knownDaysBefore = 2): Instance =>
+      oneEmployee(5, { minWeekMinutes: 40 * 60, fixed, knownDaysBefore }, { firstWeekday: 2, shiftTypes: [N, E] });
     const earlier = wedToSun([early(-2), early(-1)]);
     expect(rules(earlier, [[1, 1, 1, _, _]])).toEqual([]); // 16 h booked + 24 h
     expect(checkAssignment(earlier, [[1, 1, _, _, _]])).toMatchObject([
       { rule: 'min-week-minutes', day: -2, message: '1920 minutes in the week from day -2, at least 2400' },
     ]);
     expect(rules(wedToSun([]), [[1, 1, 1, _, _]])).toEqual(['min-week-minutes']);
+    // Monday and Tuesday rostered by nobody (a first roster): their minutes are unknown, the week's
+    // minimum is not this horizon's to judge. A booking on one of them says they were rostered.
+    expect(rules(wedToSun([], 0), [[1, 1, 1, _, _]])).toEqual([]);
+    expect(rules(wedToSun([early(-1)], 0), [[1, 1, _, _, _]])).toEqual(['min-week-minutes']);
     // Last week's Sunday (day -3) is another week.
     expect(rules(wedToSun([early(-3), early(-2)]), [[1, 1, 1, _, _]])).toEqual(['min-week-minutes']);
     // Bookings inside the horizon count as well.

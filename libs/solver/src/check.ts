@@ -9,7 +9,7 @@
  * rest and forbidden successions; runs of working days and days off are followed across the
  * horizon's edges through the known days (knownDaysBefore/After).
  */
-import { realMinutes, type Assignment, type Instance } from './model.ts';
+import { firstWeekKnown, realMinutes, type Assignment, type Instance } from './model.ts';
 
 export type HardRule =
   | 'shape'
@@ -169,12 +169,14 @@ export function checkAssignment(instance: Instance, assignment: Assignment): Har
     // the next period, whose horizon holds its Sunday (its days after this horizon may still be
     // rostered), so a week split between two periods is judged exactly once.
     const fixedOn = (d: number): number => fixed.reduce((m, f) => (f.day === d ? m + f.durationMinutes : m), 0);
+    const firstKnown = firstWeekKnown(instance, emp);
     for (let d0 = 0 - instance.firstWeekday; d0 < D; d0 += 7) {
       let week = 0;
       for (let d = d0; d <= d0 + 6; d++) week += d >= 0 && d < D ? minutesOn(d) : fixedOn(d);
       if (emp.maxWeekMinutes !== undefined && week > emp.maxWeekMinutes)
         add('max-week-minutes', d0, `${week} minutes in the week from day ${d0}, at most ${emp.maxWeekMinutes}`);
-      if (emp.minWeekMinutes !== undefined && d0 + 6 < D && week < emp.minWeekMinutes)
+      // A week that started before day 0 only when its days there are known (firstWeekKnown).
+      if (emp.minWeekMinutes !== undefined && d0 + 6 < D && (d0 >= 0 || firstKnown) && week < emp.minWeekMinutes)
         add('min-week-minutes', d0, `${week} minutes in the week from day ${d0}, at least ${emp.minWeekMinutes}`);
     }
 

@@ -279,7 +279,7 @@ export class DpWorkspace {
       // inside it, judged on its Sunday (a week that started before day 0 included); the week's
       // fixed minutes, outside the horizon too, are already off wMax and wMin.
       const inWeek = weekTracked && (ep.maxWeekMinutes >= 0 || p.weekEndsInside[d] === 1);
-      const closes = weekTracked && sunday;
+      const closes = weekTracked && sunday && d >= ep.minWeekFrom;
       const wMax = weekMaxU[d] as number;
       const wMin = weekMinU[d] as number;
       const offCost = choiceCost[d * T1 + T] as number;

@@ -167,6 +167,17 @@ export interface Instance {
 /** assignment[employee][day] = index of the shift type worked, or null for a day off. */
 export type Assignment = (number | null)[][];
 
+/**
+ * Whether the days of the horizon's first Monday–Sunday week before day 0 are known for `emp`:
+ * none (the horizon starts on a Monday), the known days reach back to that Monday, or a booking
+ * lies on one of them (the loader reads bookings of rostered days: see knownDaysBefore). Only then
+ * is that week's minimum judged by this horizon — minutes of days nobody rostered are unknown.
+ */
+export function firstWeekKnown(instance: Pick<Instance, 'firstWeekday'>, emp: Pick<EmployeeSpec, 'knownDaysBefore' | 'fixed'>): boolean {
+  const back = instance.firstWeekday;
+  return back === 0 || (emp.knownDaysBefore ?? 0) >= back || (emp.fixed ?? []).some((f) => f.day < 0 && f.day >= -back);
+}
+
 export function weekdayOf(instance: Pick<Instance, 'firstWeekday'>, day: number): number {
   return (instance.firstWeekday + day) % 7;
 }

@@ -2,7 +2,7 @@
  * Flat, typed-array view of an instance used by the search (dp.ts, solve.ts). Rows are
  * Int16Array of length D with -1 for a day off.
  */
-import { type EmployeeSpec, type Instance, realMinutes, targetMinutesOf, weekdayOf, weekendOf } from './model.ts';
+import { type EmployeeSpec, type Instance, firstWeekKnown, realMinutes, targetMinutesOf, weekdayOf, weekendOf } from './model.ts';
 
 export const OFF = -1;
 
@@ -45,6 +45,14 @@ export interface EmpPrep {
   /** -1 when absent */
   maxWeekMinutes: number;
   minWeekMinutes: number;
+  /**
+   * First day whose week's minimum is judged (on its Sunday): 0, or the first Monday when the
+   * horizon starts mid-week and the days of that week before it are not known (no roster of the
+   * department covers them: a first roster, or a later period planned first). Their minutes
+   * cannot be counted then, and demanding the whole minimum of the few days left would lift all
+   * of the employee's minimums (relax.ts) for nothing.
+   */
+  minWeekFrom: number;
   typeCap: Int32Array;
   /** cell[d*(T+1) + c] request + labour-cost penalty of choice c on day d (c = T for off). */
   cell: Float64Array;
@@ -180,6 +188,7 @@ export function prepare(instance: Instance): Prep {
       minMinutes: Math.max(0, emp.minTotalMinutes - fixedMinutes),
       maxWeekMinutes: maxWeek,
       minWeekMinutes: emp.minWeekMinutes ?? -1,
+      minWeekFrom: firstWeekKnown(instance, emp) ? 0 : 7 - instance.firstWeekday,
       typeCap,
       cell,
       target: targetMinutesOf(emp) - fixedMinutes,
@@ -366,7 +375,7 @@ export function rowFeasible(p: Prep, e: number, row: Int16Array, off: number): b
       }
     }
     // The minimum of the week this Sunday closes, with its fixed minutes (before day 0 too).
-    if (p.isSunday[d] && ep.minWeekMinutes >= 0 && week + (ep.fixedWeek[d] as number) < ep.minWeekMinutes) return false;
+    if (p.isSunday[d] && d >= ep.minWeekFrom && ep.minWeekMinutes >= 0 && week + (ep.fixedWeek[d] as number) < ep.minWeekMinutes) return false;
     lastWorked = working;
     prev = t;
   }
