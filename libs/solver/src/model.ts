@@ -62,7 +62,8 @@ export interface EmployeeSpec {
    * on its days before the horizon (`fixed` should list them: up to 6 days back). A week whose
    * Sunday lies after the horizon is not judged here: its days after the horizon may still be
    * rostered, and the next period, whose horizon holds that Sunday, judges it with this roster
-   * among its bookings. A week split between two periods is thus judged exactly once.
+   * among its bookings. A week split between two periods is thus judged exactly once. A week that
+   * started before day 0 is judged only when its days there were rostered (firstWeekKnown).
    */
   minWeekMinutes?: number;
   maxConsecutiveWorkDays: number;
