@@ -5,7 +5,6 @@ export type { Assignment, ClockChange, Cover, EmployeeSpec, FixedShift, Instance
 export {
   DEFAULT_SOFT_WEIGHTS,
   InvalidInstanceError,
-  fullWeeks,
   realMinutes,
   restMinutes,
   targetMinutesOf,

@@ -193,17 +193,6 @@ export function weekendOf(instance: Pick<Instance, 'firstWeekday'>, day: number)
   return Math.floor((instance.firstWeekday + day) / 7);
 }
 
-/** [first day, last day] of every Monday–Sunday week that lies fully inside the horizon. */
-export function fullWeeks(instance: Pick<Instance, 'firstWeekday' | 'days'>): [number, number][] {
-  const weeks: [number, number][] = [];
-  let first = (7 - instance.firstWeekday) % 7;
-  while (first + 6 < instance.days) {
-    weeks.push([first, first + 6]);
-    first += 7;
-  }
-  return weeks;
-}
-
 /** Real minutes between two wall-clock minutes of the horizon's timeline (from ≤ to). */
 export function realMinutes(instance: Pick<Instance, 'clockChanges'>, from: number, to: number): number {
   let gap = to - from;
