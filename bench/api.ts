@@ -29,7 +29,7 @@ import { uniqueName } from '@rota/testkit';
 import { startCapturer, type CapturedQuery } from './api/capture.ts';
 import { chooseEndpoints, ensureDataset } from './api/dataset.ts';
 import { paced, saturate, type RateResult, type SaturationResult } from './api/load.ts';
-import { countersPerRequest, cpuPerRequest, cpuSnapshot, procCounters, type CpuShare, type ProcCounters } from './api/machine-cpu.ts';
+import { countersPerRequest, cpuPerRequest, cpuSnapshot, procCounters, type CallsPerRequest, type CpuShare } from './api/machine-cpu.ts';
 import type { ProbeFigures } from './api/probe.ts';
 
 const env = process.env;
@@ -182,7 +182,7 @@ async function stopChildren(): Promise<void> {
 
 const ttls = (freshMs: number, staleMs: number): string => JSON.stringify(Object.fromEntries(NAMESPACES.map((ns) => [ns, { freshMs, staleMs }])));
 
-type Sat = SaturationResult & { cpuUsPerReq: number; machineCpuUsPerReq: CpuShare; serverCallsPerReq: ProcCounters | undefined };
+type Sat = SaturationResult & { cpuUsPerReq: number; machineCpuUsPerReq: CpuShare; serverCallsPerReq: CallsPerRequest | undefined };
 type Phase = { sat: Sat; rate: RateResult & { server: ProbeFigures | undefined } };
 type EndpointResult = {
   label: string; urls: { hit: number; miss: number }; bytes: { api: number; pgBaseline: number }; queriesPerMiss: number;
@@ -390,7 +390,7 @@ try {
       const m = p.sat.machineCpuUsPerReq;
       const k = p.sat.serverCallsPerReq;
       return `${label} ${m.server}+${m.postgres}+${m.redis}+${m.generator}+${m.other} (idle ${m.idle}, stolen ${m.steal} = ${(m.stealShare * 100).toFixed(0)} %; other: ${Object.entries(m.topOther).map(([n, v]) => `${n} ${v}`).join(', ')})`
-        + (k ? `, server reads/writes/switches ${k.syscr}/${k.syscw}/${k.switches}` : '');
+        + (k ? `, server reads/writes/switches ${k.syscr}/${k.syscw}/${k.switches}, main thread running ${k.mainRun} / waiting for a CPU ${k.mainWait}` : '');
     };
     lines.push(`  saturated, machine CPU µs/req server+postgres+redis+generator+other (idle): ${[machine('API hits', r.hit), machine('Redis baseline', r.redisBaseline), machine('API misses', r.miss), machine('pg baseline', r.pgBaseline)].join(' | ')}`);
     lines.push(`  @${RATE} inside the servers (event-loop delay p99/max ms; GC pauses): ${[inside('API hits', r.hit), inside('Redis baseline', r.redisBaseline), inside('API misses', r.miss), inside('pg baseline', r.pgBaseline)].join(' | ')}`);

@@ -70,23 +70,44 @@ export function cpuPerRequest(a: CpuSnapshot, b: CpuSnapshot, serverPid: number 
   return { server: us(share.server), postgres: us(share.postgres), redis: us(share.redis), generator: us(share.generator), other: us(share.other), idle: us(share.idle), steal: us(steal), stealShare, topOther };
 }
 
-/** Read and write system calls a process has made so far (/proc/<pid>/io), and its context switches. */
-export type ProcCounters = { syscr: number; syscw: number; switches: number };
+/**
+ * Read and write system calls a process has made so far (/proc/<pid>/io), its context switches,
+ * and its main thread's scheduler times (/proc/<pid>/task/<pid>/schedstat: ns on a CPU, ns
+ * runnable but waiting for one) with the wall clock they were read at.
+ */
+export type ProcCounters = { syscr: number; syscw: number; switches: number; mainRunNs: number; mainWaitNs: number; atNs: number };
 
 export async function procCounters(pid: number | undefined): Promise<ProcCounters | undefined> {
   try {
     const io = await readFile(`/proc/${pid}/io`, 'utf8');
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const [run, wait] = (await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')).trim().split(' ').map(Number);
     const field = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return { syscr: field(io, 'syscr'), syscw: field(io, 'syscw'), switches: field(status, 'voluntary_ctxt_switches') + field(status, 'nonvoluntary_ctxt_switches') };
+    return {
+      syscr: field(io, 'syscr'), syscw: field(io, 'syscw'), switches: field(status, 'voluntary_ctxt_switches') + field(status, 'nonvoluntary_ctxt_switches'),
+      mainRunNs: run!, mainWaitNs: wait!, atNs: Number(process.hrtime.bigint()),
+    };
   } catch {
     return undefined;
   }
 }
 
-/** Per request between two readings, two decimals. */
-export function countersPerRequest(a: ProcCounters | undefined, b: ProcCounters | undefined, requests: number): ProcCounters | undefined {
+/**
+ * System calls and switches per request between two readings (two decimals), and the shares of
+ * the interval the server's main thread spent running and waiting for a CPU. Running + waiting
+ * near 1 means the event loop always had work: the server's single thread is what limits its
+ * throughput, and it got only `mainRun` of a CPU (the rest went to Postgres, Redis, the load
+ * generator…), so its CPU per request decides its req/s.
+ */
+export type CallsPerRequest = { syscr: number; syscw: number; switches: number; mainRun: number; mainWait: number };
+
+export function countersPerRequest(a: ProcCounters | undefined, b: ProcCounters | undefined, requests: number): CallsPerRequest | undefined {
   if (!a || !b) return undefined;
   const per = (x: number, y: number): number => Number(((y - x) / Math.max(1, requests)).toFixed(2));
-  return { syscr: per(a.syscr, b.syscr), syscw: per(a.syscw, b.syscw), switches: per(a.switches, b.switches) };
+  const wall = Math.max(1, b.atNs - a.atNs);
+  const share = (x: number, y: number): number => Number(((y - x) / wall).toFixed(2));
+  return {
+    syscr: per(a.syscr, b.syscr), syscw: per(a.syscw, b.syscw), switches: per(a.switches, b.switches),
+    mainRun: share(a.mainRunNs, b.mainRunNs), mainWait: share(a.mainWaitNs, b.mainWaitNs),
+  };
 }
