@@ -96,7 +96,7 @@ describe('KEDA ScaledObject of scheduler-worker', () => {
         servers.push(s.server);
         targets.push(s.target);
       }
-      api = createBullGenerationQueue({ redisUrl: DEFAULT_REDIS_URL, prefix, logger });
+      api = createBullGenerationQueue({ redis: { url: DEFAULT_REDIS_URL }, prefix, logger });
       prom = await startPrometheus({
         targets: { 'scheduler-worker': targets }, scrapeInterval: '1s',
         ruleFiles: [resolve(repoRoot, 'infra/prometheus/rules/recording.yml')],

@@ -1,5 +1,5 @@
 export {
-  QUEUE_SCHEDULE_GENERATION, generationJobSchema, runOptionsSchema, runEventSchema, runEventsChannel, cancelChannel, jobIdOf,
+  QUEUE_SCHEDULE_GENERATION, generationJobSchema, runOptionsSchema, runEventSchema, runEventsChannel, cancelChannel, jobIdOf, queueKeyPrefix,
   generationJobOptions, GENERATION_JOB_ATTEMPTS, GENERATION_JOB_BACKOFF_MS,
   RUN_STATUSES, TERMINAL_STATUSES,
 } from './job.ts';

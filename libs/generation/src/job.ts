@@ -67,6 +67,17 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancel
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
+/**
+ * BullMQ's key prefix for QUEUE_PREFIX `prefix`: the prefix as a Redis Cluster hash tag, so every
+ * key of the queue (`{rota}:schedule-generation:wait`, `…:meta`, `…:<job id>`, …) hashes to one
+ * slot — BullMQ's scripts touch several of them at once, which a Cluster refuses across slots
+ * (CROSSSLOT). On a single node the braces are only part of the name.
+ */
+export function queueKeyPrefix(prefix: string): string {
+  if (!/^[a-z0-9_-]+$/.test(prefix)) throw new TypeError(`invalid queue prefix ${JSON.stringify(prefix)}`);
+  return `{${prefix}}`;
+}
+
 /** Worker → API: "run X changed", published after the Postgres row was updated. */
 export function runEventsChannel(prefix: string): string {
   return `${prefix}:generation:events`;

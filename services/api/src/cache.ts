@@ -1,10 +1,10 @@
 import { createCache, type Cache, type CacheOptions } from '@rota/cache';
 import type { Logger, Registry } from '@rota/telemetry';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rota/cache';
 import type { ResponseCache } from './http/cached.ts';
 
 export type ResponseCacheOptions = {
-  redis: Redis; prefix: string; registry: Registry; logger: Logger; timeoutMs?: number; namespaces?: CacheOptions['namespaces'];
+  redis: RedisClient; prefix: string; registry: Registry; logger: Logger; timeoutMs?: number; namespaces?: CacheOptions['namespaces'];
   localCopies?: CacheOptions['localCopies'];
   /**
    * With a read replica: invalidate the same scopes again this long after a write. A read that

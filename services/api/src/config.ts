@@ -59,6 +59,8 @@ export const apiEnvSchema = z.object({
   /** Parameterized statements run prepared (parsed and planned once per connection); false behind PgBouncer < 1.21 in transaction mode. */
   DATABASE_PREPARED_STATEMENTS: bool.default(true),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** REDIS_URL is one node of a Redis Cluster (any node, or the cluster's configuration endpoint); the client discovers the rest. */
+  REDIS_CLUSTER: bool.default(false),
   REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_:-]*$/).default('rota'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(50),
   /** Send the cache's Redis commands of one event-loop turn in one write (see @rota/cache coalesceWrites). */

@@ -1,6 +1,6 @@
 import type { Db } from '@rota/db';
 import type { Logger, Registry } from '@rota/telemetry';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rota/cache';
 import type { ApiConfig } from './config.ts';
 import type { ResponseCache } from './http/cached.ts';
 import type { LoginLimiter } from './auth/login-limiter.ts';
@@ -13,7 +13,7 @@ import type { GenerationQueue } from './generation/queue.ts';
 export type Deps = {
   config: ApiConfig;
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   cache: ResponseCache;
   logger: Logger;
   registry: Registry;

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { Redis } from 'ioredis';
-import { coalesceWrites } from '@rota/cache';
+import { coalesceWrites, createRedisClient } from '@rota/cache';
 import { createKafka, createOutboxRelay, parseBrokers, topicReplicationOf } from '@rota/events';
 import { createInstrumentedDb, createLogger, createRegistry } from '@rota/telemetry';
 import { createServer } from './app.ts';
@@ -37,14 +37,15 @@ const db = createInstrumentedDb({
 
 // The cache client fails fast (no offline queue, short timeout): a slow Redis must never hold a
 // request; the breaker in @rota/cache then routes reads to Postgres.
-const redis = new Redis(config.REDIS_URL, {
+const redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER }, {
   commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
   maxRetriesPerRequest: 1,
   enableOfflineQueue: false,
   retryStrategy: (times) => Math.min(times * 200, 2000),
 });
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
-if (config.REDIS_COALESCE_WRITES) coalesceWrites(redis);
+// Coalescing patches a single connection's socket writes; a Cluster client sends as ioredis does.
+if (config.REDIS_COALESCE_WRITES && redis instanceof Redis) coalesceWrites(redis);
 
 const responseCache = config.CACHE_ENABLED
   ? buildResponseCache({
@@ -83,7 +84,7 @@ const auth = shareForgets(createAuthenticator(db, tokens), { redis, channel: for
 const deps: Deps = {
   config, db, redis, cache, logger, registry, tokens, auth,
   loginLimiter: createLoginLimiter({ redis, prefix: config.REDIS_KEY_PREFIX, perAccount: config.LOGIN_MAX_PER_ACCOUNT, perIp: config.LOGIN_MAX_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
-  generation: createBullGenerationQueue({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger, registry }),
+  generation: createBullGenerationQueue({ redis: { url: config.REDIS_URL, cluster: config.REDIS_CLUSTER }, prefix: config.QUEUE_PREFIX, logger, registry }),
   ...(config.DATABASE_READ_URL
     ? { readYourWrites: createReadYourWrites({ redis, prefix: config.REDIS_KEY_PREFIX, windowMs: config.READ_YOUR_WRITES_MS, logger }) }
     : {}),

@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
-import { coalesceWrites } from '@rota/cache';
+import { coalesceWrites, createRedisClient } from '@rota/cache';
 import { createDb } from '@rota/db';
 import { createTestDatabase, uniqueName, type TestDatabase } from '@rota/testkit';
 import { hashPassword, type Role } from '@rota/domain';
@@ -73,9 +73,9 @@ export async function createTestApi(o: TestApiOptions = {}): Promise<TestApi> {
     ...(replica ? { DATABASE_READ_URL: replica.url } : {}), ...o.env,
   });
   const db = replica ? createDb({ url: tdb.url, readUrl: replica.url, applicationName: 'rota-test', max: 10 }) : tdb.db;
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 500, enableOfflineQueue: false });
+  const redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER }, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 500, enableOfflineQueue: false });
   redis.on('error', () => {});
-  if (config.REDIS_COALESCE_WRITES) coalesceWrites(redis);
+  if (config.REDIS_COALESCE_WRITES && redis instanceof Redis) coalesceWrites(redis);
   const logger = createLogger('api-test', 'silent');
   const registry = createRegistry('api');
   const cache: ResponseCache = o.cache === 'none' ? passThroughCache : buildResponseCache({

@@ -3,6 +3,8 @@ import { TOPIC_CHANGES, TOPIC_CHANGES_DLQ } from '@rota/domain';
 import { topicReplicationOf } from '@rota/events';
 
 /** Every variable the cache-invalidator reads, with its default (docs/events.md lists them). */
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
 export const invalidatorEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: z.string().regex(/^[^\s,]+(,[^\s,]+)*$/, 'comma-separated host:port list').default('127.0.0.1:9092'),
@@ -15,6 +17,8 @@ export const invalidatorEnvSchema = z.object({
   KAFKA_TOPIC_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32).optional(),
   KAFKA_GROUP_ID: z.string().min(1).default('rota-cache-invalidator'),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** REDIS_URL is one node of a Redis Cluster (any node, or the cluster's configuration endpoint); the client discovers the rest. */
+  REDIS_CLUSTER: bool.default(false),
   REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_:-]*$/).default('rota'),
   /** Timeout of one invalidation round trip; a bump is tiny, 250 ms means Redis is in trouble. */
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(250),

@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import { createCache } from '@rota/cache';
+import { createCache, createRedisClient } from '@rota/cache';
 import { createKafka, parseBrokers, topicReplicationOf } from '@rota/events';
 import { createLogger, createRegistry } from '@rota/telemetry';
 import { loadInvalidatorConfig } from './config.ts';
@@ -12,7 +11,7 @@ const registry = createRegistry('cache-invalidator');
 
 // Fail fast while Redis is away (no offline queue): the breaker opens, partitions pause, and the
 // offsets stay where they are until Redis answers again.
-const redis = new Redis(config.REDIS_URL, {
+const redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER }, {
   commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
   maxRetriesPerRequest: 1,
   enableOfflineQueue: false,

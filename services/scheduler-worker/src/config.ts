@@ -13,7 +13,9 @@ export const workerEnvSchema = z.object({
   /** Parameterized statements run prepared (parsed and planned once per connection); false behind PgBouncer < 1.21 in transaction mode. */
   DATABASE_PREPARED_STATEMENTS: bool.default(true),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-  /** BullMQ key prefix and pub/sub channel prefix; must match the API's QUEUE_PREFIX. */
+  /** REDIS_URL is one node of a Redis Cluster (any node, or the cluster's configuration endpoint); the client discovers the rest. */
+  REDIS_CLUSTER: bool.default(false),
+  /** BullMQ key prefix (as the hash tag `{QUEUE_PREFIX}`) and pub/sub channel prefix; must match the API's QUEUE_PREFIX. */
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('rota'),
   /** Jobs solved at once by this process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),

@@ -18,6 +18,7 @@ const db = createInstrumentedDb({
 const scheduler = createSchedulerWorker({
   db,
   redisUrl: config.REDIS_URL,
+  redisCluster: config.REDIS_CLUSTER,
   prefix: config.QUEUE_PREFIX,
   concurrency: config.WORKER_CONCURRENCY,
   ...(config.SOLVER_THREADS !== undefined ? { solverThreads: config.SOLVER_THREADS } : {}),

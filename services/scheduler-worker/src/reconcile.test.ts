@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { expect, test as base } from 'vitest';
 import { createDb, type Db } from '@rota/db';
-import { GENERATION_JOB_ATTEMPTS, GENERATION_JOB_BACKOFF_MS, QUEUE_SCHEDULE_GENERATION, createScenario, generationJobOptions, insertRun, jobIdOf } from '@rota/generation';
+import { GENERATION_JOB_ATTEMPTS, GENERATION_JOB_BACKOFF_MS, QUEUE_SCHEDULE_GENERATION, createScenario, generationJobOptions, insertRun, jobIdOf, queueKeyPrefix } from '@rota/generation';
 import { createLogger, createRegistry } from '@rota/telemetry';
 import { testDatabase, uniqueName, type TestDatabase } from '@rota/testkit';
 import { changeRunStatus } from './run-status.ts';
@@ -21,7 +21,7 @@ const test = base.extend<Fixtures>({
   tdb: testDatabase,
   queue: async ({}, use) => {
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: uniqueName('rec').replace(/_/g, '-') });
+    const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: queueKeyPrefix(uniqueName('rec').replace(/_/g, '-')) });
     await use(queue);
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
@@ -31,7 +31,7 @@ const test = base.extend<Fixtures>({
 
 function worker(db: Db, queue: Queue, o: Partial<SchedulerWorkerOptions> = {}) {
   return createSchedulerWorker({
-    db, redisUrl: REDIS_URL, prefix: queue.opts.prefix!, concurrency: 1, logger: createLogger('t', 'silent'), registry: createRegistry('scheduler-worker'),
+    db, redisUrl: REDIS_URL, prefix: queue.opts.prefix!.slice(1, -1) /* QUEUE_PREFIX inside its hash tag */, concurrency: 1, logger: createLogger('t', 'silent'), registry: createRegistry('scheduler-worker'),
     defaultTimeLimitSeconds: 1, lockDurationMs: 5000, stalledIntervalMs: 5000, maxStalledCount: 1, progressIntervalMs: 200, reconcileIntervalMs: 0, ...o,
   });
 }
@@ -157,7 +157,7 @@ test('while Redis cannot be asked the reconciler decides nothing', { timeout: 30
   const runId = await insertRun(tdb.db, s);
   const connection = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   connection.on('error', () => {});
-  const gone = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: 'unreachable' });
+  const gone = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: queueKeyPrefix('unreachable') });
   gone.on('error', () => {});
   try {
     await expect(reconcileRuns({ db: tdb.db, queue: gone, minAgeMs: 0 })).rejects.toThrow();

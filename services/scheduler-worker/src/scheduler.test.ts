@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, test as base } from 'vitest';
-import { QUEUE_SCHEDULE_GENERATION, createScenario, insertRun, jobIdOf } from '@rota/generation';
+import { QUEUE_SCHEDULE_GENERATION, createScenario, insertRun, jobIdOf, queueKeyPrefix } from '@rota/generation';
 import { createLogger, createRegistry } from '@rota/telemetry';
 import { testDatabase, uniqueName, type TestDatabase } from '@rota/testkit';
 import { loadWorkerConfig } from './config.ts';
@@ -34,7 +34,7 @@ describe('scheduler worker', () => {
     const prefix = uniqueName('w').replace(/_/g, '-');
     const registry = createRegistry('scheduler-worker');
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const producer = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix });
+    const producer = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: queueKeyPrefix(prefix) });
     const s = await createScenario(tdb.db, { employees: 5, periodStart: '2030-01-07', days: 7 });
     const runId = await insertRun(tdb.db, s, { timeLimitSeconds: 1 });
     const waitingRun = await insertRun(tdb.db, { ...s, periodStart: '2030-01-14', periodEnd: '2030-01-20' });

@@ -11,11 +11,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedisClient } from '@rota/cache';
 import type { Db } from '@rota/db';
 import {
   QUEUE_SCHEDULE_GENERATION, InvalidGenerationInputError, cancelChannel, checkpointOf, generationJobSchema, loadInstance,
-  readCheckpoint, readRun, resumeFrom, runEventsChannel, saveCheckpoint, writeResult,
+  queueKeyPrefix, readCheckpoint, readRun, resumeFrom, runEventsChannel, saveCheckpoint, writeResult,
   type Checkpoint, type LoadedInstance, type RunEvent, type RunRow, type RunStatus, type WriteOptions,
 } from '@rota/generation';
 import type { Logger, Registry } from '@rota/telemetry';
@@ -28,7 +28,9 @@ import { reconcileRuns } from './reconcile.ts';
 export type SchedulerWorkerOptions = {
   db: Db;
   redisUrl: string;
-  /** BullMQ prefix and pub/sub channel prefix (QUEUE_PREFIX). */
+  /** REDIS_CLUSTER: redisUrl is one node of a Redis Cluster. */
+  redisCluster?: boolean;
+  /** QUEUE_PREFIX: BullMQ prefix (as the hash tag `{QUEUE_PREFIX}`) and pub/sub channel prefix. */
   prefix: string;
   concurrency: number;
   /** Parallel searches per job, one thread each. Default: defaultSolverThreads(concurrency). */
@@ -90,17 +92,19 @@ export function defaultSolverThreads(concurrency: number, cores = availableParal
 
 export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorker {
   const { db, logger } = o;
-  const bullConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
-  const pub = new Redis(o.redisUrl, { maxRetriesPerRequest: 2 });
-  const sub = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const target = { url: o.redisUrl, cluster: o.redisCluster ?? false };
+  const bullPrefix = queueKeyPrefix(o.prefix);
+  const bullConnection = createRedisClient(target, { maxRetriesPerRequest: null });
+  const pub = createRedisClient(target, { maxRetriesPerRequest: 2 });
+  const sub = createRedisClient(target, { maxRetriesPerRequest: null });
   for (const c of [bullConnection, pub, sub]) c.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
-  const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: bullConnection, prefix: o.prefix });
+  const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: bullConnection, prefix: bullPrefix });
   // Scrape-time queue reads and the reconciler fail fast on a connection of their own: on the
   // worker's (retries forever, offline queue) a scrape during a Redis outage never answered, and a
   // reconciler pass (and with it shutdown) would wait for Redis.
-  const fastConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 });
+  const fastConnection = createRedisClient(target, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 });
   fastConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
-  const fastQueue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: fastConnection, prefix: o.prefix });
+  const fastQueue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection: fastConnection, prefix: bullPrefix });
   fastQueue.on('error', (err) => logger.debug({ err: err.message }, 'fail-fast queue error'));
   const metrics = registerWorkerMetrics(o.registry, fastQueue);
   const active = new Map<string, Active>();
@@ -346,7 +350,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
 
   const worker = new Worker(QUEUE_SCHEDULE_GENERATION, processJob, {
     connection: bullConnection,
-    prefix: o.prefix,
+    prefix: bullPrefix,
     concurrency: o.concurrency,
     lockDuration: o.lockDurationMs,
     stalledInterval: o.stalledIntervalMs,

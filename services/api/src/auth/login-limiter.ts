@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rota/cache';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '@rota/domain';
 import { AppError } from '../http/errors.ts';
 
@@ -13,7 +13,7 @@ export type LoginLimiter = {
   succeeded(email: string, ip: string): Promise<void>;
 };
 
-export type LoginLimiterOptions = { redis: Redis; prefix: string; perAccount: number; perIp: number; windowSeconds: number };
+export type LoginLimiterOptions = { redis: RedisClient; prefix: string; perAccount: number; perIp: number; windowSeconds: number };
 
 /**
  * Failed logins per account and per IP, fixed windows in Redis shared by every API instance.

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@rota/cache';
 import type { Logger } from '@rota/telemetry';
 import type { Principal } from './principal.ts';
 
@@ -17,7 +17,7 @@ export type ReadYourWrites = {
   recent(p: Principal): Promise<boolean>;
 };
 
-export function createReadYourWrites(o: { redis: Redis; prefix: string; windowMs: number; logger: Logger }): ReadYourWrites {
+export function createReadYourWrites(o: { redis: RedisClient; prefix: string; windowMs: number; logger: Logger }): ReadYourWrites {
   const local = new Map<string, number>();
   const keyOf = (p: Principal): string => `${o.prefix}:ryw:${p.kind}:${p.id}`;
   return {

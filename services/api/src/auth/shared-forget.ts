@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '@rota/cache';
 import type { Logger } from '@rota/telemetry';
 import type { Authenticator } from './authenticate.ts';
 import type { Principal } from './principal.ts';
@@ -23,9 +23,9 @@ const KINDS: readonly Principal['kind'][] = ['user', 'apiKey'];
  * memo's TTL. Redis pub/sub delivers at most once: an instance that was disconnected when the
  * message went out still forgets within the TTL (5 s), as it would without this.
  */
-export function shareForgets(auth: Authenticator, o: { redis: Redis; channel: string; logger: Logger }): SharedForget {
+export function shareForgets(auth: Authenticator, o: { redis: RedisClient; channel: string; logger: Logger }): SharedForget {
   // Not the cache client's fail-fast settings: a subscription should wait for Redis, not give up.
-  const subscriber = o.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false, commandTimeout: 10_000, maxRetriesPerRequest: null });
+  const subscriber = duplicateClient(o.redis, { enableOfflineQueue: true, lazyConnect: false, commandTimeout: 10_000, maxRetriesPerRequest: null });
   subscriber.on('error', (err: Error) => o.logger.debug({ err: err.message }, 'auth forget subscriber: redis connection error'));
   subscriber.on('message', (channel: string, message: string) => {
     if (channel !== o.channel) return;

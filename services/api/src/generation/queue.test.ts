@@ -5,7 +5,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { expect, test } from 'vitest';
-import { QUEUE_SCHEDULE_GENERATION } from '@rota/generation';
+import { QUEUE_SCHEDULE_GENERATION, queueKeyPrefix } from '@rota/generation';
 import { createLogger, createRegistry, type Registry } from '@rota/telemetry';
 import { uniqueName, within } from '@rota/testkit';
 import { createBullGenerationQueue } from './queue.ts';
@@ -22,9 +22,9 @@ const scrape = (registry: Registry): Promise<string> => within(registry.metrics(
 test('bullmq_job_count is exported by the API with no worker running, and cached for a few seconds', { timeout: 30_000 }, async () => {
   const registry = createRegistry('api');
   const prefix = uniqueName('apiq').replace(/_/g, '-');
-  const q = createBullGenerationQueue({ redisUrl: REDIS_URL, prefix, logger, registry });
+  const q = createBullGenerationQueue({ redis: { url: REDIS_URL }, prefix, logger, registry });
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const admin = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix });
+  const admin = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: queueKeyPrefix(prefix) });
   try {
     await q.enqueue('1');
     await q.enqueue('2');
@@ -45,7 +45,7 @@ test('bullmq_job_count is exported by the API with no worker running, and cached
 
 test('while Redis is unreachable the gauges are absent, the failed read is counted, and /metrics answers', { timeout: 30_000 }, async () => {
   const registry = createRegistry('api');
-  const q = createBullGenerationQueue({ redisUrl: 'redis://127.0.0.1:1', prefix: 'unreachable', logger, registry, enqueueTimeoutMs: 500 });
+  const q = createBullGenerationQueue({ redis: { url: 'redis://127.0.0.1:1' }, prefix: 'unreachable', logger, registry, enqueueTimeoutMs: 500 });
   try {
     const first = await scrape(registry);
     expect(gauge(first, 'waiting')).toBeUndefined();

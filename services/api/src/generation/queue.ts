@@ -5,9 +5,9 @@
  */
 import { once } from 'node:events';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient, type RedisTarget } from '@rota/cache';
 import {
-  QUEUE_SCHEDULE_GENERATION, cancelChannel, generationJobOptions, generationJobSchema, jobIdOf, runEventSchema, runEventsChannel, type RunEvent,
+  QUEUE_SCHEDULE_GENERATION, cancelChannel, queueKeyPrefix, generationJobOptions, generationJobSchema, jobIdOf, runEventSchema, runEventsChannel, type RunEvent,
 } from '@rota/generation';
 import { registerQueueMetrics, withTimeout, type Logger, type Registry } from '@rota/telemetry';
 
@@ -33,8 +33,8 @@ export const noGenerationQueue: GenerationQueue = {
 };
 
 export type BullGenerationQueueOptions = {
-  redisUrl: string;
-  /** QUEUE_PREFIX: BullMQ key prefix and pub/sub channel prefix, shared with the workers. */
+  redis: RedisTarget;
+  /** QUEUE_PREFIX: BullMQ key prefix (as the hash tag `{QUEUE_PREFIX}`) and pub/sub channel prefix, shared with the workers. */
   prefix: string;
   logger: Logger;
   /** Attempts per job (transient faults are retried with exponential backoff). Default GENERATION_JOB_ATTEMPTS (8). */
@@ -54,23 +54,23 @@ export type BullGenerationQueueOptions = {
 export function createBullGenerationQueue(o: BullGenerationQueueOptions): GenerationQueue {
   const timeoutMs = o.enqueueTimeoutMs ?? 2000;
   // Fail fast when Redis is down (no offline queue): the submission answers 503 instead of hanging.
-  const connection = new Redis(o.redisUrl, {
+  const connection = createRedisClient(o.redis, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
   connection.on('error', (err) => o.logger.debug({ err: err.message }, 'queue redis connection error'));
-  const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: o.prefix });
+  const queue = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: queueKeyPrefix(o.prefix) });
   queue.on('error', (err) => o.logger.debug({ err: err.message }, 'queue error'));
   const waitKey = queue.toKey('wait');
   if (o.registry) registerQueueMetrics(o.registry, queue, { timeoutMs: 500, cacheMs: 5000 });
 
-  let sub: Redis | undefined;
+  let sub: RedisClient | undefined;
   const listeners = new Map<string, Set<(e: RunEvent) => void>>();
-  const subscriber = (): Redis => {
+  const subscriber = (): RedisClient => {
     if (sub) return sub;
-    sub = new Redis(o.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 200, 2000) });
+    sub = createRedisClient(o.redis, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 200, 2000) });
     sub.on('error', (err) => o.logger.debug({ err: err.message }, 'run-event subscriber error'));
     sub.on('message', (_channel, raw: string) => {
       let parsed: RunEvent;

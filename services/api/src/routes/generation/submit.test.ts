@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, test as base } from 'vitest';
-import { QUEUE_SCHEDULE_GENERATION, createScenario, jobIdOf } from '@rota/generation';
+import { QUEUE_SCHEDULE_GENERATION, createScenario, jobIdOf, queueKeyPrefix } from '@rota/generation';
 import { createLogger } from '@rota/telemetry';
 import { newApiKey } from '../../auth/api-keys.ts';
 import { createBullGenerationQueue } from '../../generation/queue.ts';
@@ -12,7 +12,7 @@ const test = base.extend<{ api: TestApi }>({ api: apiFixture({ generation: realQ
 
 async function jobOf(api: TestApi, runId: string) {
   const connection = new Redis(api.deps.config.REDIS_URL, { maxRetriesPerRequest: null });
-  const q = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: api.deps.config.QUEUE_PREFIX });
+  const q = new Queue(QUEUE_SCHEDULE_GENERATION, { connection, prefix: queueKeyPrefix(api.deps.config.QUEUE_PREFIX) });
   try {
     const job = await q.getJob(jobIdOf(runId));
     return job ? { state: await job.getState(), data: job.data as unknown } : null;
@@ -213,7 +213,7 @@ describe('POST /v1/schedule-generations (no worker running: runs stay queued)', 
 describe('queue unavailable', () => {
   test('Redis unreachable → 503 with Retry-After, and no run row is left behind', async () => {
     const api = await createTestApi({
-      generation: (d) => createBullGenerationQueue({ redisUrl: 'redis://127.0.0.1:1', prefix: d.config.QUEUE_PREFIX, logger: createLogger('t', 'silent'), enqueueTimeoutMs: 1000 }),
+      generation: (d) => createBullGenerationQueue({ redis: { url: 'redis://127.0.0.1:1' }, prefix: d.config.QUEUE_PREFIX, logger: createLogger('t', 'silent'), enqueueTimeoutMs: 1000 }),
     });
     try {
       const { token } = await api.login('admin');

@@ -9,13 +9,14 @@ import type { TestApi } from '../../testing.ts';
 
 /** For `apiFixture({ generation: realQueue })`: short backoff so retries happen within a test. */
 export const realQueue = (d: Omit<Deps, 'generation'>): GenerationQueue =>
-  createBullGenerationQueue({ redisUrl: d.config.REDIS_URL, prefix: d.config.QUEUE_PREFIX, logger: d.logger, backoffMs: 200 });
+  createBullGenerationQueue({ redis: { url: d.config.REDIS_URL, cluster: d.config.REDIS_CLUSTER }, prefix: d.config.QUEUE_PREFIX, logger: d.logger, backoffMs: 200 });
 
 /** A worker in this process with test timings (short locks so stalled jobs are found fast). */
 export function startWorker(api: TestApi, o: Partial<SchedulerWorkerOptions> = {}): SchedulerWorker {
   return createSchedulerWorker({
     db: api.tdb.db,
     redisUrl: api.deps.config.REDIS_URL,
+    redisCluster: api.deps.config.REDIS_CLUSTER,
     prefix: api.deps.config.QUEUE_PREFIX,
     concurrency: 1,
     logger: createLogger('scheduler-worker-test', 'silent'),
@@ -38,6 +39,7 @@ export function spawnWorker(api: TestApi, env: Record<string, string> = {}): Chi
       ...process.env,
       DATABASE_URL: api.tdb.url,
       REDIS_URL: api.deps.config.REDIS_URL,
+      REDIS_CLUSTER: String(api.deps.config.REDIS_CLUSTER),
       QUEUE_PREFIX: api.deps.config.QUEUE_PREFIX,
       METRICS_PORT: '0',
       METRICS_HOST: '127.0.0.1',
