@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
+import type { HistogramChild } from '@rota/telemetry';
 import { decodeEntry, etagOf, shouldRefreshEarly } from './entry.ts';
 import type { DecodedEntry, EntryMeta } from './entry.ts';
 import { DEFAULT_KEY_PREFIX, NAMESPACE_SCOPE, entryKey, entryScopes, validatePrefix, versionKey } from './keys.ts';
@@ -201,6 +202,7 @@ class RedisCache implements Cache {
   readonly #metrics: CacheMetrics;
   /** Deferred increments of the per-read outcomes (see deferredInc). */
   readonly #counted = new Map<string, () => void>();
+  readonly #loadChildren = new Map<Namespace, HistogramChild>();
   readonly #logger: CacheLogger | undefined;
   /** In-flight loads by entry key + the versions they were started under. */
   readonly #flights = new Map<string, Flight>();
@@ -268,6 +270,13 @@ class RedisCache implements Cache {
     let inc = this.#counted.get(k);
     if (inc === undefined) this.#counted.set(k, (inc = deferredInc(this.#metrics[counter], { namespace: ns, result })));
     inc();
+  }
+
+  /** The load-duration series of a namespace, resolved once. */
+  #loadDuration(ns: Namespace): HistogramChild {
+    let child = this.#loadChildren.get(ns);
+    if (child === undefined) this.#loadChildren.set(ns, (child = this.#metrics.loadDuration.labels({ namespace: ns })));
+    return child;
   }
 
   #count(ns: Namespace, result: 'hit' | 'miss' | 'stale' | 'bypass'): void {
@@ -407,7 +416,7 @@ class RedisCache implements Cache {
     const start = performance.now();
     const raw = await load();
     const loadMs = performance.now() - start;
-    this.#metrics.loadDuration.observe({ namespace: ns }, loadMs / 1000);
+    this.#loadDuration(ns).observe(loadMs / 1000);
     const body = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
     return { body, etag: etagOf(body), loadMs };
   }

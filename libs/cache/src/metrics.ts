@@ -1,5 +1,6 @@
 import type CircuitBreaker from 'opossum';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { FastHistogram } from '@rota/telemetry';
 import type { Registry } from 'prom-client';
 
 /**
@@ -50,7 +51,7 @@ export function deferredInc(counter: Counter<string>, labels: Record<string, str
 
 export type CacheMetrics = {
   requests: Counter<'namespace' | 'result'>;
-  loadDuration: Histogram<'namespace'>;
+  loadDuration: FastHistogram<'namespace'>;
   refreshes: Counter<'namespace' | 'trigger'>;
   fills: Counter<'namespace' | 'result'>;
   errors: Counter<'operation'>;
@@ -70,7 +71,7 @@ export function cacheMetrics(registry: Registry): CacheMetrics {
       labelNames: ['namespace', 'result'] as const,
       registers,
     })),
-    loadDuration: getOrCreate(registry, 'cache_load_duration_seconds', Histogram, () => new Histogram({
+    loadDuration: getOrCreate<FastHistogram<'namespace'>>(registry, 'cache_load_duration_seconds', FastHistogram, () => new FastHistogram({
       name: 'cache_load_duration_seconds',
       help: 'Duration of cache loaders (the Postgres side of a miss, refresh or bypass).',
       labelNames: ['namespace'] as const,

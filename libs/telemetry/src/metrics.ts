@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import { createDb, type Db, type PoolOptions, type QueryEvent } from '@rota/db';
+import { FastHistogram, type HistogramChild } from './histogram.ts';
 import type { Logger } from './logger.ts';
 
 export type Registry = client.Registry;
@@ -13,7 +14,7 @@ export function createRegistry(service: string): client.Registry {
 }
 
 /** Returns the metric registered under `name`, or registers the one `make` builds. */
-export function metric<M extends client.Metric>(registry: client.Registry, name: string, make: () => M): M {
+export function metric<M extends object>(registry: client.Registry, name: string, make: () => M): M {
   return (registry.getSingleMetric(name) as M | undefined) ?? make();
 }
 
@@ -82,7 +83,7 @@ export function queryObservers(registry: client.Registry, logger: Logger): {
   onQuery: (e: QueryEvent) => void;
   onSlowQuery: (e: QueryEvent) => void;
 } {
-  const duration = metric(registry, 'db_query_duration_seconds', () => new client.Histogram({
+  const duration = metric(registry, 'db_query_duration_seconds', () => new FastHistogram({
     name: 'db_query_duration_seconds',
     help: 'Query duration by SQL operation',
     labelNames: ['operation', 'pool'],
@@ -94,8 +95,16 @@ export function queryObservers(registry: client.Registry, logger: Logger): {
     help: 'Queries slower than the configured threshold',
     registers: [registry],
   }));
+  const children = new Map<string, Map<string, HistogramChild>>();
   return {
-    onQuery: (e) => duration.observe({ operation: e.operation, pool: e.pool }, e.durationMs / 1000),
+    onQuery: (e) => {
+      // One child per pool and operation (a handful), found without building a string.
+      let byOperation = children.get(e.pool);
+      if (byOperation === undefined) children.set(e.pool, (byOperation = new Map()));
+      let child = byOperation.get(e.operation);
+      if (child === undefined) byOperation.set(e.operation, (child = duration.labels({ operation: e.operation, pool: e.pool })));
+      child.observe(e.durationMs / 1000);
+    },
     onSlowQuery: (e) => {
       slow.inc();
       logger.warn({ requestId: e.requestId, durationMs: Math.round(e.durationMs), operation: e.operation, sql: e.text.slice(0, 500) }, 'slow query');

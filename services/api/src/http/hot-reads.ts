@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import client from 'prom-client';
 import { deferredInc, type PeekState, type PreparedRead } from '@rota/cache';
 import { runWithQueryContext, type Db, type QueryContext } from '@rota/db';
-import { metric, type Registry } from '@rota/telemetry';
+import { metric, type HistogramChild, type Registry } from '@rota/telemetry';
 import type { Principal } from '../auth/principal.ts';
 import type { ReadYourWrites } from '../auth/read-your-writes.ts';
 import type { CacheRead, CacheStatus, ResponseCache } from './cached.ts';
@@ -82,8 +82,8 @@ export type HotReadsOptions = {
 type Remembered = {
   read: PreparedRead;
   replay: Replay | undefined;
-  ok: client.Histogram.Internal<'method' | 'route' | 'status_code'>;
-  notModified: client.Histogram.Internal<'method' | 'route' | 'status_code'>;
+  ok: HistogramChild;
+  notModified: HistogramChild;
 };
 
 const principalKeys = new WeakMap<Principal, string>();
@@ -245,7 +245,7 @@ export function createHotReads(o: HotReadsOptions): HotReads {
         }
       }
       entries++;
-      urls.set(url, { read, replay, ok: hist.labels('GET', route, '200'), notModified: hist.labels('GET', route, '304') });
+      urls.set(url, { read, replay, ok: hist.labels({ method: 'GET', route, status_code: '200' }), notModified: hist.labels({ method: 'GET', route, status_code: '304' }) });
     },
   };
   return reads;

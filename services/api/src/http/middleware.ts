@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import onHeaders from 'on-headers';
-import client from 'prom-client';
 import { runWithQueryContext, type Db, type QueryContext } from '@rota/db';
-import { LATENCY_BUCKETS, metric, type Registry } from '@rota/telemetry';
+import { FastHistogram, LATENCY_BUCKETS, metric, type Registry } from '@rota/telemetry';
 import type { RequestState } from './context.ts';
 
 /** An incoming X-Request-Id is echoed only when it looks like this. */
@@ -68,8 +67,8 @@ export function requestContext(db: Pick<Db, 'stats'>): RequestHandler {
 }
 
 /** http_request_duration_seconds{method,route,status_code}, by route template, never raw URL. */
-export function httpDurationHistogram(registry: Registry): client.Histogram<'method' | 'route' | 'status_code'> {
-  return metric(registry, 'http_request_duration_seconds', () => new client.Histogram({
+export function httpDurationHistogram(registry: Registry): FastHistogram<'method' | 'route' | 'status_code'> {
+  return metric(registry, 'http_request_duration_seconds', () => new FastHistogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by route template',
     labelNames: ['method', 'route', 'status_code'],
