@@ -201,7 +201,7 @@ class RedisCache implements Cache {
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   readonly #metrics: CacheMetrics;
   /** Deferred increments of the per-read outcomes (see deferredInc). */
-  readonly #counted = new Map<string, () => void>();
+  readonly #counted = { requests: new Map<Namespace, Map<string, () => void>>(), fills: new Map<Namespace, Map<string, () => void>>(), local: new Map<Namespace, Map<string, () => void>>() };
   readonly #loadChildren = new Map<Namespace, HistogramChild>();
   readonly #logger: CacheLogger | undefined;
   /** In-flight loads by entry key + the versions they were started under. */
@@ -266,9 +266,11 @@ class RedisCache implements Cache {
 
   /** Deferred increment of one label set of a cache counter (see deferredInc). */
   #inc(counter: 'requests' | 'fills' | 'local', ns: Namespace, result: string): void {
-    const k = `${counter}:${ns}:${result}`;
-    let inc = this.#counted.get(k);
-    if (inc === undefined) this.#counted.set(k, (inc = deferredInc(this.#metrics[counter], { namespace: ns, result })));
+    // Nested maps of constant strings: no key is built per call (a hit counts twice).
+    let byNs = this.#counted[counter].get(ns);
+    if (byNs === undefined) this.#counted[counter].set(ns, (byNs = new Map()));
+    let inc = byNs.get(result);
+    if (inc === undefined) byNs.set(result, (inc = deferredInc(this.#metrics[counter], { namespace: ns, result })));
     inc();
   }
 
