@@ -46,6 +46,11 @@ export type SchedulerWorkerOptions = {
   reconcileIntervalMs?: number;
   /** The reconciler looks at runs not written for this long. Default 60 000 ms. */
   reconcileMinAgeMs?: number;
+  /**
+   * On shutdown past the grace period: how long a stopped search may take to answer with its
+   * roster before it is aborted (the job then goes back without one). Default 15 000 ms.
+   */
+  stopWaitMs?: number;
   /** Test-only fault injection, by attempt number (1-based). Never set in production wiring. */
   writeOptionsFor?: (attempt: number) => WriteOptions;
 };
@@ -74,7 +79,7 @@ const ORPHAN_WAIT_MS = 5_000;
  * time limit: enough to rebuild rows that data changed since made invalid.
  */
 export const MIN_RESUMED_SOLVE_MS = 1_000;
-/** On shutdown: how long a stopped search may take to answer with its roster before it is aborted. */
+/** On shutdown: how long a stopped search may take to answer with its roster before it is aborted (default of stopWaitMs). */
 const STOP_WAIT_MS = 15_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -387,7 +392,7 @@ export function createSchedulerWorker(o: SchedulerWorkerOptions): SchedulerWorke
           // A search in a phase that does not poll its stop flag (seconds on big instances) must not
           // hold the hand-back past the process's own deadline (main.ts: grace + 30 s): abort it
           // then — the job is handed back without a roster, as before kept rosters existed.
-          setTimeout(() => { if (active.get(runId) === a) a.handle?.abort(); }, STOP_WAIT_MS).unref();
+          setTimeout(() => { if (active.get(runId) === a) a.handle?.abort(); }, o.stopWaitMs ?? STOP_WAIT_MS).unref();
           logger.info({ runId }, 'grace period over: stopping solver to hand the job back with its roster');
         }
       }, graceMs);

@@ -126,6 +126,38 @@ describe('schedule generation end to end (API → BullMQ → worker → Postgres
     }
   });
 
+  test('shutdown: a stopped search that does not answer within stopWaitMs is aborted; the job goes back without a roster and is solved again', { timeout: 90_000 }, async ({ api }) => {
+    const { token } = await api.login('admin');
+    const text = readFileSync(fileURLToPath(new URL('../../../../../../shared/data/curtois/Instance8.txt', import.meta.url)), 'utf8');
+    const imp = await importCurtois(api.tdb.db, text, { departmentName: 'Curtois 8', periodStart: '2030-01-07' });
+    // The search is stopped at once (grace 0) and given 1 ms to answer: far less than a stopped
+    // search needs to post its roster back, so only the abort can end the attempt.
+    const worker = startWorker(api, { stopWaitMs: 1 });
+    let next: ReturnType<typeof startWorker> | undefined;
+    try {
+      const post = await api.request('POST', '/v1/schedule-generations', {
+        token, body: { departmentId: imp.departmentId, periodStart: imp.periodStart, periodEnd: imp.periodEnd, options: { timeLimitSeconds: 60 } },
+      });
+      await waitStatus(api, token, post.body.id, ['running']);
+      await new Promise((r) => setTimeout(r, 1500));
+      const t0 = Date.now();
+      await worker.close(0);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const handedBack = await getRun(api, token, post.body.id);
+      expect(handedBack.status).toBe('queued');
+      // Aborted, not stopped: nothing kept (a stopped search would have left its roster).
+      expect(await readCheckpoint(api.tdb.db, post.body.id)).toBeUndefined();
+      await api.tdb.db.query(`UPDATE generation_runs SET options = '{"timeLimitSeconds": 1}' WHERE id = $1`, [post.body.id]);
+      next = startWorker(api);
+      const run = await waitStatus(api, token, post.body.id, ['succeeded', 'failed'], 60_000);
+      expect(run).toMatchObject({ status: 'succeeded', attempts: 2 });
+      expect(run.result.hardViolations).toBe(0);
+    } finally {
+      await worker.close(0);
+      await next?.close(0);
+    }
+  });
+
   test('invalid input fails the run once with a clear reason (no retry loop)', { timeout: 60_000 }, async ({ api }) => {
     const { token, departmentId } = await api.login('admin');
     await api.makeEmployee({ departmentId });
