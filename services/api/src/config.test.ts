@@ -54,3 +54,18 @@ describe('KAFKA_TOPIC_REPLICATION_FACTOR / KAFKA_TOPIC_MIN_INSYNC_REPLICAS', () 
     expect(() => loadApiConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: '0' })).toThrow(/KAFKA_TOPIC_REPLICATION_FACTOR/);
   });
 });
+
+describe('Redis and relay settings', () => {
+  test('REDIS_CLUSTER is off by default, true/1 turn it on, anything else is refused naming it', () => {
+    expect(loadApiConfig({}).REDIS_CLUSTER).toBe(false);
+    expect(loadApiConfig({ REDIS_CLUSTER: 'true' }).REDIS_CLUSTER).toBe(true);
+    expect(loadApiConfig({ REDIS_CLUSTER: '1' }).REDIS_CLUSTER).toBe(true);
+    expect(() => loadApiConfig({ REDIS_CLUSTER: 'yes' })).toThrow(/REDIS_CLUSTER/);
+  });
+
+  test('RELAY_PRUNE_CHUNK_SIZE defaults to 1000 and must be a positive integer', () => {
+    expect(loadApiConfig({}).RELAY_PRUNE_CHUNK_SIZE).toBe(1000);
+    expect(loadApiConfig({ RELAY_PRUNE_CHUNK_SIZE: '250' }).RELAY_PRUNE_CHUNK_SIZE).toBe(250);
+    for (const bad of ['0', '-5', '1.5', 'many']) expect(() => loadApiConfig({ RELAY_PRUNE_CHUNK_SIZE: bad })).toThrow(/RELAY_PRUNE_CHUNK_SIZE/);
+  });
+});

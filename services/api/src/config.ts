@@ -124,6 +124,8 @@ export const apiEnvSchema = z.object({
   /** A leader whose Kafka calls have failed this long without a break steps down so a standby can publish; 0 disables (libs/events RelayOptions). */
   RELAY_STEP_DOWN_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
   OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
+  /** Published rows past retention deleted per statement; one chunk per relay loop turn, between batches (libs/events RelayOptions). */
+  RELAY_PRUNE_CHUNK_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** false: skip the API's own post-commit invalidation (tests/benchmarks of the Kafka path). */
   CACHE_INVALIDATE_ON_WRITE: bool.default(true),
 }).superRefine((c, ctx) => {
