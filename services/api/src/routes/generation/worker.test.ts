@@ -36,6 +36,18 @@ async function storedRosterCheck(api: TestApi, runId: string, scheduleId: string
   return { rows: c.rows, doubleBooked: c.doubleBooked, duplicateKeys: c.duplicateKeys, violations: c.violations };
 }
 
+/** Imports Curtois 8 (a search with phases that do not poll the stop flag), submits a 60-s run and waits until it has been solving for 1.5 s. */
+async function solvingCurtois8(api: TestApi, token: string): Promise<{ runId: string; imp: { departmentId: string; periodStart: string; periodEnd: string } }> {
+  const text = readFileSync(fileURLToPath(new URL('../../../../../../shared/data/curtois/Instance8.txt', import.meta.url)), 'utf8');
+  const imp = await importCurtois(api.tdb.db, text, { departmentName: 'Curtois 8', periodStart: '2030-01-07' });
+  const post = await api.request('POST', '/v1/schedule-generations', {
+    token, body: { departmentId: imp.departmentId, periodStart: imp.periodStart, periodEnd: imp.periodEnd, options: { timeLimitSeconds: 60 } },
+  });
+  await waitStatus(api, token, post.body.id, ['running']);
+  await new Promise((r) => setTimeout(r, 1500));
+  return { runId: post.body.id, imp };
+}
+
 describe('schedule generation end to end (API → BullMQ → worker → Postgres)', () => {
   test('a run succeeds; SSE streams progress until the terminal state; GET shows the result summary', { timeout: 60_000 }, async ({ api }) => {
     const { token } = await api.login('admin');
@@ -101,18 +113,12 @@ describe('schedule generation end to end (API → BullMQ → worker → Postgres
 
   test('cancel is prompt even while the solver is in a phase that does not poll its stop flag (Curtois 8)', { timeout: 60_000 }, async ({ api }) => {
     const { token } = await api.login('admin');
-    const text = readFileSync(fileURLToPath(new URL('../../../../../../shared/data/curtois/Instance8.txt', import.meta.url)), 'utf8');
-    const imp = await importCurtois(api.tdb.db, text, { departmentName: 'Curtois 8', periodStart: '2030-01-07' });
     const worker = startWorker(api);
     try {
-      const post = await api.request('POST', '/v1/schedule-generations', {
-        token, body: { departmentId: imp.departmentId, periodStart: imp.periodStart, periodEnd: imp.periodEnd, options: { timeLimitSeconds: 60 } },
-      });
-      await waitStatus(api, token, post.body.id, ['running']);
-      await new Promise((r) => setTimeout(r, 1500));
+      const { runId, imp } = await solvingCurtois8(api, token);
       const t0 = Date.now();
-      await api.request('DELETE', `/v1/schedule-generations/${post.body.id}`, { token });
-      const done = await waitStatus(api, token, post.body.id, ['cancelled', 'succeeded', 'failed'], 10_000);
+      await api.request('DELETE', `/v1/schedule-generations/${runId}`, { token });
+      const done = await waitStatus(api, token, runId, ['cancelled', 'succeeded', 'failed'], 10_000);
       expect(done.status).toBe('cancelled');
       expect(Date.now() - t0).toBeLessThan(1000);
       // The aborted thread was replaced: the worker solves the next run.
@@ -128,28 +134,22 @@ describe('schedule generation end to end (API → BullMQ → worker → Postgres
 
   test('shutdown: a stopped search that does not answer within stopWaitMs is aborted; the job goes back without a roster and is solved again', { timeout: 90_000 }, async ({ api }) => {
     const { token } = await api.login('admin');
-    const text = readFileSync(fileURLToPath(new URL('../../../../../../shared/data/curtois/Instance8.txt', import.meta.url)), 'utf8');
-    const imp = await importCurtois(api.tdb.db, text, { departmentName: 'Curtois 8', periodStart: '2030-01-07' });
     // The search is stopped at once (grace 0) and given 1 ms to answer: far less than a stopped
     // search needs to post its roster back, so only the abort can end the attempt.
     const worker = startWorker(api, { stopWaitMs: 1 });
     let next: ReturnType<typeof startWorker> | undefined;
     try {
-      const post = await api.request('POST', '/v1/schedule-generations', {
-        token, body: { departmentId: imp.departmentId, periodStart: imp.periodStart, periodEnd: imp.periodEnd, options: { timeLimitSeconds: 60 } },
-      });
-      await waitStatus(api, token, post.body.id, ['running']);
-      await new Promise((r) => setTimeout(r, 1500));
+      const { runId } = await solvingCurtois8(api, token);
       const t0 = Date.now();
       await worker.close(0);
       expect(Date.now() - t0).toBeLessThan(5000);
-      const handedBack = await getRun(api, token, post.body.id);
+      const handedBack = await getRun(api, token, runId);
       expect(handedBack.status).toBe('queued');
       // Aborted, not stopped: nothing kept (a stopped search would have left its roster).
-      expect(await readCheckpoint(api.tdb.db, post.body.id)).toBeUndefined();
-      await api.tdb.db.query(`UPDATE generation_runs SET options = '{"timeLimitSeconds": 1}' WHERE id = $1`, [post.body.id]);
+      expect(await readCheckpoint(api.tdb.db, runId)).toBeUndefined();
+      await api.tdb.db.query(`UPDATE generation_runs SET options = '{"timeLimitSeconds": 1}' WHERE id = $1`, [runId]);
       next = startWorker(api);
-      const run = await waitStatus(api, token, post.body.id, ['succeeded', 'failed'], 60_000);
+      const run = await waitStatus(api, token, runId, ['succeeded', 'failed'], 60_000);
       expect(run).toMatchObject({ status: 'succeeded', attempts: 2 });
       expect(run.result.hardViolations).toBe(0);
     } finally {
