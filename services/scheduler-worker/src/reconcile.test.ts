@@ -88,6 +88,34 @@ test('every attempt failed while Postgres was down: the run stays queued, then t
   expect(await eventsOf(tdb.db, runId)).toEqual(['failed']);
 });
 
+test('a second reconciler that sees the run queued before the first one added its job re-enqueues nothing twice: one action reported, one job', { timeout: 30_000 }, async ({ tdb, queue }) => {
+  const s = await createScenario(tdb.db, { employees: 2, periodStart: '2030-01-07', days: 7 });
+  const runId = await insertRun(tdb.db, s, { timeLimitSeconds: 1 });
+  expect(await changeRunStatus(tdb.db, runId, 'running')).toMatchObject({ status: 'running' });
+  // The first reconciler's add waits until the second has run: it set the run back to queued,
+  // and the second finds it queued with no job, as on two workers with the unlucky timing.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  let adding!: () => void;
+  const reachedAdd = new Promise<void>((r) => { adding = r; });
+  const slow = new Proxy(queue, {
+    get(target, prop) {
+      if (prop === 'add') return async (...args: Parameters<Queue['add']>) => { adding(); await gate; return target.add(...args); };
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const first = reconcileRuns({ db: tdb.db, queue: slow, minAgeMs: 0 });
+  await reachedAdd;
+  const second = await reconcileRuns({ db: tdb.db, queue, minAgeMs: 0 });
+  await new Promise((r) => setTimeout(r, 5));
+  release();
+  const actions = [...(await first), ...second];
+  expect(actions).toEqual([{ runId, action: 'reenqueued', jobState: 'missing' }]);
+  expect(await queue.count()).toBe(1);
+  expect(await eventsOf(tdb.db, runId)).toEqual(['running', 'queued']);
+});
+
 test('Redis lost the job of a running run: re-enqueued once (status back to queued with its event), and a worker finishes it', { timeout: 60_000 }, async ({ tdb, queue }) => {
   const s = await createScenario(tdb.db, { employees: 4, periodStart: '2030-01-07', days: 7 });
   const runId = await insertRun(tdb.db, s, { timeLimitSeconds: 1 });

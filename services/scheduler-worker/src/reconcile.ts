@@ -63,7 +63,12 @@ export async function reconcileRuns(o: ReconcileOptions): Promise<ReconcileActio
     } else if (jobState === 'missing') {
       // Status first, job second: a worker that takes the new job at once must find the run queued.
       if (run.status === 'running' && !(await change('requeued', 'the queue lost the job: re-enqueued'))) continue;
-      await o.queue.add('generate', { runId: run.id }, generationJobOptions(run.id));
+      const added = await o.queue.add('generate', { runId: run.id }, generationJobOptions(run.id));
+      // Another reconciler that read the run as queued between our status change and our add
+      // adds the same job id too: BullMQ keeps the first job (the second add is a no-op), so only
+      // the reconciler whose job is the stored one reports the re-enqueue.
+      const stored = await o.queue.getJob(jobIdOf(run.id));
+      if (stored !== undefined && stored.timestamp !== added.timestamp) continue;
       actions.push({ runId: run.id, action: 'reenqueued', jobState });
     } else {
       // failed (attempts exhausted while the run could not be marked), completed or unknown.
