@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { ROOT, freePort } from './harness.ts';
+import { freeStaticPort } from '@rota/testkit';
+import { ROOT } from './harness.ts';
 
 const run = promisify(execFile);
 
@@ -77,7 +78,7 @@ export class PrivateRedis {
   }
 
   static async create(): Promise<PrivateRedis> {
-    return new PrivateRedis(await freePort(), await mkdtemp(join(tmpdir(), 'rota-e2e-redis-')));
+    return new PrivateRedis(await freeStaticPort(), await mkdtemp(join(tmpdir(), 'rota-e2e-redis-')));
   }
 
   get url(): string {

@@ -6,7 +6,7 @@ import { uniqueName } from '@rota/testkit';
 import { CacheUnavailableError, createCache } from './cache.ts';
 import type { Cache, GetOrLoadRequest } from './cache.ts';
 import { scopes } from './keys.ts';
-import { PrivateRedis, freePort, metricValue } from './testing.ts';
+import { PrivateRedis, freeStaticPort, metricValue } from './testing.ts';
 
 const req = (load: () => Promise<string>): GetOrLoadRequest => ({
   ns: 'employees',
@@ -59,7 +59,7 @@ describe('fail-open', () => {
   });
 
   test('the breaker opens while Redis is down and closes again once it is back', async () => {
-    const server = new PrivateRedis(await freePort());
+    const server = new PrivateRedis(await freeStaticPort());
     await server.start();
     cleanup.push(() => server.stop());
     const redis = server.client();
@@ -114,7 +114,7 @@ describe('fail-open', () => {
   });
 
   test('a slow Redis is cut off at the timeout and the request bypasses it', async () => {
-    const server = new PrivateRedis(await freePort());
+    const server = new PrivateRedis(await freeStaticPort());
     await server.start();
     cleanup.push(() => server.stop());
     const redis = server.client();

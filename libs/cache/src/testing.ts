@@ -78,7 +78,7 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; r
   return { promise, resolve, reject };
 }
 
-export { freePort } from '@rota/testkit';
+export { freePort, freeStaticPort } from '@rota/testkit';
 
 /** A throw-away redis-server of our own (DEBUG enabled), so a test can stop, slow and restart "Redis". */
 export class PrivateRedis extends TestkitRedis {

@@ -21,6 +21,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A free port below the kernel's ephemeral range (32768–60999 on Linux), for servers a test runs
+ * for long: a port from `freePort()` is one the kernel hands out again, to another test's
+ * `freePort()` or as a connection's local port, whenever it is free — e.g. while a test has its
+ * PrivateRedis stopped before restarting it on the same port.
+ */
+export async function freeStaticPort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port in 20000-29999');
+}
+
 /** Resolves once a redis-server answers PING on `port` (5 s at most). */
 async function waitForRedis(port: number): Promise<void> {
   const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -96,9 +115,10 @@ export class PrivateRedisCluster {
   async start(): Promise<void> {
     this.#dir = await mkdtemp(join(tmpdir(), 'rota-redis-cluster-'));
     for (let i = 0; i < this.#masters; i++) {
-      const port = await freePort();
-      // The cluster bus port defaults to port + 10000, which may be taken or above 65535.
-      const busPort = await freePort();
+      // Outside the ephemeral range, so no other test's freePort() (or a connection's local
+      // port) takes these while the cluster runs. The bus port, by default port + 10000, is set.
+      const port = await freeStaticPort();
+      const busPort = await freeStaticPort();
       this.ports.push(port);
       this.#children.push(spawn('redis-server', [
         '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir,

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { PrivateRedis, freePort } from '@rota/testkit';
+import { PrivateRedis, freeStaticPort } from '@rota/testkit';
 import { allRoutes } from './routes/index.ts';
 import { createTestApi, type TestApi } from './testing.ts';
 
@@ -13,7 +13,7 @@ let redis: PrivateRedis;
 let api: TestApi;
 
 beforeAll(async () => {
-  redis = new PrivateRedis(await freePort());
+  redis = new PrivateRedis(await freeStaticPort());
   await redis.start();
   api = await createTestApi({ env: { REDIS_URL: redis.url }, cacheTimeoutMs: 100 });
 });

@@ -6,13 +6,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, test as base } from 'vitest';
 import { createLogger, createRegistry, type Registry } from '@rota/telemetry';
-import { PrivateRedis, freePort, testDatabase, uniqueName, within, type TestDatabase } from '@rota/testkit';
+import { PrivateRedis, freeStaticPort, testDatabase, uniqueName, within, type TestDatabase } from '@rota/testkit';
 import { createSchedulerWorker, type SchedulerWorker } from './scheduler.ts';
 
 const test = base.extend<{ tdb: TestDatabase }>({ tdb: testDatabase });
 let redis: PrivateRedis;
 beforeAll(async () => {
-  redis = new PrivateRedis(await freePort(), ['--enable-debug-command', 'local']);
+  redis = new PrivateRedis(await freeStaticPort(), ['--enable-debug-command', 'local']);
   await redis.start();
 });
 afterAll(async () => {
