@@ -229,9 +229,19 @@ export function createDb(o: PoolOptions): Db {
 
   async function attempt<T>(fn: (client: Queryable & { raw: PoolClient }) => Promise<T>): Promise<T> {
     const client = await writer.connect();
+    // One connection runs one statement at a time. Callers may still start several at once (a
+    // loader's Promise.all, written for a pool): they are queued here, each sent once the one
+    // before it settled, instead of in pg's own queue (deprecated; removed in pg 9). Timed from
+    // its send, so db_query_duration_seconds does not count the wait.
+    let last: Promise<unknown> = Promise.resolve();
     const scoped: Queryable & { raw: PoolClient } = {
       raw: client,
-      query: (text, values) => timed('writer', () => send(client, text, values, false), text, values),
+      query: <R extends QueryResultRow>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>> => {
+        const run = (): Promise<pg.QueryResult<R>> => timed('writer', () => send<R>(client, text, values, false), text, values);
+        const next = last.then(run, run);
+        last = next.catch(() => {});
+        return next;
+      },
     };
     try {
       await scoped.query('BEGIN');

@@ -125,3 +125,27 @@ test('names are stable per text (from its second use), distinct across texts, an
   expect(new Set([a, renewed, names.nameOf('SELECT 1 WHERE $1')]).size).toBe(3);
   expect(names.size).toBe(2);
 });
+
+test('statements a transaction starts at once are sent one after another, in order, none while another runs', async ({ tdb }) => {
+  const db = singleConnection(tdb.url);
+  let running = 0;
+  let most = 0;
+  const order: number[] = [];
+  const out = await db.tx(async (q) => {
+    const query = q.raw.query.bind(q.raw) as (...a: unknown[]) => Promise<unknown>;
+    (q.raw as { query: unknown }).query = (...a: unknown[]) => {
+      most = Math.max(most, ++running);
+      return query(...a).finally(() => { running--; });
+    };
+    const started = [q.query('SELECT pg_sleep(0.05), 1 AS n'), q.query('SELECT $1::int AS n', [2]), q.query('SELECT 3 AS n')].map((p) =>
+      p.then((r) => { order.push(r.rows[0]!['n'] as number); return r.rows[0]!['n']; }));
+    // A failing statement aborts the transaction: the ones queued behind it fail too, as on the wire.
+    const failed = q.query('SELECT 1/0');
+    const after = q.query('SELECT 4 AS n');
+    const results = await Promise.allSettled([...started, failed, after]);
+    return results.map((r) => r.status);
+  }).catch((e: unknown) => e);
+  expect(out).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+  expect(order).toEqual([1, 2, 3]);
+  expect(most).toBe(1);
+});

@@ -9,7 +9,8 @@
  */
 import type { Queryable } from '@rota/db';
 import { checkAssignment, type Assignment, type HardViolation } from '@rota/solver';
-import { loadInstance, readRun } from './load.ts';
+import { loadInstance, readRun, type LoadedInstance } from './load.ts';
+import { addDays } from './time.ts';
 
 export type StoredRosterCheck = {
   rows: number;
@@ -27,28 +28,100 @@ export async function checkStoredRoster(q: Queryable, runId: string, scheduleId:
   const run = await readRun(q, runId);
   if (!run) throw new Error(`generation run ${runId} does not exist`);
   const loaded = await loadInstance(q, run);
+  const built = await storedAssignment(q, loaded, scheduleId);
+  const dup = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM shifts WHERE schedule_id = $1
+       GROUP BY date, template_id, employee_id, open_slot HAVING count(*) > 1) x`, [scheduleId]);
+  return {
+    rows: built.rows, assignedShifts: built.rows - built.open, openShifts: built.open, doubleBooked: built.doubleBooked.length + built.unplaced,
+    duplicateKeys: dup.rows[0]!.n, violations: checkAssignment(loaded.instance, built.assignment), assignment: built.assignment,
+  };
+}
+
+type Built = {
+  rows: number;
+  open: number;
+  assignment: Assignment;
+  /** Generated shifts on a day the employee already works in this roster. */
+  doubleBooked: { employeeId: string; day: number }[];
+  /** Generated shifts outside the instance: an employee or template no longer active there, a day outside the period. */
+  unplaced: number;
+};
+
+/** The schedule's generated, non-cancelled shifts as the loaded instance's assignment. */
+async function storedAssignment(q: Queryable, loaded: LoadedInstance, scheduleId: string): Promise<Built> {
   const rows = await q.query<{ employee_id: string | null; template_id: string; day: number }>(
     `SELECT employee_id, template_id, (date - $2::date) AS day FROM shifts WHERE schedule_id = $1 AND status <> 'cancelled' AND source = 'generated'`,
     [scheduleId, loaded.periodStart]);
   const e = new Map(loaded.employeeIds.map((id, i) => [id, i]));
   const t = new Map(loaded.templates.map((x, i) => [x.id, i]));
   const assignment: Assignment = loaded.employeeIds.map(() => new Array<number | null>(loaded.instance.days).fill(null));
-  let doubleBooked = 0;
+  const doubleBooked: Built['doubleBooked'] = [];
   let open = 0;
+  let unplaced = 0;
   for (const r of rows.rows) {
     if (r.employee_id === null) { open++; continue; }
     const ei = e.get(r.employee_id);
     const ti = t.get(r.template_id);
     const row = ei === undefined ? undefined : assignment[ei];
-    if (!row || ti === undefined || r.day < 0 || r.day >= loaded.instance.days) { doubleBooked++; continue; }
-    if (row[r.day] !== null) doubleBooked++;
+    if (!row || ti === undefined || r.day < 0 || r.day >= loaded.instance.days) { unplaced++; continue; }
+    if (row[r.day] !== null) doubleBooked.push({ employeeId: r.employee_id, day: r.day });
     row[r.day] = ti;
   }
-  const dup = await q.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM shifts WHERE schedule_id = $1
-       GROUP BY date, template_id, employee_id, open_slot HAVING count(*) > 1) x`, [scheduleId]);
-  return {
-    rows: rows.rows.length, assignedShifts: rows.rows.length - open, openShifts: open, doubleBooked,
-    duplicateKeys: dup.rows[0]!.n, violations: checkAssignment(loaded.instance, assignment), assignment,
-  };
+  return { rows: rows.rows.length, open, assignment, doubleBooked, unplaced };
+}
+
+/** Names of the rules as the API reports them (services/api rules.ts), where they differ from the checker's. */
+const RULE_NAMES: Partial<Record<HardViolation['rule'], string>> = {
+  'max-total-minutes': 'max-minutes-per-period',
+  'min-total-minutes': 'min-minutes-per-period',
+  'max-week-minutes': 'max-minutes-per-week',
+  'min-week-minutes': 'min-minutes-per-week',
+  'max-consecutive-work': 'max-consecutive-days',
+  'min-consecutive-work': 'min-consecutive-days',
+  'min-consecutive-off': 'min-consecutive-days-off',
+};
+
+export type ScheduleRuleViolation = {
+  rule: string;
+  employeeId: string;
+  /** The day the violation is anchored at (may lie just outside the period), absent for whole-period rules. */
+  date?: string;
+  message: string;
+};
+
+export type ScheduleRuleCheck = {
+  violations: ScheduleRuleViolation[];
+  /** Generated shifts the check could not place: their employee or template is no longer active in the department. */
+  unchecked: number;
+};
+
+/**
+ * Every hard rule of SPEC §2 — the minimums included, which a single manual edit is not refused
+ * for (services/api rules.ts) — over a live schedule as stored now: its generated shifts as the
+ * roster, its manual shifts and the employees' bookings around and inside the period as fixed
+ * shifts (loadBookings' rule), against the department's active employees with their rules, time
+ * off, availability and templates as they are now. What publishing checks: a roster edited by
+ * hand, or whose inputs changed since it was generated (time off approved, rules tightened, an
+ * employee joined), may break a rule the generator never would.
+ */
+export async function checkScheduleRules(
+  q: Queryable, s: { id: string; department_id: string; period_start: string; period_end: string },
+): Promise<ScheduleRuleCheck> {
+  const loaded = await loadInstance(q, { id: `schedule ${s.id}`, department_id: s.department_id, period_start: s.period_start, period_end: s.period_end, options: {} }, { forCheck: true });
+  const built = await storedAssignment(q, loaded, s.id);
+  const dateOf = (day: number): string => addDays(loaded.periodStart, day);
+  const violations: ScheduleRuleViolation[] = built.doubleBooked.map((d) => ({
+    rule: 'one-shift-per-day', employeeId: d.employeeId, date: dateOf(d.day), message: `two shifts on ${dateOf(d.day)}`,
+  }));
+  for (const v of checkAssignment(loaded.instance, built.assignment)) {
+    violations.push({
+      rule: RULE_NAMES[v.rule] ?? v.rule,
+      employeeId: v.employeeId,
+      ...(v.day !== null ? { date: dateOf(v.day) } : {}),
+      // The checker counts days from the period's first; the API speaks dates.
+      message: v.message.replace(/\bday (-?\d+)/g, (_, n: string) => dateOf(Number(n))),
+    });
+  }
+  return { violations, unchecked: built.unplaced };
 }

@@ -7,7 +7,7 @@ import { checkAssignment, curtoisObjective, parseCurtois, solve, type Assignment
 import { testDatabase, type TestDatabase } from '@rota/testkit';
 import type { Db } from '@rota/db';
 import {
-  GenerationConflictError, InvalidGenerationInputError, checkStoredRoster, createScenario, evaluateCurtois, importCurtois, insertRun, loadInstance,
+  GenerationConflictError, InvalidGenerationInputError, checkScheduleRules, checkStoredRoster, createScenario, evaluateCurtois, importCurtois, insertRun, loadInstance,
   readRun, writeResult, type LoadedInstance,
 } from './index.ts';
 
@@ -113,6 +113,17 @@ describe('loadInstance + writeResult', () => {
     const check = await checkStoredRoster(tdb.db, run3, out3.result.scheduleId);
     expect(check).toMatchObject({ doubleBooked: 0, duplicateKeys: 0, violations: [] });
     expect(check.assignment[0]![0]).toBeNull();
+    // What publishing checks (the manual shifts as bookings): clean as written…
+    const sched = { id: out3.result.scheduleId, department_id: s.departmentId, period_start: loaded.periodStart, period_end: loaded.periodEnd };
+    expect(await checkScheduleRules(tdb.db, sched)).toEqual({ violations: [], unchecked: 0 });
+    // …until a rule is tightened after generation: the stored roster breaks it, reported in the API's terms.
+    const busy = await tdb.db.query<{ employee_id: string; n: number }>(
+      `SELECT employee_id, count(*)::int AS n FROM shifts WHERE schedule_id = $1 AND source = 'generated' AND employee_id IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT 1`, [sched.id]);
+    const who = busy.rows[0]!.employee_id;
+    await tdb.db.query(
+      `INSERT INTO employee_rules (employee_id, max_minutes_per_period) VALUES ($1, 0) ON CONFLICT (employee_id) DO UPDATE SET max_minutes_per_period = 0, min_minutes_per_period = NULL`, [who]);
+    const tightened = await checkScheduleRules(tdb.db, sched);
+    expect(tightened.violations).toEqual([{ rule: 'max-minutes-per-period', employeeId: who, message: expect.stringMatching(/^\d+ minutes, at most 0$/) }]);
     // Nobody works twice on a day across all live schedules.
     const twice = await tdb.db.query(`SELECT employee_id, date FROM shifts WHERE employee_id IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1`);
     expect(twice.rowCount).toBe(0);

@@ -13,7 +13,7 @@ export type { ImportOptions, ImportResult, CurtoisEvaluation } from './curtois.t
 export { addDays, dayNumber, isoWeekday, zonedInstant } from './time.ts';
 export { createScenario, insertRun, DEFAULT_TEMPLATES } from './scenario.ts';
 export type { Scenario, ScenarioOptions, ScenarioTemplate } from './scenario.ts';
-export { checkStoredRoster } from './check-stored.ts';
+export { checkScheduleRules, checkStoredRoster } from './check-stored.ts';
 export { checkpointOf, checkpointSchema, readCheckpoint, resumeFrom, saveCheckpoint } from './checkpoint.ts';
 export type { Checkpoint } from './checkpoint.ts';
-export type { StoredRosterCheck } from './check-stored.ts';
+export type { ScheduleRuleCheck, ScheduleRuleViolation, StoredRosterCheck } from './check-stored.ts';

@@ -197,14 +197,26 @@ function windowFits(winStart: number, winEnd: number, shiftStart: number, shiftE
   return shiftStart >= winStart && shiftEnd <= end;
 }
 
-export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'department_id' | 'period_start' | 'period_end' | 'options'>): Promise<LoadedInstance> {
+export type LoadInstanceOptions = {
+  /**
+   * Load to check a stored roster, not to generate one (checkScheduleRules): the refusals that only
+   * matter to a generation — inactive department, a published schedule of the period, no active
+   * templates or employees — do not apply; the instance then simply has nothing to place.
+   */
+  forCheck?: boolean;
+};
+
+export async function loadInstance(
+  q: Queryable, run: Pick<RunRow, 'id' | 'department_id' | 'period_start' | 'period_end' | 'options'>, lo: LoadInstanceOptions = {},
+): Promise<LoadedInstance> {
+  const forCheck = lo.forCheck === true;
   const opts = runOptionsSchema.safeParse(run.options ?? {});
   if (!opts.success) throw new InvalidGenerationInputError(`invalid run options: ${opts.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const dept = await q.query<{ timezone: string; active: boolean }>('SELECT timezone, active FROM departments WHERE id = $1', [run.department_id]);
   const d0 = dept.rows[0];
   if (!d0) throw new InvalidGenerationInputError(`department ${run.department_id} does not exist`);
-  if (!d0.active) throw new InvalidGenerationInputError(`department ${run.department_id} is inactive`);
-  const published = await q.query(
+  if (!d0.active && !forCheck) throw new InvalidGenerationInputError(`department ${run.department_id} is inactive`);
+  const published = forCheck ? { rows: [] } : await q.query(
     `SELECT id FROM schedules WHERE department_id = $1 AND period_start = $2 AND period_end = $3 AND status = 'published'`,
     [run.department_id, run.period_start, run.period_end]);
   if (published.rows.length > 0) {
@@ -221,7 +233,7 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
   const tpl = await q.query<{ id: string; code: string; start_time: string; duration_minutes: number; required_skills: string[]; pay_multiplier: string }>(
     `SELECT id, code, start_time::text, duration_minutes, required_skills, pay_multiplier::text
        FROM shift_templates WHERE department_id = $1 AND active ORDER BY id`, [run.department_id]);
-  if (tpl.rows.length === 0) throw new InvalidGenerationInputError(`department ${run.department_id} has no active shift templates`);
+  if (tpl.rows.length === 0 && !forCheck) throw new InvalidGenerationInputError(`department ${run.department_id} has no active shift templates`);
   const tIndex = new Map(tpl.rows.map((t, i) => [t.id, i]));
   const succ = await q.query<{ from_template_id: string; to_template_id: string }>(
     'SELECT from_template_id, to_template_id FROM template_successions WHERE department_id = $1', [run.department_id]);
@@ -256,7 +268,7 @@ export async function loadInstance(q: Queryable, run: Pick<RunRow, 'id' | 'depar
       ORDER BY e.id`,
     [run.department_id, DEFAULT_RULES.max_minutes_per_period, DEFAULT_RULES.min_minutes_per_period, DEFAULT_RULES.max_consecutive_days,
       DEFAULT_RULES.min_consecutive_days, DEFAULT_RULES.min_consecutive_days_off, DEFAULT_RULES.max_weekends_per_period, DEFAULT_RULES.min_rest_minutes]);
-  if (emps.rows.length === 0) throw new InvalidGenerationInputError(`department ${run.department_id} has no active employees to schedule`);
+  if (emps.rows.length === 0 && !forCheck) throw new InvalidGenerationInputError(`department ${run.department_id} has no active employees to schedule`);
   const employeeIds = emps.rows.map((e) => e.id);
   const eIndex = new Map(employeeIds.map((id, i) => [id, i]));
 

@@ -8,7 +8,8 @@
  * Minimum-type rules (min minutes per period/week, min consecutive working days, min consecutive
  * days off) are deliberately not checked: they constrain a whole roster, and a single edit is
  * usually one step of several (removing a shift before adding another) that would be refused
- * half-way. They stay the solver's job, and its result summary reports them. That holds for the
+ * half-way. They stay the solver's job, and publishing checks them on the whole roster
+ * (checkScheduleRules in @rota/generation: 409 unless the violations are accepted). That holds for the
  * minimum per week of a week split between two periods too, which the generator judges in the
  * period holding its Sunday with the earlier roster's shifts: a manual edit in either roster
  * (deleting a shift of 30 January in January's) may leave that week short without being refused,

@@ -130,6 +130,56 @@ describe('schedules', () => {
     expect((await api.request('POST', '/v1/schedules/987654/publish', { token })).status).toBe(404);
   });
 
+  test('publish checks the whole roster against every hard rule, minimums included: 409 listing them; acceptRuleViolations publishes and reports them', async ({ api }) => {
+    const dept = await api.makeDepartment();
+    const { token } = await api.login('manager', dept);
+    const t = await api.makeTemplate({ departmentId: dept, code: 'D', start: '08:00', end: '16:00' });
+    const ann = await api.makeEmployee({ departmentId: dept, firstName: 'Ann' });
+    const bob = await api.makeEmployee({ departmentId: dept, firstName: 'Bob' });
+    await api.tdb.db.query('INSERT INTO employee_rules (employee_id, min_minutes_per_period) VALUES ($1, 960)', [ann]);
+    const draft = await makeSchedule(api, { departmentId: dept, start: '2026-03-02', end: '2026-03-08' });
+    const annShifts = [
+      await makeShift(api, { scheduleId: draft, employeeId: ann, templateId: t, date: '2026-03-02' }),
+      await makeShift(api, { scheduleId: draft, employeeId: ann, templateId: t, date: '2026-03-03' }),
+    ];
+    await makeShift(api, { scheduleId: draft, employeeId: bob, templateId: t, date: '2026-03-04' });
+
+    // As generated: nothing broken. Checked, then left a draft (the transaction rolls back on 409).
+    const clean = await api.request('POST', `/v1/schedules/${draft}/publish?acceptRuleViolations=false`, { token });
+    expect(clean.status, clean.text).toBe(200);
+    expect(clean.body.ruleViolations).toEqual([]);
+    await api.tdb.db.query(`UPDATE schedules SET status = 'draft', published_at = NULL WHERE id = $1`, [draft]);
+
+    // A manual deletion (allowed: a single edit is not refused for a minimum) leaves Ann short, and
+    // time off approved after generation falls on Bob's shift.
+    const del = await api.request('DELETE', `/v1/shifts/${annShifts[1]}`, { token });
+    expect(del.status, del.text).toBeLessThan(300);
+    await api.tdb.db.query(`INSERT INTO time_off (employee_id, start_date, end_date, status) VALUES ($1, '2026-03-04', '2026-03-05', 'approved')`, [bob]);
+
+    const refused = await api.request('POST', `/v1/schedules/${draft}/publish`, { token });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('rule_violation');
+    expect(refused.body.error.message).toContain('acceptRuleViolations=true');
+    expect(refused.body.error.details).toEqual(expect.arrayContaining([
+      { rule: 'min-minutes-per-period', employeeId: ann, message: '480 minutes, at least 960' },
+      expect.objectContaining({ rule: 'not-allowed', employeeId: bob, date: '2026-03-04', message: expect.stringContaining('2026-03-04') }),
+    ]));
+    expect(refused.body.error.details).toHaveLength(2);
+    expect((await api.tdb.db.query('SELECT status FROM schedules WHERE id = $1', [draft])).rows[0]).toEqual({ status: 'draft' });
+    expect((await api.tdb.db.query(`SELECT 1 FROM outbox WHERE type = 'schedule.published'`)).rows).toHaveLength(1); // the clean publish's only
+
+    const bad = await api.request('POST', `/v1/schedules/${draft}/publish?acceptRuleViolations=yes`, { token });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.error.details)).toContain('query.acceptRuleViolations');
+
+    const forced = await api.request('POST', `/v1/schedules/${draft}/publish?acceptRuleViolations=true`, { token });
+    expect(forced.status, forced.text).toBe(200);
+    expect(forced.body).toMatchObject({ id: draft, status: 'published' });
+    expect(forced.body.ruleViolations.map((v: { rule: string }) => v.rule).sort()).toEqual(['min-minutes-per-period', 'not-allowed']);
+    const ev = await api.tdb.db.query<{ envelope: any }>(`SELECT envelope FROM outbox WHERE type = 'schedule.published' ORDER BY id DESC LIMIT 1`);
+    expect(ev.rows[0]!.envelope.payload.ruleViolations).toBe(2);
+  });
+
   test('validation: 400 naming the field', async ({ api }) => {
     const { token } = await api.login('admin');
     const cases: [string, string][] = [

@@ -2,11 +2,12 @@ import { Gauge } from 'prom-client';
 import type { PoolClient } from 'pg';
 import { z } from 'zod';
 import { invalidationsFor, recordEvent } from '@rota/events';
+import { checkScheduleRules } from '@rota/generation';
 import { metric, type Registry } from '@rota/telemetry';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../http/errors.ts';
 import { route } from '../../http/route.ts';
-import { idsParams } from '../../http/validate.ts';
+import { boolParam, idsParams } from '../../http/validate.ts';
 import { authorizeSchedule, loadSchedule } from './access.ts';
 import { withExportCursor } from './cursor.ts';
 import { CSV_COLUMNS, ICS_FOOTER, csvLine, csvRow, icsEvent, icsHeader, icsUtc, writeRows, type ExportHeader, type ExportShift } from './formats.ts';
@@ -18,6 +19,13 @@ import { SCHEDULE_COLUMNS, scheduleSchema, toSchedule, type ScheduleRow } from '
  * a trickle — so without a bound a few slow downloads would take the whole pool from every other
  * request. Beyond EXPORT_MAX_CONCURRENT an export is refused with 503 and Retry-After.
  */
+const ruleViolationSchema = z.object({
+  rule: z.string(),
+  employeeId: z.string(),
+  date: z.string().optional(),
+  message: z.string(),
+});
+
 const runningExports = new WeakMap<Deps, { count: number }>();
 
 function exportsGauge(registry: Registry): Gauge {
@@ -36,15 +44,33 @@ export const scheduleWriteRoutes = [
     tag: 'schedules',
     scope: 'schedules:publish',
     params: idsParams,
+    query: z.strictObject({
+      acceptRuleViolations: boolParam.optional().describe(
+        'Publish even though the roster breaks hard rules (they are listed in the response and recorded in the event); default false: refused with 409'),
+    }),
     responses: {
-      200: { description: 'The published schedule (version + 1)', schema: scheduleSchema.extend({ archivedScheduleIds: z.array(z.string()) }) },
-      409: { description: 'The schedule is not a draft' },
+      200: {
+        description: 'The published schedule (version + 1), the schedules it archived, and the hard rules it breaks (empty unless acceptRuleViolations)',
+        schema: scheduleSchema.extend({ archivedScheduleIds: z.array(z.string()), ruleViolations: z.array(ruleViolationSchema) }),
+      },
+      409: { description: 'The schedule is not a draft (conflict), or its roster breaks hard rules (rule_violation, each listed in details)' },
     },
-    handler: async ({ params, principal, deps }) => {
+    handler: async ({ params, query, principal, deps }) => {
       const out = await deps.db.tx(async (q) => {
         const s = authorizeSchedule(principal, await loadSchedule(q, params.id, true), 'manage');
         if (s.status !== 'draft') {
           throw new AppError('conflict', `only a draft can be published; this schedule is ${s.status}`, { details: [{ field: 'status', message: `is ${s.status}` }] });
+        }
+        // The whole roster against every hard rule, minimums included (a single manual edit is not
+        // refused for those, rules.ts), with the data as it is now. The schedule row is locked
+        // (loadSchedule … FOR UPDATE), and so is every manual edit's, so the roster checked is
+        // the roster published.
+        const { violations } = await checkScheduleRules(q, s);
+        if (violations.length > 0 && query.acceptRuleViolations !== true) {
+          const rules = [...new Set(violations.map((v) => v.rule))];
+          throw new AppError('rule_violation',
+            `the roster breaks ${violations.length} hard rule${violations.length > 1 ? 's' : ''} (${rules.join(', ')}); fix them, or publish with acceptRuleViolations=true`,
+            { details: violations });
         }
         // One published roster per department and day: the new one supersedes every published
         // schedule it overlaps. They are archived (kept for history, their shifts stop counting
@@ -70,12 +96,16 @@ export const scheduleWriteRoutes = [
         const event = await recordEvent(q, {
           type: 'schedule.published', aggregate: { type: 'schedule', id: s.id }, departmentIds: [s.department_id],
           scheduleIds: [s.id, ...archivedIds],
-          payload: { version: row.version, periodStart: s.period_start, periodEnd: s.period_end, archivedScheduleIds: archivedIds },
+          payload: { version: row.version, periodStart: s.period_start, periodEnd: s.period_end, archivedScheduleIds: archivedIds, ruleViolations: violations.length },
         });
-        return { row, archivedIds, event };
+        if (violations.length > 0) {
+          deps.logger.warn({ scheduleId: s.id, violations: violations.length, rules: [...new Set(violations.map((v) => v.rule))], by: principal.employeeId },
+            'schedule published with hard-rule violations accepted');
+        }
+        return { row, archivedIds, event, violations };
       });
       await deps.cache.invalidate(invalidationsFor(out.event));
-      return { json: { ...toSchedule(out.row), archivedScheduleIds: out.archivedIds } };
+      return { json: { ...toSchedule(out.row), archivedScheduleIds: out.archivedIds, ruleViolations: out.violations } };
     },
   }),
   route({
