@@ -1,3 +1,4 @@
+import net from 'node:net';
 // The outbox relay against real Postgres and Kafka: order per key, marking after the ack, LISTEN
 // wake-up, advisory-lock leadership and take-over, pruning, and the pending gauges.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -285,6 +286,37 @@ describe('outbox relay', () => {
     const msgs = await readTopic(kafka, topic, 20);
     const ids = await tdb.db.query<{ event_id: string }>('SELECT event_id::text FROM outbox');
     expect(new Set(msgs.map((m) => m.value.id))).toEqual(new Set(ids.rows.map((r) => r.event_id)));
+  });
+
+  test('a leader whose Kafka accepts connections but never answers steps down at its call deadline; a standby publishes', async ({ tdb, kafka, topic, makeRelay }) => {
+    // A wedged broker, or a proxy in front of a dead one: TCP connects, no reply ever comes.
+    // kafkajs alone would wait 30 s per request attempt, times its retries, before a call failed.
+    const silent = net.createServer((socket) => { socket.on('data', () => {}); socket.on('error', () => {}); });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const sockets = new Set<net.Socket>();
+    silent.on('connection', (s) => sockets.add(s));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const wedged = createKafka({ brokers: [`127.0.0.1:${port}`], clientId: uniqueName('relay-wedged') });
+      const broken = makeRelay({ kafka: wedged, stepDownAfterMs: 1_000, kafkaCallTimeoutMs: 500 });
+      broken.relay.start();
+      await until('the wedged relay leads', async () => broken.relay.status().role === 'leader');
+      const led = Date.now();
+      await insertEvents(tdb, 5, ['1']);
+      await until('the wedged relay steps down', async () => (await gauge(broken.registry, 'outbox_relay_stepdowns_total')) === 1, 10_000);
+      expect(Date.now() - led).toBeLessThan(10_000);
+      expect(broken.relay.status().kafka).toMatchObject({ ok: false, detail: expect.stringContaining('no answer from Kafka within 500 ms') });
+      const healthy = makeRelay({ stepDownAfterMs: 1_000 });
+      healthy.relay.start();
+      await until('published by the standby', async () => (await pendingCount(tdb)) === 0, 20_000);
+      expect(healthy.relay.status()).toMatchObject({ role: 'leader', published: 5 });
+      expect(broken.relay.status()).toMatchObject({ published: 0 });
+      expect(new Set((await readTopic(kafka, topic, 5)).map((m) => m.value.id)).size).toBe(5);
+      await broken.relay.stop();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   test('when Kafka fails for every relay, leadership changes ever more rarely and no row is lost', async ({ tdb, makeRelay }) => {

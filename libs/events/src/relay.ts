@@ -61,6 +61,16 @@ export type RelayOptions = {
    * lead), so there is a leader when Kafka comes back. Default 30 s; 0 disables.
    */
   stepDownAfterMs?: number;
+  /**
+   * A Kafka call (producer connect with the topic check, one send) that has not settled after this
+   * long counts as failed. A path to Kafka that accepts connections but never answers (a wedged
+   * broker, a proxy or load balancer in front of a dead one) otherwise holds the relay in one call
+   * for minutes — kafkajs waits its 30 s request timeout per attempt, times its retries — and
+   * with it the step-down above, which is judged between calls. The producer is then replaced; a
+   * send that did reach Kafka after all is sent again by the next batch (at-least-once). Above
+   * the send's 10 s acknowledgement timeout. Default 20 s; 0 disables.
+   */
+  kafkaCallTimeoutMs?: number;
   /** Metrics registry (one relay per registry). */
   registry: client.Registry;
   logger?: KafkaLogger;
@@ -123,6 +133,8 @@ class Relay implements OutboxRelay {
   #interrupt: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #producer: Producer | undefined;
+  /** Bumped whenever the producer is dropped: a connect abandoned at its deadline that completes later is thrown away. */
+  #producerGeneration = 0;
   #topicsReady = false;
   #kafka: { ok: boolean; detail: string } = { ok: true, detail: 'idle' };
   #published = 0;
@@ -159,6 +171,7 @@ class Relay implements OutboxRelay {
       pruneIntervalMs: 600_000,
       pruneChunkSize: 1_000,
       stepDownAfterMs: 30_000,
+      kafkaCallTimeoutMs: 20_000,
       lockName: 'rota.outbox.relay',
       ...o,
     };
@@ -302,13 +315,25 @@ class Relay implements OutboxRelay {
   async #kafkaCall(fn: () => Promise<unknown>): Promise<void> {
     const started = Date.now();
     try {
-      await fn();
+      await this.#withDeadline(fn());
     } catch (err) {
       if (this.#leader) this.#failingSince ??= started;
       if (this.#kafka.ok) this.#kafka = { ok: false, detail: `failing since ${new Date().toISOString()}: ${(err as Error).message}` };
       throw new KafkaPublishError('kafka call failed', { cause: err });
     }
     this.#kafka = { ok: true, detail: 'connected' };
+  }
+
+  /** `call`, or a rejection once kafkaCallTimeoutMs has passed without an answer (the call is then abandoned). */
+  #withDeadline<T>(call: Promise<T>): Promise<T> {
+    const ms = this.#o.kafkaCallTimeoutMs;
+    if (!(ms > 0)) return call;
+    call.catch(() => {}); // an abandoned call's late failure is nobody's
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Kafka within ${ms} ms`)), ms);
+    });
+    return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
   }
 
   async #ensureProducer(): Promise<Producer> {
@@ -329,7 +354,13 @@ class Relay implements OutboxRelay {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
+    const generation = this.#producerGeneration;
     await p.connect();
+    if (generation !== this.#producerGeneration) {
+      // Connected after its deadline, when the relay had given up on it.
+      void p.disconnect().catch(() => {});
+      throw new Error('producer connected after its deadline; dropped');
+    }
     this.#producer = p;
     this.#kafka = { ok: true, detail: 'connected' };
     return p;
@@ -342,7 +373,9 @@ class Relay implements OutboxRelay {
   async #resetProducer(): Promise<void> {
     const p = this.#producer;
     this.#producer = undefined;
-    if (p) await p.disconnect().catch(() => {});
+    this.#producerGeneration++;
+    // Bounded: a disconnect from a broker that stopped answering must not hold the loop either.
+    if (p) await this.#withDeadline(p.disconnect()).catch(() => {});
   }
 
   /** Threshold and backoff of the next step-down: stepDownAfterMs doubled per step-down in a row. */

@@ -123,6 +123,8 @@ export const apiEnvSchema = z.object({
   RELAY_SESSION_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
   /** A leader whose Kafka calls have failed this long without a break steps down so a standby can publish; 0 disables (libs/events RelayOptions). */
   RELAY_STEP_DOWN_AFTER_MS: z.coerce.number().int().min(0).default(30_000),
+  /** A relay's Kafka call unanswered this long counts as failed (libs/events relay.ts kafkaCallTimeoutMs); 0 disables. */
+  RELAY_KAFKA_CALL_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
   OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
   /** Published rows past retention deleted per statement; one chunk per relay loop turn, between batches (libs/events RelayOptions). */
   RELAY_PRUNE_CHUNK_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),

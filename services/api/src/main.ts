@@ -72,6 +72,7 @@ const relay = config.RELAY_ENABLED
     pollMs: config.RELAY_POLL_MS,
     sessionIdleTimeoutMs: config.RELAY_SESSION_IDLE_TIMEOUT_MS,
     stepDownAfterMs: config.RELAY_STEP_DOWN_AFTER_MS,
+    kafkaCallTimeoutMs: config.RELAY_KAFKA_CALL_TIMEOUT_MS,
     pruneChunkSize: config.RELAY_PRUNE_CHUNK_SIZE,
     retentionHours: config.OUTBOX_RETENTION_HOURS,
     registry,
