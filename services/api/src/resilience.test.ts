@@ -71,6 +71,7 @@ test('every read endpoint answers 200 from Postgres while Redis is down; the bre
     '/v1/schedules/:id': `/v1/schedules/${sched}`,
     '/v1/schedules/:id/shifts': `/v1/schedules/${sched}/shifts`,
     '/v1/schedules/:id/export': `/v1/schedules/${sched}/export?format=csv`,
+    '/v1/schedules/:id/rule-violations': `/v1/schedules/${sched}/rule-violations`,
     '/v1/schedule-generations': `/v1/schedule-generations?departmentId=${dept}`,
     '/v1/schedule-generations/:id': `/v1/schedule-generations/${run}`,
     '/v1/analytics/overview': `/v1/analytics/overview?from=2026-03-01&to=2026-03-31&departmentId=${dept}`,

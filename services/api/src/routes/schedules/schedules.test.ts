@@ -156,6 +156,17 @@ describe('schedules', () => {
     expect(del.status, del.text).toBeLessThan(300);
     await api.tdb.db.query(`INSERT INTO time_off (employee_id, start_date, end_date, status) VALUES ($1, '2026-03-04', '2026-03-05', 'approved')`, [bob]);
 
+    // The same check without publishing; an employee may not run it.
+    const preview = await api.request('GET', `/v1/schedules/${draft}/rule-violations`, { token });
+    expect(preview.status, preview.text).toBe(200);
+    expect(preview.headers.get('cache-control')).toBe('private, no-store');
+    expect(preview.body).toMatchObject({ scheduleId: draft, status: 'draft', unchecked: 0 });
+    expect(preview.body.violations.map((v: { rule: string }) => v.rule).sort()).toEqual(['min-minutes-per-period', 'not-allowed']);
+    const employee = await api.login('employee', dept);
+    expect((await api.request('GET', `/v1/schedules/${draft}/rule-violations`, { token: employee.token })).status).toBe(404);
+    expect((await api.request('GET', '/v1/schedules/987654/rule-violations', { token })).status).toBe(404);
+    expect((await api.request('GET', '/v1/schedules/x/rule-violations', { token })).status).toBe(400);
+
     const refused = await api.request('POST', `/v1/schedules/${draft}/publish`, { token });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('rule_violation');
@@ -178,6 +189,10 @@ describe('schedules', () => {
     expect(forced.body.ruleViolations.map((v: { rule: string }) => v.rule).sort()).toEqual(['min-minutes-per-period', 'not-allowed']);
     const ev = await api.tdb.db.query<{ envelope: any }>(`SELECT envelope FROM outbox WHERE type = 'schedule.published' ORDER BY id DESC LIMIT 1`);
     expect(ev.rows[0]!.envelope.payload.ruleViolations).toBe(2);
+    // Published: still checked (the data may change after publishing); archived: refused.
+    expect((await api.request('GET', `/v1/schedules/${draft}/rule-violations`, { token })).body).toMatchObject({ status: 'published' });
+    expect((await api.request('POST', `/v1/schedules/${draft}/archive`, { token })).status).toBe(200);
+    expect((await api.request('GET', `/v1/schedules/${draft}/rule-violations`, { token })).status).toBe(409);
   });
 
   test('validation: 400 naming the field', async ({ api }) => {

@@ -109,6 +109,32 @@ export const scheduleWriteRoutes = [
     },
   }),
   route({
+    method: 'get',
+    path: '/v1/schedules/:id/rule-violations',
+    summary: 'The hard rules the roster breaks now, as publishing would check them (minimums included); not cached',
+    tag: 'schedules',
+    scope: 'schedules:read',
+    params: idsParams,
+    responses: {
+      200: {
+        description: 'Every violation (empty when the roster keeps every rule), and how many generated shifts could not be checked (their employee or template is no longer active in the department)',
+        schema: z.object({ scheduleId: z.string(), status: z.enum(['draft', 'published']), violations: z.array(ruleViolationSchema), unchecked: z.number().int() }),
+      },
+      404: { description: 'Not found (or not visible to an employee)' },
+      409: { description: 'The schedule is archived' },
+    },
+    handler: async ({ res, params, principal, deps }) => {
+      const s = authorizeSchedule(principal, await loadSchedule({ query: deps.db.read }, params.id), 'manage');
+      if (s.status === 'archived') {
+        throw new AppError('conflict', 'an archived schedule is not checked; it is no longer anybody\'s plan', { details: [{ field: 'status', message: 'is archived' }] });
+      }
+      const check = await checkScheduleRules({ query: deps.db.read }, s);
+      // Depends on far more than the schedule (rules, time off, other rosters): never cached.
+      res.setHeader('Cache-Control', 'private, no-store');
+      return { json: { scheduleId: s.id, status: s.status, violations: check.violations, unchecked: check.unchecked } };
+    },
+  }),
+  route({
     method: 'post',
     path: '/v1/schedules/:id/archive',
     scope: 'schedules:publish',
