@@ -88,7 +88,15 @@ export type ScheduleRuleViolation = {
   /** The day the violation is anchored at (may lie just outside the period), absent for whole-period rules. */
   date?: string;
   message: string;
+  /**
+   * A minimum of an employee whose minimums the generation of this roster lifted as out of reach
+   * (its run's `relaxedMinimumsEmployeeIds`: leave, availability or bookings left too few
+   * shifts): known since the run, not made by an edit.
+   */
+  liftedByGeneration?: true;
 };
+
+const MINIMUM_RULES: ReadonlySet<string> = new Set(['min-minutes-per-period', 'min-minutes-per-week', 'min-consecutive-days', 'min-consecutive-days-off']);
 
 export type ScheduleRuleCheck = {
   violations: ScheduleRuleViolation[];
@@ -110,6 +118,9 @@ export async function checkScheduleRules(
 ): Promise<ScheduleRuleCheck> {
   const loaded = await loadInstance(q, { id: `schedule ${s.id}`, department_id: s.department_id, period_start: s.period_start, period_end: s.period_end, options: {} }, { forCheck: true });
   const built = await storedAssignment(q, loaded, s.id);
+  const run = await q.query<{ relaxed: string[] | null }>(
+    `SELECT r.result->'relaxedMinimumsEmployeeIds' AS relaxed FROM schedules s JOIN generation_runs r ON r.id = s.generation_run_id WHERE s.id = $1`, [s.id]);
+  const lifted = new Set(run.rows[0]?.relaxed ?? []);
   const dateOf = (day: number): string => addDays(loaded.periodStart, day);
   const violations: ScheduleRuleViolation[] = built.doubleBooked.map((d) => ({
     rule: 'one-shift-per-day', employeeId: d.employeeId, date: dateOf(d.day), message: `two shifts on ${dateOf(d.day)}`,
@@ -121,6 +132,7 @@ export async function checkScheduleRules(
       ...(v.day !== null ? { date: dateOf(v.day) } : {}),
       // The checker counts days from the period's first; the API speaks dates.
       message: v.message.replace(/\bday (-?\d+)/g, (_, n: string) => dateOf(Number(n))),
+      ...(MINIMUM_RULES.has(RULE_NAMES[v.rule] ?? v.rule) && lifted.has(v.employeeId) ? { liftedByGeneration: true as const } : {}),
     });
   }
   return { violations, unchecked: built.unplaced };

@@ -167,12 +167,19 @@ describe('schedules', () => {
     expect((await api.request('GET', '/v1/schedules/987654/rule-violations', { token })).status).toBe(404);
     expect((await api.request('GET', '/v1/schedules/x/rule-violations', { token })).status).toBe(400);
 
+    // The run that generated the roster had found Ann's minimums out of reach and lifted them.
+    const run = await api.tdb.db.query<{ id: string }>(
+      `INSERT INTO generation_runs (department_id, period_start, period_end, requested_by, request_hash, status, result)
+       VALUES ($1, '2026-03-02', '2026-03-08', 'user:1', 'h', 'succeeded', $2) RETURNING id`, [dept, JSON.stringify({ relaxedMinimumsEmployeeIds: [ann] })]);
+    await api.tdb.db.query('UPDATE schedules SET generation_run_id = $2 WHERE id = $1', [draft, run.rows[0]!.id]);
+
     const refused = await api.request('POST', `/v1/schedules/${draft}/publish`, { token });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('rule_violation');
     expect(refused.body.error.message).toContain('acceptRuleViolations=true');
+    expect(refused.body.error.message).toContain('1 of them minimums its generation already lifted');
     expect(refused.body.error.details).toEqual(expect.arrayContaining([
-      { rule: 'min-minutes-per-period', employeeId: ann, message: '480 minutes, at least 960' },
+      { rule: 'min-minutes-per-period', employeeId: ann, message: '480 minutes, at least 960', liftedByGeneration: true },
       expect.objectContaining({ rule: 'not-allowed', employeeId: bob, date: '2026-03-04', message: expect.stringContaining('2026-03-04') }),
     ]));
     expect(refused.body.error.details).toHaveLength(2);

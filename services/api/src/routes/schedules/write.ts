@@ -24,6 +24,8 @@ const ruleViolationSchema = z.object({
   employeeId: z.string(),
   date: z.string().optional(),
   message: z.string(),
+  liftedByGeneration: z.literal(true).optional().describe(
+    "A minimum the generation of this roster already lifted as out of reach for this employee (the run's relaxedMinimumsEmployeeIds), not one an edit made"),
 });
 
 const runningExports = new WeakMap<Deps, { count: number }>();
@@ -68,8 +70,11 @@ export const scheduleWriteRoutes = [
         const { violations } = await checkScheduleRules(q, s);
         if (violations.length > 0 && query.acceptRuleViolations !== true) {
           const rules = [...new Set(violations.map((v) => v.rule))];
+          const lifted = violations.filter((v) => v.liftedByGeneration).length;
           throw new AppError('rule_violation',
-            `the roster breaks ${violations.length} hard rule${violations.length > 1 ? 's' : ''} (${rules.join(', ')}); fix them, or publish with acceptRuleViolations=true`,
+            `the roster breaks ${violations.length} hard rule${violations.length > 1 ? 's' : ''} (${rules.join(', ')})`
+            + (lifted > 0 ? `, ${lifted} of them minimums its generation already lifted as out of reach` : '')
+            + '; fix them, or publish with acceptRuleViolations=true',
             { details: violations });
         }
         // One published roster per department and day: the new one supersedes every published
