@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
@@ -51,7 +51,9 @@ export type CacheOptions = {
   /**
    * Timeout of every cache call to Redis, enforced here even if the client has none. Default
    * 50 ms: a same-zone Redis answers in < 1 ms, so 50 ms means it is in trouble, and a request
-   * should then go to Postgres instead of waiting.
+   * should then go to Postgres instead of waiting. A single-node client whose `commandTimeout` is
+   * at most this enforces it already (each call's commands run in parallel), and the breaker
+   * keeps no timer of its own then.
    */
   timeoutMs?: number;
   /** XFetch early-refresh aggressiveness; 0 disables it. Default 1. */
@@ -162,6 +164,8 @@ export class CacheUnavailableError extends Error {
 export type Observed = {
   readonly versions: string[];
   readonly entry: DecodedEntry | undefined;
+  /** The entry was stored under exactly these versions (its scopes were not invalidated since). */
+  readonly current: boolean;
   /** The in-process copy of this same entry was picked (XFetch) for an early refresh. */
   readonly refreshDue?: boolean;
 };
@@ -188,6 +192,17 @@ type LoadContext = {
   versions: string[];
   load: () => Promise<Buffer | string>;
 };
+
+/**
+ * A single-node client's per-command timeout (ioredis `commandTimeout`), Infinity when it has
+ * none. Not a Cluster's: its commands may wait for a slot map or follow redirections before a
+ * node's timer starts.
+ */
+function clientCommandTimeout(redis: Redis | Cluster): number {
+  if (redis instanceof Cluster) return Infinity;
+  const t = redis.options.commandTimeout;
+  return typeof t === 'number' && t > 0 ? t : Infinity;
+}
 
 function isRejection(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 'EOPENBREAKER';
@@ -233,9 +248,12 @@ class RedisCache implements Cache {
     this.#scripts = defineScripts(opts.redis);
     this.#metrics = cacheMetrics(opts.registry);
     const b = opts.breaker ?? {};
+    const timeoutMs = opts.timeoutMs ?? 50;
     this.#breaker = new CircuitBreaker((op: () => Promise<unknown>) => op(), {
       name: b.name ?? 'redis-cache',
-      timeout: opts.timeoutMs ?? 50,
+      // A client whose own command timeout is at most ours already fails every call in time (and
+      // the breaker counts that failure): a second timer per call would only cost CPU.
+      timeout: clientCommandTimeout(opts.redis) <= timeoutMs ? false : timeoutMs,
       resetTimeout: b.resetTimeoutMs ?? 2000,
       errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
       volumeThreshold: b.volumeThreshold ?? 10,
@@ -318,7 +336,7 @@ class RedisCache implements Cache {
         const versions = await this.#redis(() => this.#scripts.versions(p.versionKeys));
         if (versions.join(',') === copy.versions) {
           this.#inc('local', p.ns, 'hit');
-          return { versions, entry: copy };
+          return { versions, entry: copy, current: true };
         }
       }
       // Moved, or due for an early refresh: Redis may hold a newer entry (another pod's).
@@ -327,19 +345,21 @@ class RedisCache implements Cache {
     }
     const read = await this.#redis(() => this.#scripts.read(p.entryKey, p.versionKeys));
     const entry = read.entry === null ? undefined : decodeEntry(read.entry);
-    if (entry !== undefined && entry.versions === read.versions.join(',')) {
+    const current = entry !== undefined && entry.versions === read.versions.join(',');
+    if (current) {
       // The copy was due for an early refresh and Redis holds the same fill: refresh it now (the
       // draw already made), rather than drawing again.
-      if (due && entry.freshUntil === copy!.freshUntil && entry.etag === copy!.etag) return { versions: read.versions, entry, refreshDue: true };
+      if (due && entry.freshUntil === copy!.freshUntil && entry.etag === copy!.etag) return { versions: read.versions, entry, current, refreshDue: true };
       this.#keepCopy(p.entryKey, entry);
     }
-    return { versions: read.versions, entry };
+    return { versions: read.versions, entry, current };
   }
 
   /** Keeps an in-process copy of a current entry that is large enough and fresh for a while yet. */
   #keepCopy(entryKey: string, entry: DecodedEntry): void {
+    if (this.#copies === undefined || entry.body.length < this.#minCopyBytes) return;
     const ttl = entry.freshUntil - Date.now();
-    if (this.#copies === undefined || entry.body.length < this.#minCopyBytes || ttl < MIN_COPY_TTL_MS) return;
+    if (ttl < MIN_COPY_TTL_MS) return;
     // A body read from Redis is a slice of the client's read buffer, and a loaded one may sit in
     // Node's shared 64 KB Buffer pool: either would pin more memory than the copy's own bytes. Keep
     // bytes of its own (alloc, not from: Buffer.from copies into the pool), so the bytes counted
@@ -356,7 +376,7 @@ class RedisCache implements Cache {
   #judge(read: Observed): { entry: DecodedEntry; freshRemaining: number } | undefined {
     const entry = read.entry;
     // A counter that does not exist ('') never matches: entries always record real versions.
-    if (entry === undefined || entry.versions !== read.versions.join(',')) return undefined;
+    if (entry === undefined || !read.current) return undefined;
     return { entry, freshRemaining: entry.freshUntil - Date.now() };
   }
 

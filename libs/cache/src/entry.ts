@@ -16,6 +16,7 @@ import { hash } from 'node:crypto';
  * (r1 entries, which kept the split in the key's PTTL, read as misses and are replaced.)
  */
 const MAGIC = 'r2 ';
+const MAGIC_BYTES = [...Buffer.from(MAGIC, 'latin1')] as [number, number, number];
 const MAX_HEADER = 512;
 
 export type EntryMeta = { freshUntil: number; loadMs: number; etag: string };
@@ -33,9 +34,11 @@ export function encodeEntryTail(meta: EntryMeta, body: Buffer): Buffer {
 
 /** undefined for anything that is not a well-formed r2 entry (treated as a miss). */
 export function decodeEntry(raw: Buffer): DecodedEntry | undefined {
-  if (raw.length < MAGIC.length || raw.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
-  const nl = raw.subarray(0, MAX_HEADER).indexOf(10);
-  if (nl < 0) return undefined;
+  // Bytes compared in place: every hit decodes an entry, and a string or a view per check showed
+  // in its profile.
+  if (raw.length < MAGIC.length || raw[0] !== MAGIC_BYTES[0] || raw[1] !== MAGIC_BYTES[1] || raw[2] !== MAGIC_BYTES[2]) return undefined;
+  const nl = raw.indexOf(10, MAGIC.length);
+  if (nl < 0 || nl >= MAX_HEADER) return undefined;
   const parts = raw.toString('latin1', MAGIC.length, nl).split(' ');
   if (parts.length !== 4) return undefined;
   const [versions, freshUntilMs, loadMs, etag] = parts as [string, string, string, string];

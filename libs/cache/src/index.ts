@@ -30,5 +30,6 @@ export type { BreakerLogger, BreakerState } from './metrics.ts';
 export { DEFAULT_NAMESPACE_TTLS, NAMESPACES, isNamespace } from './namespaces.ts';
 export type { Namespace, NamespaceTtl } from './namespaces.ts';
 export { coalesceWrites } from './coalesce.ts';
+export { fastCommandTimers } from './command-timers.ts';
 export { createRedisClient, duplicateClient } from './connect.ts';
 export type { RedisClient, RedisTarget } from './connect.ts';

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { Redis } from 'ioredis';
-import { coalesceWrites, createRedisClient } from '@rota/cache';
+import { coalesceWrites, createRedisClient, fastCommandTimers } from '@rota/cache';
 import { createKafka, createOutboxRelay, parseBrokers, topicReplicationOf } from '@rota/events';
 import { createInstrumentedDb, createLogger, createRegistry } from '@rota/telemetry';
 import { createServer } from './app.ts';
@@ -46,6 +46,8 @@ const redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_C
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
 // Coalescing patches a single connection's socket writes; a Cluster client sends as ioredis does.
 if (config.REDIS_COALESCE_WRITES && redis instanceof Redis) coalesceWrites(redis);
+// Every cache read is a Redis command with a timeout: ioredis clears its timer in a way V8 makes slow.
+if (!fastCommandTimers()) logger.info('ioredis is not the version fastCommandTimers knows; its command timers are left as they are');
 
 const responseCache = config.CACHE_ENABLED
   ? buildResponseCache({

@@ -1,4 +1,4 @@
-import { createCache, createRedisClient } from '@rota/cache';
+import { createCache, createRedisClient, fastCommandTimers } from '@rota/cache';
 import { createKafka, parseBrokers, topicReplicationOf } from '@rota/events';
 import { createLogger, createRegistry } from '@rota/telemetry';
 import { loadInvalidatorConfig } from './config.ts';
@@ -18,6 +18,8 @@ const redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_C
   retryStrategy: (times) => Math.min(times * 100, 1000),
 });
 redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+// Every bump is a Redis command with a timeout: ioredis clears its timer in a way V8 makes slow.
+if (!fastCommandTimers()) logger.info('ioredis is not the version fastCommandTimers knows; its command timers are left as they are');
 const cache = createCache({
   redis,
   registry,
