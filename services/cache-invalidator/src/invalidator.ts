@@ -25,11 +25,14 @@ export type InvalidatorOptions = {
   retryMaxMs?: number;
   /** Invalidate the same scopes again this much later (read replicas' lag bound); 0 = never. */
   rebumpAfterMs?: number;
-  /** Called when the consumer crashed beyond kafkajs' own restarts; main exits non-zero. */
-  onFatal?: (err: unknown) => void;
 };
 
-export type InvalidatorStatus = { joined: boolean; paused: number; crashed: boolean };
+export type InvalidatorStatus = {
+  joined: boolean;
+  paused: number;
+  /** Consumers replaced after a crash kafkajs does not recover from (see #replaceConsumer). */
+  consumerRestarts: number;
+};
 
 export type Invalidator = {
   /** Creates the topics if needed, joins the group and consumes; retries until Kafka answers. */
@@ -71,44 +74,24 @@ const MAX_LOGGED_UNKNOWN_TYPES = 100;
 
 class CacheInvalidator implements Invalidator {
   readonly #o: InvalidatorOptions & { maxChunk: number; retryInitialMs: number; retryMaxMs: number };
-  readonly #consumer: Consumer;
+  #consumer: Consumer;
+  #consumerRestarts = 0;
   readonly #dlq: Producer;
   readonly #delays = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #loggedUnknownTypes = new Set<string>();
   #joined = false;
-  #crashed = false;
   #stopping = false;
   readonly #m: {
     processed: client.Counter<'type' | 'result'>;
     latency: client.Histogram;
     paused: client.Gauge;
+    restarts: client.Counter;
   };
 
   constructor(o: InvalidatorOptions) {
     this.#o = { maxChunk: 500, retryInitialMs: 200, retryMaxMs: 2_000, ...o };
-    this.#consumer = o.kafka.consumer({
-      groupId: o.groupId,
-      // A member that vanished (SIGKILL, or a broker restart that forgot our connection) holds its
-      // partitions until its session expires: measured ~30 s of stalled invalidations after a
-      // Kafka restart with kafkajs' 30 s default, so 10 s (heartbeats every second; every chunk
-      // of a batch also heartbeats, and one chunk is one Redis round trip).
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      // Fetch returns as soon as one message is there: latency over throughput.
-      maxWaitTimeInMs: 100,
-      retry: {
-        retries: 8, initialRetryTime: 200, maxRetryTime: 2_000,
-        // A crash after exhausted retries (coordinator loading on a cold broker, a long rebalance
-        // on a loaded machine) restarts the consumer instead of ending the process: offsets are
-        // committed only after Redis succeeded, so a restart re-reads at most unacknowledged work.
-        restartOnFailure: async (err: Error) => {
-          o.logger.warn({ err }, 'consumer failed; restarting it');
-          return !this.#stopping;
-        },
-      },
-    });
+    this.#consumer = this.#newConsumer();
     // Dead letters are rare and a duplicate one is harmless: a plain producer (acks=all per send).
     this.#dlq = o.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     const registers = [o.registry];
@@ -126,6 +109,11 @@ class CacheInvalidator implements Invalidator {
         registers,
       }),
       paused,
+      restarts: new client.Counter({
+        name: 'cache_invalidator_consumer_restarts_total',
+        help: 'Kafka consumers replaced after a crash kafkajs does not restart by itself (e.g. no group coordinator during a broker outage)',
+        registers,
+      }),
     };
     paused.set(0);
     // Born at 0: a labelled counter otherwise appears with its first burst already counted, and
@@ -133,28 +121,79 @@ class CacheInvalidator implements Invalidator {
     // (infra/prometheus/rules/alerts.yml) would miss the first dead letter or unknown type.
     for (const type of [...KNOWN_TYPES, 'unknown']) this.#m.processed.inc({ type, result: 'dlq' }, 0);
     this.#m.processed.inc({ type: 'unknown', result: 'fallback' }, 0);
-    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (e) => {
+  }
+
+  #newConsumer(): Consumer {
+    const c = this.#o.kafka.consumer({
+      groupId: this.#o.groupId,
+      // A member that vanished (SIGKILL, or a broker restart that forgot our connection) holds its
+      // partitions until its session expires: measured ~30 s of stalled invalidations after a
+      // Kafka restart with kafkajs' 30 s default, so 10 s (heartbeats every second; every chunk
+      // of a batch also heartbeats, and one chunk is one Redis round trip).
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      // Fetch returns as soon as one message is there: latency over throughput.
+      maxWaitTimeInMs: 100,
+      retry: {
+        retries: 8, initialRetryTime: 200, maxRetryTime: 2_000,
+        // A crash after exhausted retries (coordinator loading on a cold broker, a long rebalance
+        // on a loaded machine) restarts the consumer instead of ending the process: offsets are
+        // committed only after Redis succeeded, so a restart re-reads at most unacknowledged work.
+        restartOnFailure: async (err: Error) => {
+          this.#o.logger.warn({ err }, 'consumer failed; restarting it');
+          return !this.#stopping;
+        },
+      },
+    });
+    c.on(c.events.GROUP_JOIN, (e) => {
       this.#joined = true;
       this.#o.logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
     });
-    this.#consumer.on(this.#consumer.events.CRASH, (e) => {
+    c.on(c.events.CRASH, (e) => {
       this.#joined = false;
       const restart = (e.payload as { restart?: boolean }).restart === true;
       this.#o.logger.error({ err: e.payload.error, restart }, 'consumer crashed');
-      if (!restart && !this.#stopping) {
-        this.#crashed = true;
-        this.#o.onFatal?.(e.payload.error);
-      }
+      if (!restart && !this.#stopping && c === this.#consumer) void this.#replaceConsumer(c);
     });
+    return c;
+  }
+
+  /**
+   * kafkajs restarts a crashed consumer itself only after retriable errors. Others leave it
+   * stopped for good — "Failed to find group coordinator" while the broker is down is one (seen
+   * in CI: the invalidator then exited, and nothing was invalidated after Kafka came back until
+   * something restarted it; under Kubernetes, a CrashLoopBackOff of up to 5 minutes). So a new
+   * consumer takes its place and joins as soon as Kafka answers (start()'s retries with backoff).
+   * Offsets are committed only after Redis took the bumps, so the new member re-reads at most the
+   * unacknowledged work.
+   */
+  async #replaceConsumer(old: Consumer): Promise<void> {
+    await old.disconnect().catch(() => {});
+    if (this.#stopping) return;
+    this.#consumerRestarts++;
+    this.#m.restarts.inc();
+    this.#consumer = this.#newConsumer();
+    this.#o.logger.warn({ restarts: this.#consumerRestarts }, 'consumer replaced after a crash kafkajs does not recover from');
+    try {
+      await this.start();
+    } catch (err) {
+      const failed = this.#consumer;
+      this.#o.logger.error({ err }, 'replacement consumer failed to start; replacing it again');
+      await sleep(this.#o.retryMaxMs);
+      if (!this.#stopping && this.#consumer === failed) void this.#replaceConsumer(failed);
+    }
   }
 
   status(): InvalidatorStatus {
-    return { joined: this.#joined, paused: this.#timers.size, crashed: this.#crashed };
+    return { joined: this.#joined, paused: this.#timers.size, consumerRestarts: this.#consumerRestarts };
   }
 
   async start(): Promise<void> {
+    const consumer = this.#consumer;
     let delay = 500;
     for (;;) {
+      if (consumer !== this.#consumer) return; // replaced meanwhile: its replacement starts itself
       if (this.#stopping) return;
       try {
         await ensureTopics(this.#o.kafka, [
@@ -162,24 +201,24 @@ class CacheInvalidator implements Invalidator {
           { topic: this.#o.dlqTopic, numPartitions: this.#o.partitions, replication: this.#o.replication },
         ]);
         await this.#dlq.connect();
-        await this.#consumer.connect();
+        await consumer.connect();
         // A new group starts at the beginning of the retained log: replaying old invalidations
         // only costs cache misses, skipping them could serve stale data.
-        await this.#consumer.subscribe({ topic: this.#o.topic, fromBeginning: true });
+        await consumer.subscribe({ topic: this.#o.topic, fromBeginning: true });
         break;
       } catch (err) {
         this.#o.logger.warn({ err, retryInMs: delay }, 'cannot reach Kafka yet; retrying');
-        await this.#consumer.disconnect().catch(() => {});
+        await consumer.disconnect().catch(() => {});
         await sleep(delay);
         delay = Math.min(delay * 2, 5_000);
       }
     }
-    if (this.#stopping) return;
-    await this.#consumer.run({
+    if (this.#stopping || consumer !== this.#consumer) return;
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (p) => this.#eachBatch(p),
+      eachBatch: (p) => this.#eachBatch(consumer, p),
     });
   }
 
@@ -195,7 +234,7 @@ class CacheInvalidator implements Invalidator {
     await this.#dlq.disconnect().catch(() => {});
   }
 
-  async #eachBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async #eachBatch(consumer: Consumer, { batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const key = `${topic}:${partition}`;
     for (let i = 0; i < batch.messages.length; i += this.#o.maxChunk) {
@@ -221,7 +260,7 @@ class CacheInvalidator implements Invalidator {
       const last = chunk[chunk.length - 1]!;
       resolveOffset(last.offset);
       // Committed only now, after Redis took every bump of the chunk: at-least-once.
-      await this.#consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
       await heartbeat();
     }
   }

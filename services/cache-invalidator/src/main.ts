@@ -45,7 +45,6 @@ const invalidator = createInvalidator({
   retryInitialMs: Math.min(200, config.RETRY_MAX_MS),
   retryMaxMs: config.RETRY_MAX_MS,
   rebumpAfterMs: config.REPLICA_REBUMP_MS,
-  onFatal: () => void shutdown('consumer crash', 1),
 });
 const lag = startLagReporter({ kafka, registry, logger, topic: config.KAFKA_TOPIC_CHANGES, groupId: config.KAFKA_GROUP_ID, intervalMs: config.LAG_REFRESH_MS });
 const server = startOpsServer({
@@ -54,7 +53,7 @@ const server = startOpsServer({
   port: config.METRICS_PORT,
   health: () => {
     const s = invalidator.status();
-    return { ok: !s.crashed, joined: s.joined, pausedPartitions: s.paused, redisBreaker: cache.breakerState };
+    return { ok: true, joined: s.joined, pausedPartitions: s.paused, consumerRestarts: s.consumerRestarts, redisBreaker: cache.breakerState };
   },
   onListening: (port) => logger.info({ port }, 'cache-invalidator metrics listening'),
 });
