@@ -126,13 +126,14 @@ export async function checkScheduleRules(
     rule: 'one-shift-per-day', employeeId: d.employeeId, date: dateOf(d.day), message: `two shifts on ${dateOf(d.day)}`,
   }));
   for (const v of checkAssignment(loaded.instance, built.assignment)) {
+    const rule = RULE_NAMES[v.rule] ?? v.rule;
     violations.push({
-      rule: RULE_NAMES[v.rule] ?? v.rule,
+      rule,
       employeeId: v.employeeId,
       ...(v.day !== null ? { date: dateOf(v.day) } : {}),
       // The checker counts days from the period's first; the API speaks dates.
       message: v.message.replace(/\bday (-?\d+)/g, (_, n: string) => dateOf(Number(n))),
-      ...(MINIMUM_RULES.has(RULE_NAMES[v.rule] ?? v.rule) && lifted.has(v.employeeId) ? { liftedByGeneration: true as const } : {}),
+      ...(MINIMUM_RULES.has(rule) && lifted.has(v.employeeId) ? { liftedByGeneration: true as const } : {}),
     });
   }
   return { violations, unchecked: built.unplaced };

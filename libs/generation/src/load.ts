@@ -216,12 +216,14 @@ export async function loadInstance(
   const d0 = dept.rows[0];
   if (!d0) throw new InvalidGenerationInputError(`department ${run.department_id} does not exist`);
   if (!d0.active && !forCheck) throw new InvalidGenerationInputError(`department ${run.department_id} is inactive`);
-  const published = forCheck ? { rows: [] } : await q.query(
-    `SELECT id FROM schedules WHERE department_id = $1 AND period_start = $2 AND period_end = $3 AND status = 'published'`,
-    [run.department_id, run.period_start, run.period_end]);
-  if (published.rows.length > 0) {
-    throw new InvalidGenerationInputError(
-      `a published schedule already covers ${run.period_start}..${run.period_end}; archive it before generating a new draft`);
+  if (!forCheck) {
+    const published = await q.query(
+      `SELECT id FROM schedules WHERE department_id = $1 AND period_start = $2 AND period_end = $3 AND status = 'published'`,
+      [run.department_id, run.period_start, run.period_end]);
+    if (published.rows.length > 0) {
+      throw new InvalidGenerationInputError(
+        `a published schedule already covers ${run.period_start}..${run.period_end}; archive it before generating a new draft`);
+    }
   }
   const start = run.period_start;
   const end = run.period_end;

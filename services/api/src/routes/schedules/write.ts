@@ -13,12 +13,7 @@ import { withExportCursor } from './cursor.ts';
 import { CSV_COLUMNS, ICS_FOOTER, csvLine, csvRow, icsEvent, icsHeader, icsUtc, writeRows, type ExportHeader, type ExportShift } from './formats.ts';
 import { SCHEDULE_COLUMNS, scheduleSchema, toSchedule, type ScheduleRow } from './shape.ts';
 
-/**
- * Exports running now, per app. Each holds a reader connection (and its cursor) until its client
- * has read the last row — up to the export's 15-minute statement timeout for a client that reads
- * a trickle — so without a bound a few slow downloads would take the whole pool from every other
- * request. Beyond EXPORT_MAX_CONCURRENT an export is refused with 503 and Retry-After.
- */
+/** One broken hard rule, as checkScheduleRules (@rota/generation) reports it. */
 const ruleViolationSchema = z.object({
   rule: z.string(),
   employeeId: z.string(),
@@ -28,6 +23,12 @@ const ruleViolationSchema = z.object({
     "A minimum the generation of this roster already lifted as out of reach for this employee (the run's relaxedMinimumsEmployeeIds), not one an edit made"),
 });
 
+/**
+ * Exports running now, per app. Each holds a reader connection (and its cursor) until its client
+ * has read the last row — up to the export's 15-minute statement timeout for a client that reads
+ * a trickle — so without a bound a few slow downloads would take the whole pool from every other
+ * request. Beyond EXPORT_MAX_CONCURRENT an export is refused with 503 and Retry-After.
+ */
 const runningExports = new WeakMap<Deps, { count: number }>();
 
 function exportsGauge(registry: Registry): Gauge {
@@ -68,8 +69,8 @@ export const scheduleWriteRoutes = [
         // (loadSchedule … FOR UPDATE), and so is every manual edit's, so the roster checked is
         // the roster published.
         const { violations } = await checkScheduleRules(q, s);
+        const rules = [...new Set(violations.map((v) => v.rule))];
         if (violations.length > 0 && query.acceptRuleViolations !== true) {
-          const rules = [...new Set(violations.map((v) => v.rule))];
           const lifted = violations.filter((v) => v.liftedByGeneration).length;
           throw new AppError('rule_violation',
             `the roster breaks ${violations.length} hard rule${violations.length > 1 ? 's' : ''} (${rules.join(', ')})`
@@ -104,7 +105,7 @@ export const scheduleWriteRoutes = [
           payload: { version: row.version, periodStart: s.period_start, periodEnd: s.period_end, archivedScheduleIds: archivedIds, ruleViolations: violations.length },
         });
         if (violations.length > 0) {
-          deps.logger.warn({ scheduleId: s.id, violations: violations.length, rules: [...new Set(violations.map((v) => v.rule))], by: principal.employeeId },
+          deps.logger.warn({ scheduleId: s.id, violations: violations.length, rules, by: principal.employeeId },
             'schedule published with hard-rule violations accepted');
         }
         return { row, archivedIds, event, violations };
