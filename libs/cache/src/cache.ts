@@ -177,6 +177,8 @@ export type Observed = {
 const BATCHED_FILL_MAX_BYTES = 4096;
 /** At most this many fills per script call, so one call never holds Redis for long (≤ 256 KB of bodies). */
 const FILLS_PER_CALL = 64;
+/** Entry keys with a single-flight slot; beyond this the slots are forgotten wholesale. */
+const MAX_FLIGHT_SLOTS = 10_000;
 
 type PendingFill = { ctx: LoadContext; meta: EntryMeta; body: Buffer; done: () => void };
 
@@ -184,7 +186,13 @@ type PendingFill = { ctx: LoadContext; meta: EntryMeta; body: Buffer; done: () =
 const MIN_COPY_TTL_MS = 1_000;
 
 type Loaded = { body: Buffer; etag: string; loadMs: number };
-type Flight = { result: Promise<Loaded> };
+/**
+ * An entry key's single-flight slot: the load in flight for it (undefined when none) and the
+ * versions (comma-joined) it was started under.
+ */
+type FlightSlot = { versions: string; result: Promise<Loaded> | undefined };
+/** A namespace's small fills waiting for the end of this event-loop turn (see #fillBatched). */
+type FillQueue = { batch: PendingFill[] | undefined };
 type LoadContext = {
   ns: Namespace;
   entryKey: string;
@@ -219,11 +227,24 @@ class RedisCache implements Cache {
   readonly #counted = { requests: new Map<Namespace, Map<string, () => void>>(), fills: new Map<Namespace, Map<string, () => void>>(), local: new Map<Namespace, Map<string, () => void>>() };
   readonly #loadChildren = new Map<Namespace, HistogramChild>();
   readonly #logger: CacheLogger | undefined;
-  /** In-flight loads by entry key + the versions they were started under. */
-  readonly #flights = new Map<string, Flight>();
-  readonly #pending = new Set<Promise<void>>();
-  /** Small fills waiting for the end of this event-loop turn, by namespace (see #fillBatched). */
-  readonly #fillBatches = new Map<Namespace, PendingFill[]>();
+  /**
+   * Single-flight slots by entry key (see #flight).
+   *
+   * Long-lived tables and a request's objects (docs/performance.md item 35): a Map that entries
+   * enter and leave all the time reallocates its table every few operations, V8 allocates the new
+   * table in old space like the Map, and the table left behind — garbage only for the next
+   * mark-compact — still points at what it held, which the scavenger then treats as live: a
+   * miss's whole graph (its load, body, promises) was promoted that way, forcing a mark-compact
+   * every few seconds under load. So nothing here comes and goes per request: a slot stays for
+   * its key and only its fields change, a namespace's fill queue likewise, and background work is
+   * counted instead of kept in a Set.
+   */
+  readonly #flights = new Map<string, FlightSlot>();
+  /** Flights (loads with their fills) not yet settled, and who waits for none to be left. */
+  #background = 0;
+  #settledWaiters: (() => void)[] = [];
+  /** By namespace, created once each (never deleted: no table churn per turn). */
+  readonly #fillQueues = new Map<Namespace, FillQueue>();
   /** In-process copies of large entries by entry key; undefined when disabled. */
   readonly #copies: LRUCache<string, DecodedEntry> | undefined;
   readonly #minCopyBytes: number;
@@ -430,7 +451,7 @@ class RedisCache implements Cache {
       return { body: loaded.body, status: 'BYPASS', etag: loaded.etag };
     }
     this.#count(ns, 'miss');
-    const loaded = await this.#flight(ctx).result;
+    const loaded = await this.#flight(ctx);
     return { body: loaded.body, status: 'MISS', etag: loaded.etag };
   }
 
@@ -445,27 +466,44 @@ class RedisCache implements Cache {
 
   /**
    * Single flight per entry key AND versions: callers that saw the same versions share one load;
-   * a caller that saw newer versions (an invalidation happened in between) starts its own, so
+   * a caller that saw other versions (an invalidation happened in between) starts its own, so
    * nobody is handed data loaded before an invalidation it observed. The flight stays joinable
-   * until its fill has landed, so callers arriving in that gap do not load again.
+   * until its fill has landed, so callers arriving in that gap do not load again. One slot per key
+   * offers the latest flight only: a caller still holding the versions of an earlier one, while a
+   * newer one runs, loads alone (only around an invalidation; correct either way).
    */
-  #flight(ctx: LoadContext): Flight {
-    const fk = `${ctx.entryKey}@${ctx.versions.join(',')}`;
-    const existing = this.#flights.get(fk);
-    if (existing !== undefined) return existing;
-    const flight: Flight = { result: this.#load(ctx.ns, ctx.load) };
-    this.#flights.set(fk, flight);
-    const done: Promise<void> = flight.result
+  #flight(ctx: LoadContext): Promise<Loaded> {
+    const versions = ctx.versions.join(',');
+    let slot = this.#flights.get(ctx.entryKey);
+    if (slot === undefined) {
+      if (this.#flights.size >= MAX_FLIGHT_SLOTS) this.#flights.clear(); // in-flight loads keep their callers
+      this.#flights.set(ctx.entryKey, (slot = { versions, result: undefined }));
+    } else if (slot.result !== undefined && slot.versions === versions) {
+      return slot.result;
+    }
+    // A load under other versions (an invalidation came between) goes on for its own callers;
+    // from now on this slot offers the new one.
+    const result = this.#load(ctx.ns, ctx.load);
+    const s = slot;
+    s.versions = versions;
+    s.result = result;
+    this.#background++;
+    void result
       .then(
         (loaded) => this.#fill(ctx, loaded),
         () => {}, // the loader's error goes to the callers awaiting `result`
       )
       .finally(() => {
-        if (this.#flights.get(fk) === flight) this.#flights.delete(fk);
-        this.#pending.delete(done);
+        if (s.result === result) s.result = undefined;
+        if (--this.#background === 0) for (const wake of this.#settledWaiters.splice(0)) wake();
       });
-    this.#pending.add(done);
-    return flight;
+    return result;
+  }
+
+  /** A load of this entry under these versions is in flight (or filling). */
+  #inFlight(entryKey: string, versions: readonly string[]): boolean {
+    const slot = this.#flights.get(entryKey);
+    return slot?.result !== undefined && slot.versions === versions.join(',');
   }
 
   async #fill(ctx: LoadContext, loaded: Loaded): Promise<void> {
@@ -497,12 +535,15 @@ class RedisCache implements Cache {
    */
   #fillBatched(ctx: LoadContext, meta: EntryMeta, body: Buffer): Promise<void> {
     return new Promise((done) => {
-      let batch = this.#fillBatches.get(ctx.ns);
+      let queue = this.#fillQueues.get(ctx.ns);
+      if (queue === undefined) this.#fillQueues.set(ctx.ns, (queue = { batch: undefined }));
+      let batch = queue.batch;
       if (batch === undefined || batch.length >= FILLS_PER_CALL) {
         const b: PendingFill[] = [];
-        this.#fillBatches.set(ctx.ns, (batch = b));
+        const q = queue;
+        q.batch = batch = b;
         setImmediate(() => {
-          if (this.#fillBatches.get(ctx.ns) === b) this.#fillBatches.delete(ctx.ns);
+          if (q.batch === b) q.batch = undefined;
           void this.#sendFills(ctx.ns, b);
         });
       }
@@ -528,9 +569,9 @@ class RedisCache implements Cache {
   }
 
   #refresh(ctx: LoadContext, trigger: 'stale' | 'early'): void {
-    if (this.#closed || this.#flights.has(`${ctx.entryKey}@${ctx.versions.join(',')}`)) return;
+    if (this.#closed || this.#inFlight(ctx.entryKey, ctx.versions)) return;
     this.#metrics.refreshes.inc({ namespace: ctx.ns, trigger });
-    this.#flight(ctx).result.catch((err: unknown) => {
+    this.#flight(ctx).catch((err: unknown) => {
       this.#logger?.warn({ err, namespace: ctx.ns, trigger }, 'cache background refresh failed');
     });
   }
@@ -567,7 +608,7 @@ class RedisCache implements Cache {
   }
 
   async settled(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    while (this.#background > 0) await new Promise<void>((wake) => { this.#settledWaiters.push(wake); });
   }
 
   async close(): Promise<void> {
